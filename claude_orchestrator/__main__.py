@@ -1,0 +1,4 @@
+from claude_orchestrator.cli.main import main
+
+if __name__ == "__main__":
+    main()

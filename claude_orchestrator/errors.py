@@ -1,0 +1,125 @@
+"""One exception tree for the whole package.
+
+    OrchestratorError                 exit 1 unless a subclass says otherwise
+    ├── InputError                    exit 2: bad input from the user or a file
+    │   ├── ConfigError               orchestrator_config.json / .env problems
+    │   ├── TaskFileError             tasks.json unreadable, malformed or invalid
+    │   ├── NotFoundError             no .taskmaster/, unknown task id, unknown tag
+    │   ├── DependencyError           unknown/self dependency, cycle (names the ids)
+    │   └── PlanError                 a build plan that is refused (lists every problem)
+    ├── LockError                     could not take tasks.json.lock in time
+    ├── LLMError                      a model call that failed for good
+    │   ├── RetriesExhaustedError     transient errors outlived the retry bound
+    │   ├── StructuredOutputError     the model never produced valid JSON for the schema
+    │   └── BudgetExceededError       a per-task or per-run budget would be exceeded
+    ├── NeedsFeatureError             a command that needs a part not available here
+    ├── WorkerError                   a worker backend failed a task
+    ├── WorkspaceError                git / worktree / merge problems
+    │   ├── DirtyWorktreeError        the user has uncommitted changes in the way
+    │   └── MergeConflictError        a task's branch does not merge cleanly
+    ├── BuildError                    a stack-runner step failed (names step, status, log tail)
+    └── PlanRejected                  a plugin vetoed a build plan (its reason)
+
+Every error carries its fields and renders as one clear line via ``str()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class OrchestratorError(Exception):
+    """Root of every error this package raises on purpose."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, **fields: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(OrchestratorError):
+    exit_code = 2
+
+
+class ConfigError(InputError):
+    pass
+
+
+class TaskFileError(InputError):
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"{path}: {problem}", path=path, problem=problem)
+        self.path = path
+        self.problem = problem
+
+
+class NotFoundError(InputError):
+    pass
+
+
+class DependencyError(InputError):
+    def __init__(self, message: str, problems: Sequence[str] = (), cycle: Sequence[str] = ()) -> None:
+        super().__init__(message, problems=list(problems), cycle=list(cycle))
+        self.problems = list(problems)
+        self.cycle = list(cycle)
+
+
+class PlanError(InputError):
+    def __init__(self, problems: Sequence[str]) -> None:
+        msg = "invalid build plan: " + "; ".join(problems)
+        super().__init__(msg, problems=list(problems))
+        self.problems = list(problems)
+
+
+class LockError(OrchestratorError):
+    pass
+
+
+class LLMError(OrchestratorError):
+    pass
+
+
+class RetriesExhaustedError(LLMError):
+    pass
+
+
+class StructuredOutputError(LLMError):
+    pass
+
+
+class BudgetExceededError(LLMError):
+    pass
+
+
+class NeedsFeatureError(OrchestratorError):
+    pass
+
+
+class WorkerError(OrchestratorError):
+    pass
+
+
+class WorkspaceError(OrchestratorError):
+    pass
+
+
+class DirtyWorktreeError(WorkspaceError):
+    exit_code = 2
+
+
+class MergeConflictError(WorkspaceError):
+    pass
+
+
+class BuildError(OrchestratorError):
+    pass
+
+
+class PlanRejected(OrchestratorError):
+    """Raised by a plugin's ``pre_execute`` hook to veto a plan."""
+
+    exit_code = 2
