@@ -1,0 +1,129 @@
+"""Project set-up (`init`) and the environment report (`check`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import CONFIG_FILENAME, default_config_dict, find_config, load_config
+from .environment import claude_cli_version, detect_credentials, find_claude_cli, git_toplevel
+from .errors import OrchestratorError
+
+ENV_EXAMPLE = """\
+# Copy to .env and fill in. Placeholder values below are ignored, never sent.
+ANTHROPIC_API_KEY=your_api_key_here
+# ANTHROPIC_AUTH_TOKEN=your_token_here
+# ANTHROPIC_BASE_URL=https://api.anthropic.com
+# SLACK_WEBHOOK_URL=your_webhook_url_here
+"""
+
+GITIGNORE_LINES = [
+    "# claude-orchestrator run artifacts",
+    ".env",
+    ".taskmaster/runs/",
+    ".taskmaster/worktrees/",
+    "generated/",
+]
+
+
+def _write_new(path: Path, text: str) -> bool:
+    """Create `path` atomically unless it exists. True if written."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return True
+
+
+def init_orchestrator(root: Path, name: str | None = None) -> list[Path]:
+    """Create .taskmaster/ (as task-master init does), the config, .env.example and .gitignore lines.
+
+    Existing files are kept as they are. Returns the paths created or changed."""
+    from .taskmaster.store import init_project
+
+    root = root.resolve()
+    if not root.is_dir():
+        raise OrchestratorError(f"{root}: not a directory")
+    created = list(init_project(root, name or root.name))
+    cfg = root / CONFIG_FILENAME
+    if _write_new(cfg, json.dumps(default_config_dict(), indent=2) + "\n"):
+        created.append(cfg)
+    if _write_new(root / ".env.example", ENV_EXAMPLE):
+        created.append(root / ".env.example")
+    gi = root / ".gitignore"
+    existing = gi.read_text(encoding="utf-8").splitlines() if gi.exists() else []
+    missing = [line for line in GITIGNORE_LINES if line not in existing]
+    if missing:
+        body = "\n".join(existing + ([""] if existing else []) + missing) + "\n"
+        gi.write_text(body, encoding="utf-8")
+        created.append(gi)
+    return created
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    name: str
+    ok: bool
+    detail: str
+
+
+def run_checks(root: Path, *, probe_cli: bool = True) -> list[CheckLine]:
+    """Each line ok, or what to do. Never prints or returns a secret's value."""
+    lines: list[CheckLine] = []
+    cfg_path = find_config(root)
+    try:
+        load_config(cfg_path) if cfg_path else load_config(None, start=root)
+        lines.append(
+            CheckLine("config", True, str(cfg_path) if cfg_path else "no orchestrator_config.json; defaults")
+        )
+    except OrchestratorError as e:
+        lines.append(CheckLine("config", False, str(e)))
+
+    top = git_toplevel(root)
+    lines.append(
+        CheckLine("git", top is not None, str(top) if top else "not a git repository; run `git init`")
+    )
+
+    cli = find_claude_cli()
+    if cli is None:
+        lines.append(CheckLine("claude-code", False, "CLI not found; `pip install claude-agent-sdk`"))
+    else:
+        version = claude_cli_version(cli) if probe_cli else None
+        detail = f"{cli}" + (f" ({version})" if version else "")
+        lines.append(CheckLine("claude-code", True, detail))
+
+    creds = detect_credentials()
+    if creds.available:
+        detail = f"{creds.source} is set"
+        if creds.base_url:
+            detail += " (custom ANTHROPIC_BASE_URL)"
+        lines.append(CheckLine("api-key", True, detail))
+    else:
+        lines.append(
+            CheckLine(
+                "api-key",
+                False,
+                "no ANTHROPIC_API_KEY; put it in .env or the environment (the demo runs offline without it)",
+            )
+        )
+
+    tm = root / ".taskmaster"
+    target = tm if tm.is_dir() else root
+    writable = os.access(target, os.W_OK)
+    lines.append(
+        CheckLine("write-access", writable, f"{target} is writable" if writable else f"cannot write {target}")
+    )
+    lines.append(
+        CheckLine(
+            "taskmaster",
+            tm.is_dir(),
+            str(tm) if tm.is_dir() else "no .taskmaster/; run `claude-orchestrator init`",
+        )
+    )
+    return lines
