@@ -14,6 +14,7 @@
     │   └── BudgetExceededError       a per-task or per-run budget would be exceeded
     ├── NeedsFeatureError             a command that needs a part not available here
     ├── WorkerError                   a worker backend failed a task
+    │   └── SandboxError              a sandboxed tool call refused (path escape, .git write, bad input)
     ├── WorkspaceError                git / worktree / merge problems
     │   ├── DirtyWorktreeError        the user has uncommitted changes in the way
     │   └── MergeConflictError        a task's branch does not merge cleanly
@@ -101,6 +102,10 @@ class NeedsFeatureError(OrchestratorError):
 
 class WorkerError(OrchestratorError):
     pass
+
+
+class SandboxError(WorkerError):
+    """A sandboxed tool call was refused or failed; the message is shown to the model."""
 
 
 class WorkspaceError(OrchestratorError):
