@@ -1,0 +1,108 @@
+"""What the manager model must answer, as pydantic models (validated, never guessed).
+
+Field names follow task-master's AI schemas (parse-prd, expand, analyze-complexity) so recordings and prompts
+stay interchangeable; `acceptanceCriteria` and `relevantFiles` are our optional extensions."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Priority = Literal["low", "medium", "high", "critical"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlannedTask(_Strict):
+    id: int = Field(gt=0)
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(min_length=1)
+    details: str | None = ""
+    testStrategy: str | None = ""
+    priority: Priority | None = None
+    dependencies: list[int] | None = None
+    acceptanceCriteria: list[str] | None = None
+    relevantFiles: list[str] | None = None
+
+    @field_validator("title", "description")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v.strip()
+
+
+class ParsePrdAnswer(_Strict):
+    tasks: list[PlannedTask] = Field(min_length=1)
+
+    @field_validator("tasks")
+    @classmethod
+    def _ids_contiguous(cls, tasks: list[PlannedTask]) -> list[PlannedTask]:
+        ids = [t.id for t in tasks]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"task ids must be unique, got {ids}")
+        if sorted(ids) != list(range(1, len(ids) + 1)):
+            raise ValueError(f"task ids must be 1..{len(ids)} without gaps, got {sorted(ids)}")
+        return tasks
+
+
+class NewTask(PlannedTask):
+    """A task proposed by `add`: `dependencies` are ids within the answer, `existingDependencies` are
+    ids of tasks already in the database."""
+
+    existingDependencies: list[int] | None = None
+
+
+class AddAnswer(_Strict):
+    tasks: list[NewTask] = Field(min_length=1, max_length=8)
+
+    @field_validator("tasks")
+    @classmethod
+    def _ids_contiguous(cls, tasks: list[NewTask]) -> list[NewTask]:
+        ids = [t.id for t in tasks]
+        if sorted(ids) != list(range(1, len(ids) + 1)):
+            raise ValueError(f"task ids must be 1..{len(ids)} without gaps, got {sorted(ids)}")
+        return tasks
+
+
+class PlannedSubtask(_Strict):
+    id: int = Field(gt=0)
+    title: str = Field(min_length=5, max_length=200)
+    description: str = Field(min_length=10)
+    dependencies: list[int] = []
+    details: str = Field(min_length=20)
+    status: Literal["pending", "done", "completed"] | None = "pending"
+    testStrategy: str | None = ""
+    acceptanceCriteria: list[str] | None = None
+
+
+class ExpandAnswer(_Strict):
+    subtasks: list[PlannedSubtask] = Field(min_length=1)
+
+
+class ComplexityItem(_Strict):
+    taskId: int
+    taskTitle: str
+    complexityScore: float = Field(ge=1, le=10)
+    recommendedSubtasks: int = Field(ge=0, le=50)
+    expansionPrompt: str
+    reasoning: str
+
+
+class ComplexityAnswer(_Strict):
+    complexityAnalysis: list[ComplexityItem]
+
+
+class FollowUp(_Strict):
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    priority: Priority = "medium"
+
+
+class ReviewAnswer(_Strict):
+    verdict: Literal["pass", "fail"]
+    issues: list[str] = []
+    follow_ups: list[FollowUp] = []
