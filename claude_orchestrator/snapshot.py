@@ -1,0 +1,441 @@
+"""The state of a run at an instant, folded from events. Observers (display, Slack, status) read
+snapshots; nothing here decides anything except `UsageGuard`, which the scheduler consults.
+
+Event data conventions (the scheduler follows these; unknown fields are ignored, missing ones default):
+
+    RUN_STARTED     {total, ready, done_before, critical_path, budget_usd, workers}
+                    critical_path: ordered task ids of the longest remaining chain (or just its length)
+    TASK_READY      {}                                   a waiting task whose dependencies are now done
+    TASK_STARTED    {title, backend, worker_id, attempt}
+    TASK_PROGRESS   {phase, turns, tokens_in, tokens_out, cost_usd}   totals of the current attempt
+    TASK_RETRY      {attempt, reason, delay_s}           the task goes back to `ready`
+    TASK_COMPLETED  {cost_usd, duration_s, commit, branch, turns, title?}
+    TASK_FAILED     {reason, attempts, blocked_dependents: [task ids], cost_usd?, branch?, title?}
+    TASK_BLOCKED    {reason, blocked_by}
+    USAGE           {tokens_in, tokens_out, cache_read, cache_write, cost_usd, ratelimit_headroom,
+                     usage_window_pct?, delta?}
+                    run totals so far (replace); with delta=true the numbers are added instead.
+                    ratelimit_headroom: fraction 0..1 of the tightest API rate limit still free.
+    RATE_LIMITED    {backend, status, utilization, resets_at, rate_limit_type}
+                    a Claude Code rate_limit_event; utilization 0..1 becomes usage_window_pct.
+    WARNING         {message, source?, level?, metric?, pct?}   (UsageGuard emits source="usage")
+    LOG             {message, level?}
+    RUN_FINISHED    {status, done, failed, cost_usd, duration_s}
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from . import events as ev
+from .events import Event
+
+STATES = ("ready", "running", "waiting", "blocked", "done", "failed")
+
+
+@dataclass(frozen=True)
+class TaskCounts:
+    ready: int = 0
+    running: int = 0
+    waiting: int = 0
+    blocked: int = 0
+    done: int = 0
+    failed: int = 0
+    total: int = 0
+
+    @property
+    def finished(self) -> int:
+        """Tasks that will not run again in this run (done, failed or blocked)."""
+        return self.done + self.failed + self.blocked
+
+
+@dataclass(frozen=True)
+class WorkerRow:
+    worker_id: str
+    task_id: str
+    title: str = ""
+    backend: str = ""
+    phase: str = "starting"
+    turns: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    started_at: float = 0.0
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class UsagePanel:
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+    cost_usd: float = 0.0
+    budget_usd: float | None = None
+    ratelimit_headroom: float | None = None  # fraction 0..1 still free
+    usage_window_pct: float | None = None  # Claude Code 5-hour/weekly window, 0..100
+
+    @property
+    def budget_pct(self) -> float | None:
+        if not self.budget_usd:
+            return None
+        return 100.0 * self.cost_usd / self.budget_usd
+
+    @property
+    def peak_pct(self) -> float | None:
+        """The highest of budget % and usage-window % (what thresholds compare against)."""
+        vals = [v for v in (self.budget_pct, self.usage_window_pct) if v is not None]
+        return max(vals) if vals else None
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    run_id: str = ""
+    started_at: float = 0.0
+    now: float = 0.0
+    tasks: TaskCounts = TaskCounts()
+    workers: tuple[WorkerRow, ...] = ()
+    usage: UsagePanel = UsagePanel()
+    retries: int = 0
+    recent_events: tuple[str, ...] = ()
+    eta_seconds: float | None = None
+    critical_path_remaining: int = 0
+    status: str = "running"  # "running" until RUN_FINISHED, then its status
+    max_workers: int = 0
+
+    @property
+    def elapsed(self) -> float:
+        return max(0.0, self.now - self.started_at) if self.started_at else 0.0
+
+
+def _num(v: Any, default: float = 0.0) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return default
+
+
+def _int(v: Any) -> int:
+    return int(_num(v))
+
+
+def describe_event(e: Event) -> str:
+    """One readable line for an event (used by the display, plain printer and tail-events)."""
+    d = e.data
+    tid = f"task {e.task_id}" if e.task_id is not None else ""
+    k = e.kind
+    if k == ev.RUN_STARTED:
+        return f"run {e.run_id} started: {_int(d.get('total'))} tasks, {_int(d.get('ready'))} ready"
+    if k == ev.RUN_FINISHED:
+        return (
+            f"run {e.run_id} {d.get('status', 'finished')}: {_int(d.get('done'))} done, "
+            f"{_int(d.get('failed'))} failed, ${_num(d.get('cost_usd')):.2f}, {_num(d.get('duration_s')):.0f}s"
+        )
+    if k == ev.TASK_STARTED:
+        att = _int(d.get("attempt") or 1)
+        extra = f" (attempt {att})" if att > 1 else ""
+        return f"{tid} started on {d.get('backend', '?')}{extra}: {d.get('title', '')}".rstrip(": ")
+    if k == ev.TASK_PROGRESS:
+        return (
+            f"{tid} {d.get('phase', 'working')} (turn {_int(d.get('turns'))}, ${_num(d.get('cost_usd')):.2f})"
+        )
+    if k == ev.TASK_RETRY:
+        return f"{tid} retry {_int(d.get('attempt'))} in {_num(d.get('delay_s')):.0f}s: {d.get('reason', '')}"
+    if k == ev.TASK_COMPLETED:
+        where = d.get("commit") or d.get("branch") or ""
+        where = f" @ {str(where)[:12]}" if where else ""
+        return f"{tid} done in {_num(d.get('duration_s')):.0f}s, ${_num(d.get('cost_usd')):.2f}{where}"
+    if k == ev.TASK_FAILED:
+        blocked = d.get("blocked_dependents") or []
+        tail = f"; blocks {', '.join(map(str, blocked))}" if blocked else ""
+        return f"{tid} FAILED after {_int(d.get('attempts') or 1)} attempt(s): {d.get('reason', '?')}{tail}"
+    if k == ev.TASK_BLOCKED:
+        return f"{tid} blocked by {d.get('blocked_by', '?')}: {d.get('reason', '')}".rstrip(": ")
+    if k == ev.USAGE:
+        return f"usage: ${_num(d.get('cost_usd')):.2f}, {_int(d.get('tokens_in'))} in / {_int(d.get('tokens_out'))} out"
+    if k == ev.RATE_LIMITED:
+        util = d.get("utilization")
+        pct = f" {100 * _num(util):.0f}%" if util is not None else ""
+        return (
+            f"rate limit {d.get('status', '')}{pct} ({d.get('rate_limit_type') or d.get('backend') or '?'})"
+        )
+    if k in (ev.WARNING, ev.LOG):
+        prefix = "WARNING: " if k == ev.WARNING else ""
+        return f"{prefix}{tid + ': ' if tid else ''}{d.get('message', '')}"
+    rest = ", ".join(f"{a}={b}" for a, b in d.items())
+    return f"{k} {tid} {rest}".strip()
+
+
+@dataclass
+class _Task:
+    state: str
+    started_at: float = 0.0
+
+
+class SnapshotBuilder:
+    """Folds events into run state; thread-safe. Subscribe it to the bus (it is callable)."""
+
+    def __init__(self, *, recent: int = 6, clock: Callable[[], float] = time.time) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._run_id = ""
+        self._started_at = 0.0
+        self._status = "running"
+        self._counts = dict.fromkeys(STATES, 0)
+        self._total = 0
+        self._max_workers = 0
+        self._tasks: dict[str, _Task] = {}
+        self._workers: dict[str, WorkerRow] = {}
+        self._worker_of: dict[str, str] = {}  # task id -> worker id
+        self._usage: dict[str, Any] = {}
+        self._budget: float | None = None
+        self._headroom: float | None = None
+        self._window: float | None = None
+        self._task_costs: dict[str, float] = {}
+        self._durations: list[float] = []
+        self._critical: list[str] | None = None
+        self._critical_len = 0
+        self._retries = 0
+        self._recent: deque[str] = deque(maxlen=recent)
+
+    def __call__(self, event: Event) -> None:
+        self.fold(event)
+
+    # -- folding -------------------------------------------------------------------------------
+    def _move(self, task_id: str, to: str, default_from: str, ts: float) -> None:
+        t = self._tasks.get(task_id)
+        prev = t.state if t else default_from
+        if t and prev == to:
+            return
+        if self._counts[prev] > 0:
+            self._counts[prev] -= 1
+        elif t is None and self._counts["waiting"] > 0:  # an event we missed; keep the total stable
+            self._counts["waiting"] -= 1
+        self._counts[to] += 1
+        self._tasks[task_id] = _Task(to, ts if to == "running" else (t.started_at if t else 0.0))
+        seen = sum(self._counts.values())
+        if seen > self._total:
+            self._total = seen
+
+    def _drop_worker(self, task_id: str) -> None:
+        wid = self._worker_of.pop(task_id, None)
+        if wid is not None:
+            self._workers.pop(wid, None)
+
+    def fold(self, e: Event) -> None:
+        d, k, tid = e.data, e.kind, e.task_id
+        with self._lock:
+            if k == ev.RUN_STARTED:
+                self._run_id, self._started_at, self._status = e.run_id, e.ts, "running"
+                self._total = _int(d.get("total"))
+                done = _int(d.get("done_before"))
+                ready = _int(d.get("ready"))
+                self._counts = dict.fromkeys(STATES, 0)
+                self._counts.update(done=done, ready=ready, waiting=max(0, self._total - done - ready))
+                self._tasks.clear()
+                self._workers.clear()
+                self._worker_of.clear()
+                b = d.get("budget_usd")
+                self._budget = _num(b) if b else None
+                self._max_workers = _int(d.get("workers"))
+                cp = d.get("critical_path")
+                if isinstance(cp, (list, tuple)):
+                    self._critical = [str(x) for x in cp]
+                    self._critical_len = len(self._critical)
+                else:
+                    self._critical, self._critical_len = None, _int(cp)
+            elif tid is not None and k == ev.TASK_READY:
+                self._move(tid, "ready", "waiting", e.ts)
+            elif tid is not None and k == ev.TASK_STARTED:
+                self._move(tid, "running", "ready", e.ts)
+                wid = str(d.get("worker_id") or tid)
+                self._drop_worker(tid)
+                self._worker_of[tid] = wid
+                self._workers[wid] = WorkerRow(
+                    worker_id=wid,
+                    task_id=tid,
+                    title=str(d.get("title") or ""),
+                    backend=str(d.get("backend") or ""),
+                    started_at=e.ts,
+                    attempt=_int(d.get("attempt") or 1),
+                )
+            elif tid is not None and k == ev.TASK_PROGRESS:
+                pw = self._worker_of.get(tid)
+                row = self._workers.get(pw) if pw else None
+                if row is not None and pw is not None:
+                    self._workers[pw] = replace(
+                        row,
+                        phase=str(d.get("phase") or row.phase),
+                        turns=_int(d.get("turns", row.turns)),
+                        tokens_in=_int(d.get("tokens_in", row.tokens_in)),
+                        tokens_out=_int(d.get("tokens_out", row.tokens_out)),
+                        cost_usd=_num(d.get("cost_usd", row.cost_usd)),
+                    )
+            elif tid is not None and k == ev.TASK_RETRY:
+                self._retries += 1
+                self._add_cost(tid)
+                self._drop_worker(tid)
+                self._move(tid, "ready", "running", e.ts)
+            elif tid is not None and k == ev.TASK_COMPLETED:
+                self._add_cost(tid, d.get("cost_usd"))
+                self._drop_worker(tid)
+                self._move(tid, "done", "running", e.ts)
+                if d.get("duration_s") is not None:
+                    self._durations.append(_num(d.get("duration_s")))
+            elif tid is not None and k == ev.TASK_FAILED:
+                self._add_cost(tid, d.get("cost_usd"))
+                self._drop_worker(tid)
+                self._move(tid, "failed", "running", e.ts)
+                for dep in d.get("blocked_dependents") or []:
+                    self._move(str(dep), "blocked", "waiting", e.ts)
+            elif tid is not None and k == ev.TASK_BLOCKED:
+                self._move(tid, "blocked", "waiting", e.ts)
+            elif k == ev.USAGE:
+                self._fold_usage(d)
+            elif k == ev.RATE_LIMITED and d.get("utilization") is not None:
+                self._window = 100.0 * _num(d.get("utilization"))
+            elif k == ev.RUN_FINISHED:
+                self._status = str(d.get("status") or "finished")
+                self._workers.clear()
+                self._worker_of.clear()
+            if k not in (ev.TASK_PROGRESS, ev.USAGE):
+                self._recent.append(time.strftime("%H:%M:%S ", time.localtime(e.ts)) + describe_event(e))
+
+    def _add_cost(self, tid: str, final: Any = None) -> None:
+        """Accumulate a task's spend: the final figure if given, else the current attempt's progress."""
+        if final is not None:
+            self._task_costs[tid] = _num(final)
+            return
+        row = self._workers.get(self._worker_of.get(tid, ""))
+        if row is not None:
+            self._task_costs[tid] = self._task_costs.get(tid, 0.0) + row.cost_usd
+
+    def _fold_usage(self, d: dict[str, Any]) -> None:
+        keys = ("tokens_in", "tokens_out", "cache_read", "cache_write", "cost_usd")
+        for key in keys:
+            if key in d:
+                v = _num(d[key])
+                self._usage[key] = self._usage.get(key, 0) + v if d.get("delta") else v
+        if d.get("ratelimit_headroom") is not None:
+            self._headroom = max(0.0, min(1.0, _num(d["ratelimit_headroom"])))
+        if d.get("usage_window_pct") is not None:
+            self._window = _num(d["usage_window_pct"])
+        if d.get("budget_usd"):
+            self._budget = _num(d["budget_usd"])
+
+    # -- reading -------------------------------------------------------------------------------
+    def _eta(self, now: float) -> tuple[float | None, int]:
+        if self._critical is not None:
+            remaining = [t for t in self._critical if self._tasks.get(t, _Task("waiting")).state != "done"]
+            cp_left = len(remaining)
+        else:
+            remaining, cp_left = [], max(0, self._critical_len - self._counts["done"])
+        if not self._durations:
+            return None, cp_left
+        avg = sum(self._durations) / len(self._durations)
+        spent = 0.0
+        if remaining:  # time already spent on the running head of the chain
+            head = self._tasks.get(remaining[0])
+            if head is not None and head.state == "running":
+                spent = min(avg, max(0.0, now - head.started_at))
+        chain = max(0.0, cp_left * avg - spent)
+        todo = self._counts["ready"] + self._counts["running"] + self._counts["waiting"]
+        in_flight = sum(
+            min(avg, max(0.0, now - t.started_at)) for t in self._tasks.values() if t.state == "running"
+        )
+        breadth = max(0.0, todo * avg - in_flight) / max(1, self._max_workers or len(self._workers))
+        if todo == 0:
+            return 0.0, cp_left
+        return max(chain, breadth), cp_left
+
+    def snapshot(self, now: float | None = None) -> RunSnapshot:
+        with self._lock:
+            t = self._clock() if now is None else now
+            u = self._usage
+            cost = u["cost_usd"] if "cost_usd" in u else sum(self._task_costs.values())
+            if "cost_usd" not in u:
+                cost += sum(w.cost_usd for w in self._workers.values())
+            eta, cp_left = self._eta(t)
+            c = self._counts
+            return RunSnapshot(
+                run_id=self._run_id,
+                started_at=self._started_at,
+                now=t,
+                tasks=TaskCounts(total=max(self._total, sum(c.values())), **c),
+                workers=tuple(sorted(self._workers.values(), key=lambda w: w.worker_id)),
+                usage=UsagePanel(
+                    tokens_in=int(u.get("tokens_in", 0)),
+                    tokens_out=int(u.get("tokens_out", 0)),
+                    cache_read=int(u.get("cache_read", 0)),
+                    cache_write=int(u.get("cache_write", 0)),
+                    cost_usd=float(cost),
+                    budget_usd=self._budget,
+                    ratelimit_headroom=self._headroom,
+                    usage_window_pct=self._window,
+                ),
+                retries=self._retries,
+                recent_events=tuple(self._recent),
+                eta_seconds=eta,
+                critical_path_remaining=cp_left,
+                status=self._status,
+                max_workers=self._max_workers,
+            )
+
+
+Level = Literal["ok", "warn", "critical"]
+_RANK = {"ok": 0, "warn": 1, "critical": 2}
+
+
+@dataclass
+class UsageGuard:
+    """Compares usage with monitoring.usage_{warning,critical}_threshold (percent of the budget or of the
+    Claude Code usage window). The scheduler calls `observe` before dispatching and stops new dispatch on
+    "critical". With a bus it publishes one WARNING event per upward crossing (re-armed after falling
+    back below the threshold)."""
+
+    cfg: Any  # OrchestratorConfig (kept loose so tests can pass a bare MonitoringConfig holder)
+    bus: ev.EventBus | None = None
+    run_id: str = ""
+    level: Level = field(default="ok", init=False)
+
+    def classify(self, usage: UsagePanel) -> tuple[Level, str, float | None]:
+        mon = self.cfg.monitoring
+        budget, window = usage.budget_pct, usage.usage_window_pct
+        if window is None or (budget is not None and budget >= window):
+            metric, pct = "budget", budget
+        else:
+            metric, pct = "usage window", window
+        if pct is None:
+            return "ok", "", None
+        if pct >= mon.usage_critical_threshold:
+            return "critical", metric, pct
+        if pct >= mon.usage_warning_threshold:
+            return "warn", metric, pct
+        return "ok", metric, pct
+
+    def observe(self, snapshot_or_usage: RunSnapshot | UsagePanel) -> Level:
+        s = snapshot_or_usage
+        usage = s.usage if isinstance(s, RunSnapshot) else s
+        run_id = s.run_id if isinstance(s, RunSnapshot) and s.run_id else self.run_id
+        level, metric, pct = self.classify(usage)
+        crossed = _RANK[level] > _RANK[self.level]
+        self.level = level
+        if crossed and self.bus is not None and pct is not None:
+            what = "stopping new work" if level == "critical" else "consider pausing or raising the budget"
+            spent = f"${usage.cost_usd:.2f}" + (f" of ${usage.budget_usd:.2f}" if usage.budget_usd else "")
+            self.bus.emit(
+                ev.WARNING,
+                run_id=run_id,
+                message=f"{metric} at {pct:.0f}% ({spent}); {what}",
+                source="usage",
+                level=level,
+                metric=metric,
+                pct=round(pct, 1),
+                cost_usd=usage.cost_usd,
+            )
+        return level
