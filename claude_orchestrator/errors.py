@@ -19,6 +19,7 @@
     │   ├── DirtyWorktreeError        the user has uncommitted changes in the way
     │   └── MergeConflictError        a task's branch does not merge cleanly
     ├── BuildError                    a stack-runner step failed (names step, status, log tail)
+    ├── PluginError                   a stack plugin failed to load or a hook raised
     └── PlanRejected                  a plugin vetoed a build plan (its reason)
 
 Every error carries its fields and renders as one clear line via ``str()``.
@@ -122,6 +123,10 @@ class MergeConflictError(WorkspaceError):
 
 class BuildError(OrchestratorError):
     pass
+
+
+class PluginError(OrchestratorError):
+    """A stack-runner plugin failed to load, or one of its hooks raised (not a veto)."""
 
 
 class PlanRejected(OrchestratorError):
