@@ -1,0 +1,183 @@
+"""Run folders: <project>/.taskmaster/runs/<run_id>/ with
+
+    events.ndjson                  every event, one JSON object a line (integrations/eventlog.py)
+    summary.json                   RunSummary, written when the run ends
+    usage.json                     the token/cost ledger (written by the LLM layer)
+    tasks/<task_id>/result.json    one task's outcome
+    tasks/<task_id>/transcript.jsonl
+
+Run ids sort by start time (UTC stamp + random suffix), so the newest run is the greatest name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import NotFoundError, TaskFileError
+
+RUNS_DIR = Path(".taskmaster") / "runs"
+EVENTS_FILE = "events.ndjson"
+SUMMARY_FILE = "summary.json"
+USAGE_FILE = "usage.json"
+
+
+class TokenTotals(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+    cost_usd: float = 0.0
+
+
+class Failure(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    task_id: str
+    reason: str = ""
+
+
+class RunSummary(BaseModel):
+    """summary.json. Tolerant on read (unknown keys ignored) so older or newer runs still list."""
+
+    model_config = ConfigDict(extra="ignore")
+    run_id: str
+    started_at: float | None = None
+    finished_at: float | None = None
+    duration_s: float | None = None
+    status: str = "unknown"  # completed | failed | stopped | interrupted | running
+    cost_usd: float = 0.0
+    tokens_by_role: dict[str, TokenTotals] = Field(default_factory=dict)
+    tokens_by_model: dict[str, TokenTotals] = Field(default_factory=dict)
+    tasks_done: int = 0
+    tasks_failed: int = 0
+    tasks_blocked: int = 0
+    failures: list[Failure] = Field(default_factory=list)
+
+
+def new_run_id(now: float | None = None) -> str:
+    """e.g. 20261121-233000-3fa9c1: UTC start time, then 6 random hex digits."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() if now is None else now))
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def runs_root(project_root: Path | str) -> Path:
+    return Path(project_root) / RUNS_DIR
+
+
+def run_dir(project_root: Path | str, run_id: str, *, create: bool = False) -> Path:
+    if not run_id or "/" in run_id or "\\" in run_id or run_id in (".", ".."):
+        raise NotFoundError(f"invalid run id {run_id!r}")
+    d = runs_root(project_root) / run_id
+    if create:
+        (d / "tasks").mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def task_dir(run_path: Path, task_id: str, *, create: bool = False) -> Path:
+    safe = str(task_id).replace("/", "_").replace("\\", "_")
+    d = run_path / "tasks" / safe
+    if create:
+        d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def list_runs(project_root: Path | str) -> list[Path]:
+    """Run folders, newest first."""
+    root = runs_root(project_root)
+    if not root.is_dir():
+        return []
+    return sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True)
+
+
+def latest_run(project_root: Path | str) -> Path | None:
+    runs = list_runs(project_root)
+    return runs[0] if runs else None
+
+
+def find_run(project_root: Path | str, run_id: str | None) -> Path:
+    """The named run (a unique prefix is enough), or the latest; NotFoundError otherwise."""
+    if run_id is None:
+        latest = latest_run(project_root)
+        if latest is None:
+            raise NotFoundError(f"no runs yet in {runs_root(project_root)}")
+        return latest
+    exact = run_dir(project_root, run_id)
+    if exact.is_dir():
+        return exact
+    matches = [p for p in list_runs(project_root) if p.name.startswith(run_id)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise NotFoundError(f"run id {run_id!r} is ambiguous: {', '.join(p.name for p in matches[:5])}")
+    raise NotFoundError(f"no run {run_id!r} in {runs_root(project_root)}")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON through a temp file and os.replace: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_summary(run_path: Path, summary: RunSummary) -> Path:
+    path = run_path / SUMMARY_FILE
+    write_json_atomic(path, summary.model_dump(mode="json"))
+    return path
+
+
+def read_summary(run_path: Path) -> RunSummary | None:
+    """summary.json of a run, or None when the run has not written one (still running, or crashed)."""
+    path = run_path / SUMMARY_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return RunSummary.model_validate(data)
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValidationError) as e:
+        raise TaskFileError(path, f"unreadable run summary: {str(e).splitlines()[0]}") from None
+
+
+def summary_from_events(run_path: Path) -> RunSummary:
+    """Rebuild what can be known of a run from its event log (for runs without a summary.json)."""
+    from . import events as ev
+    from .integrations.eventlog import read_events
+
+    s = RunSummary(run_id=run_path.name, status="running")
+    last_ts: float | None = None
+    for e in read_events(run_path):
+        last_ts = e.ts
+        d = e.data
+        if e.kind == ev.RUN_STARTED:
+            s.started_at = e.ts
+        elif e.kind == ev.TASK_COMPLETED:
+            s.tasks_done += 1
+        elif e.kind == ev.TASK_FAILED:
+            s.tasks_failed += 1
+            s.failures.append(Failure(task_id=str(e.task_id), reason=str(d.get("reason", ""))))
+        elif e.kind == ev.TASK_BLOCKED:
+            s.tasks_blocked += 1
+        elif e.kind == ev.USAGE and "cost_usd" in d and not d.get("delta"):
+            s.cost_usd = float(d["cost_usd"])
+        elif e.kind == ev.RUN_FINISHED:
+            s.status = str(d.get("status") or "finished")
+            s.finished_at = e.ts
+            s.cost_usd = float(d.get("cost_usd") or s.cost_usd)
+            s.duration_s = d.get("duration_s")
+    if s.started_at is not None and s.duration_s is None and last_ts is not None:
+        s.duration_s = last_ts - s.started_at
+    return s
