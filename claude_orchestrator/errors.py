@@ -17,6 +17,7 @@
     │   └── SandboxError              a sandboxed tool call refused (path escape, .git write, bad input)
     ├── WorkspaceError                git / worktree / merge problems
     │   ├── DirtyWorktreeError        the user has uncommitted changes in the way
+    │   ├── RepoStateError            exit 2: no commit yet, detached HEAD, bad branch name, no git identity
     │   └── MergeConflictError        a task's branch does not merge cleanly
     ├── BuildError                    a stack-runner step failed (names step, status, log tail)
     ├── PluginError                   a stack plugin failed to load or a hook raised
@@ -114,6 +115,12 @@ class WorkspaceError(OrchestratorError):
 
 
 class DirtyWorktreeError(WorkspaceError):
+    exit_code = 2
+
+
+class RepoStateError(WorkspaceError):
+    """The repository is in a state a run cannot start from; the message says what to do."""
+
     exit_code = 2
 
 
