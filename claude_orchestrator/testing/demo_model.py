@@ -1,0 +1,164 @@
+"""The scripted model behind `claude-orchestrator demo`: plans the demo PRD as the manager, writes each
+task's files as a worker (through Claude Code's Write tool or the api backend's write_file), and reviews.
+
+It routes on request content, never on request order, so it serves the real Claude Code CLI (which also
+sends its own side requests) as well as our own tool loop."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from typing import Any
+
+from .fake_anthropic import FakeRequest, Reply, json_reply, text_reply, tool_use_reply
+
+PLAN: list[dict[str, Any]] = [
+    {
+        "id": 1,
+        "title": "Create the wordfreq package",
+        "priority": "high",
+        "dependencies": [],
+        "description": "Package skeleton with a version string and the public API.",
+        "details": "Create wordfreq/__init__.py exporting tokenize and top_words lazily.",
+        "testStrategy": "import wordfreq; check __version__.",
+        "acceptanceCriteria": ["wordfreq/__init__.py defines __version__"],
+        "relevantFiles": ["wordfreq/__init__.py"],
+    },
+    {
+        "id": 2,
+        "title": "Tokenizer",
+        "priority": "high",
+        "dependencies": [1],
+        "description": "tokenize(text) returns lower-cased words in order.",
+        "details": "Regex over letters, digits and apostrophes.",
+        "testStrategy": "tokenize(\"It's a Test\") == [\"it's\", 'a', 'test']",
+        "acceptanceCriteria": ["tokenize lower-cases", "apostrophes are kept inside words"],
+        "relevantFiles": ["wordfreq/tokenize.py"],
+    },
+    {
+        "id": 3,
+        "title": "Word counter",
+        "priority": "high",
+        "dependencies": [2],
+        "description": "top_words(text, n, exclude) with alphabetical tie-breaks.",
+        "details": "collections.Counter over tokenize(); sort by (-count, word).",
+        "testStrategy": "Counts and ties on a small text.",
+        "acceptanceCriteria": ["ties are broken alphabetically", "exclude= removes words"],
+        "relevantFiles": ["wordfreq/counter.py"],
+    },
+    {
+        "id": 4,
+        "title": "Command line",
+        "priority": "medium",
+        "dependencies": [3],
+        "description": "python -m wordfreq.cli FILE [-n N] prints `word count` lines.",
+        "details": "argparse; read the file as UTF-8.",
+        "testStrategy": "Run main() on a temp file and check its output.",
+        "acceptanceCriteria": ["-n limits the number of lines"],
+        "relevantFiles": ["wordfreq/cli.py"],
+    },
+    {
+        "id": 5,
+        "title": "Tests",
+        "priority": "medium",
+        "dependencies": [3],
+        "description": "pytest tests for tokenizing, counting and ties.",
+        "details": "tests/test_wordfreq.py",
+        "testStrategy": "pytest passes.",
+        "acceptanceCriteria": ["covers ties"],
+        "relevantFiles": ["tests/test_wordfreq.py"],
+    },
+    {
+        "id": 6,
+        "title": "Usage document",
+        "priority": "low",
+        "dependencies": [],
+        "description": "A short USAGE.md with library and command examples.",
+        "details": "Markdown.",
+        "testStrategy": "Read it.",
+        "acceptanceCriteria": ["shows the command"],
+        "relevantFiles": ["USAGE.md"],
+    },
+]
+
+FILES: dict[int, tuple[str, str]] = {
+    1: (
+        "wordfreq/__init__.py",
+        '"""wordfreq: the most frequent words of a text."""\n\n'
+        '__version__ = "0.1.0"\n\nfrom .counter import top_words\nfrom .tokenize import tokenize\n\n'
+        '__all__ = ["__version__", "tokenize", "top_words"]\n',
+    ),
+    2: (
+        "wordfreq/tokenize.py",
+        'import re\n\n_WORD = re.compile(r"[a-z0-9\']+")\n\n\n'
+        "def tokenize(text: str) -> list[str]:\n    return _WORD.findall(text.lower())\n",
+    ),
+    3: (
+        "wordfreq/counter.py",
+        "from collections import Counter\n\nfrom .tokenize import tokenize\n\n\n"
+        "def top_words(text: str, n: int = 10, exclude: frozenset[str] = frozenset()) -> list[tuple[str, int]]:\n"
+        "    counts = Counter(w for w in tokenize(text) if w not in exclude)\n"
+        "    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]\n",
+    ),
+    4: (
+        "wordfreq/cli.py",
+        "import argparse\n\nfrom .counter import top_words\n\n\n"
+        "def main(argv: list[str] | None = None) -> int:\n"
+        "    p = argparse.ArgumentParser(prog='wordfreq')\n    p.add_argument('file')\n"
+        "    p.add_argument('-n', type=int, default=10)\n    a = p.parse_args(argv)\n"
+        "    with open(a.file, encoding='utf-8') as f:\n        text = f.read()\n"
+        "    for word, count in top_words(text, a.n):\n        print(word, count)\n    return 0\n\n\n"
+        "if __name__ == '__main__':\n    raise SystemExit(main())\n",
+    ),
+    5: (
+        "tests/test_wordfreq.py",
+        "from wordfreq import tokenize, top_words\n\n\n"
+        "def test_tokenize():\n    assert tokenize(\"It's a Test\") == [\"it's\", 'a', 'test']\n\n\n"
+        "def test_ties_alphabetical():\n    assert top_words('b a b a c', 2) == [('a', 2), ('b', 2)]\n",
+    ),
+    6: (
+        "USAGE.md",
+        "# wordfreq\n\n```python\nfrom wordfreq import top_words\n"
+        "top_words(open('book.txt').read(), 5)\n```\n\n```bash\npython -m wordfreq.cli book.txt -n 5\n```\n",
+    ),
+}
+
+
+def demo_prd() -> str:
+    return (resources.files("claude_orchestrator") / "testing" / "demo_prd.txt").read_text(encoding="utf-8")
+
+
+def _all_text(req: FakeRequest) -> str:
+    parts = [req.system_text]
+    for m in req.messages:
+        c = m.get("content")
+        if isinstance(c, str):
+            parts.append(c)
+        elif isinstance(c, list):
+            parts += [str(b.get("text", "")) for b in c if isinstance(b, dict)]
+    return "\n".join(parts)
+
+
+_TASK = re.compile(r"\bTask (\d+)(?:\.\d+)?\b")
+_CWD = re.compile(r"(?:[Ww]orking directory|cwd)\s*[:=]\s*`?(/[^\s`'\"]+)")
+
+
+def demo_model(req: FakeRequest) -> Reply:
+    system = req.system_text
+    text = _all_text(req)
+    if "planning manager" in system and "requirements document" in system:
+        return json_reply({"tasks": PLAN})
+    if "reviewing manager" in system:
+        return json_reply({"verdict": "pass", "issues": [], "follow_ups": []})
+    match = _TASK.search(req.last_user_text or text)
+    task_id = int(match.group(1)) if match else None
+    if task_id in FILES and (req.has_tool("Write") or req.has_tool("write_file")):
+        path, content = FILES[task_id]
+        if req.tool_results:
+            return text_reply(f"Task {task_id} done: wrote {path}.")
+        if req.has_tool("write_file"):
+            return tool_use_reply("write_file", {"path": path, "content": content})
+        cwd = _CWD.search(text)
+        base = cwd.group(1).rstrip("/") if cwd else "."
+        return tool_use_reply("Write", {"file_path": f"{base}/{path}", "content": content})
+    return text_reply("OK.")
