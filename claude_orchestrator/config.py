@@ -64,6 +64,7 @@ class NotificationsConfig(_Section):
     notify_on_task_complete: bool = True
     notify_on_task_failed: bool = True
     notify_on_all_complete: bool = True
+    notify_on_usage_warning: bool = True
 
 
 class GitConfig(_Section):
