@@ -1,0 +1,1 @@
+"""The LLM layer: the only package that imports anthropic."""

@@ -1,0 +1,261 @@
+"""The fake Anthropic API, exercised through the real anthropic SDK (no monkeypatching)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import anthropic
+import pytest
+
+from claude_orchestrator.testing.fake_anthropic import (
+    DEFAULT_TEXT,
+    FakeAnthropic,
+    RateLimits,
+    error_reply,
+    json_reply,
+    reset_reply,
+    slow,
+    stream_error_reply,
+    text_reply,
+    tool_use_reply,
+)
+from claude_orchestrator.testing.models import Router, Script, after_tool, has_tool, tool_loop
+
+MODEL = "claude-sonnet-5-5"
+HI = [{"role": "user", "content": "hi"}]
+
+
+def client(fake: FakeAnthropic, **kw: object) -> anthropic.Anthropic:
+    kw.setdefault("max_retries", 0)
+    return anthropic.Anthropic(api_key="sk-test", base_url=fake.base_url, **kw)  # type: ignore[arg-type]
+
+
+def test_default_text_json_and_headers() -> None:
+    with FakeAnthropic() as fake:
+        raw = client(fake).messages.with_raw_response.create(model=MODEL, max_tokens=50, messages=HI)
+        msg = raw.parse()
+        assert msg.content[0].text == DEFAULT_TEXT  # type: ignore[union-attr]
+        assert raw.request_id and raw.request_id.startswith("req_")
+        assert raw.headers["anthropic-ratelimit-requests-remaining"] == "3999"
+        for kind in ("requests", "tokens", "input-tokens", "output-tokens"):
+            for part in ("limit", "remaining", "reset"):
+                assert f"anthropic-ratelimit-{kind}-{part}" in raw.headers
+        assert fake.requests[0].auth_kind == "bearer"
+        assert fake.requests[0].headers["authorization"] == "***"
+
+
+def test_streaming_text_tool_use_and_thinking() -> None:
+    with FakeAnthropic(
+        replies=[tool_use_reply("get", {"a": [1, 2]}, text="calling"), text_reply("ok", thinking="hmm")]
+    ) as fake:
+        c = client(fake)
+        with c.messages.stream(model=MODEL, max_tokens=50, messages=HI) as s:
+            msg = s.get_final_message()
+        assert [b.type for b in msg.content] == ["text", "tool_use"]
+        assert msg.content[1].input == {"a": [1, 2]}  # type: ignore[union-attr]
+        assert msg.stop_reason == "tool_use"
+        with c.messages.stream(model=MODEL, max_tokens=50, messages=HI) as s:
+            msg = s.get_final_message()
+        assert msg.content[0].type == "thinking" and msg.content[0].thinking == "hmm"  # type: ignore[union-attr]
+        assert msg.content[0].signature  # type: ignore[union-attr]
+        assert msg.usage.output_tokens > 1
+
+
+def test_x_api_key_accepted_and_wrong_key_401() -> None:
+    with FakeAnthropic(api_key="sk-good") as fake:
+        good = anthropic.Anthropic(api_key="sk-good", base_url=fake.base_url, max_retries=0)
+        good.messages.create(model=MODEL, max_tokens=5, messages=HI)
+        raw = good._client.post(  # the CLI's form: x-api-key, ?beta=true
+            f"{fake.base_url}/v1/messages?beta=true",
+            headers={"x-api-key": "sk-good", "anthropic-version": "2023-06-01"},
+            json={"model": MODEL, "max_tokens": 5, "messages": [{"role": "system", "content": "s"}, *HI]},
+        )
+        assert raw.status_code == 200 and fake.requests[-1].auth_kind == "x-api-key"
+        bad = anthropic.Anthropic(api_key="sk-bad", base_url=fake.base_url, max_retries=3)
+        with pytest.raises(anthropic.AuthenticationError):
+            bad.messages.create(model=MODEL, max_tokens=5, messages=HI)
+        assert len(fake.requests) == 3  # no retry on 401
+
+
+def test_count_tokens_and_hello() -> None:
+    with FakeAnthropic() as fake:
+        c = client(fake)
+        n = c.messages.count_tokens(model=MODEL, messages=[{"role": "user", "content": "x" * 400}])
+        assert n.input_tokens == 100
+        assert c._client.head(f"{fake.base_url}/api/hello").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("reply", "exc"),
+    [
+        (error_reply(429, retry_after=1), anthropic.RateLimitError),
+        (error_reply(529), anthropic.OverloadedError),
+        (error_reply(500), anthropic.InternalServerError),
+        (error_reply(503), anthropic.ServiceUnavailableError),
+        (error_reply(400, "bad"), anthropic.BadRequestError),
+        (reset_reply(), anthropic.APIConnectionError),
+    ],
+)
+def test_faults_raise_the_sdk_exception(reply: object, exc: type[Exception]) -> None:
+    with FakeAnthropic(replies=[reply]) as fake:  # type: ignore[list-item]
+        with pytest.raises(exc):
+            client(fake).messages.create(model=MODEL, max_tokens=5, messages=HI)
+        assert fake.accounting["ok"] == 0
+
+
+def test_mid_stream_error_is_status_200_overloaded() -> None:
+    with FakeAnthropic(replies=[stream_error_reply()]) as fake:
+        stream = client(fake).messages.stream(model=MODEL, max_tokens=5, messages=HI)
+        with pytest.raises(anthropic.APIStatusError) as info, stream as s:
+            s.get_final_message()
+        assert info.value.status_code == 200 and info.value.type == "overloaded_error"
+
+
+def test_sdk_honours_retry_after_and_should_retry_false() -> None:
+    with FakeAnthropic(replies=[error_reply(429, retry_after=1)]) as fake:
+        t0 = time.monotonic()
+        client(fake, max_retries=2).messages.create(model=MODEL, max_tokens=5, messages=HI)
+        assert 0.95 <= time.monotonic() - t0 < 2.0
+        fake.enqueue(error_reply(529, should_retry=False))
+        with pytest.raises(anthropic.OverloadedError):
+            client(fake, max_retries=2).messages.create(model=MODEL, max_tokens=5, messages=HI)
+        assert len(fake.requests) == 3
+
+
+def test_slow_first_byte_times_out() -> None:
+    with (
+        FakeAnthropic(replies=[slow(text_reply("late"), 1.0)]) as fake,
+        pytest.raises(anthropic.APITimeoutError),
+    ):
+        client(fake, timeout=0.3).messages.create(model=MODEL, max_tokens=5, messages=HI)
+
+
+def test_rate_limit_window_counts_down_then_429() -> None:
+    with FakeAnthropic(rate_limits=RateLimits(requests=3), window_s=30) as fake:
+        c = client(fake)
+        left = []
+        for _ in range(3):
+            raw = c.messages.with_raw_response.create(model=MODEL, max_tokens=5, messages=HI)
+            left.append(raw.headers["anthropic-ratelimit-requests-remaining"])
+        assert left == ["2", "1", "0"]
+        with pytest.raises(anthropic.RateLimitError) as info:
+            c.messages.create(model=MODEL, max_tokens=5, messages=HI)
+        headers = info.value.response.headers
+        assert headers["x-should-retry"] == "true" and 1 <= int(headers["retry-after"]) <= 30
+        # another model has its own window
+        c.messages.create(model="claude-opus-5-5", max_tokens=5, messages=HI)
+
+
+def test_input_token_limit() -> None:
+    with FakeAnthropic(rate_limits=RateLimits(input_tokens=150), window_s=30) as fake:
+        c = client(fake)
+        big = [{"role": "user", "content": "y" * 400}]  # 100 tokens
+        c.messages.create(model=MODEL, max_tokens=5, messages=big)
+        with pytest.raises(anthropic.RateLimitError):
+            c.messages.create(model=MODEL, max_tokens=5, messages=big)
+
+
+def _cached_body(n_blocks: int) -> dict:
+    system = [{"type": "text", "text": "s" * 8000, "cache_control": {"type": "ephemeral"}}]  # 2000 tokens
+    msgs = [
+        {"role": "user", "content": [{"type": "text", "text": f"q{i} " + "m" * 397}]} for i in range(n_blocks)
+    ]
+    msgs[-1]["content"][0]["cache_control"] = {"type": "ephemeral", "ttl": "1h"}
+    return {"system": system, "messages": msgs}
+
+
+def test_prompt_caching_write_then_read() -> None:
+    with FakeAnthropic() as fake:
+        c = client(fake)
+        first = c.messages.create(model=MODEL, max_tokens=5, **_cached_body(1))  # type: ignore[arg-type]
+        u = first.usage
+        assert (u.cache_read_input_tokens, u.cache_creation_input_tokens, u.input_tokens) == (0, 2100, 0)
+        assert u.cache_creation.ephemeral_5m_input_tokens == 2000  # type: ignore[union-attr]
+        assert u.cache_creation.ephemeral_1h_input_tokens == 100  # type: ignore[union-attr]
+        body = _cached_body(1)
+        body["messages"].append({"role": "user", "content": "tail " + "t" * 35})
+        second = c.messages.create(model=MODEL, max_tokens=5, **body)  # type: ignore[arg-type]
+        u = second.usage
+        assert (u.cache_read_input_tokens, u.cache_creation_input_tokens, u.input_tokens) == (2100, 0, 10)
+        # another model: cold cache
+        cold = c.messages.create(model="claude-opus-5-5", max_tokens=5, **_cached_body(1))  # type: ignore[arg-type]
+        assert cold.usage.cache_read_input_tokens == 0
+        assert fake.accounting["cache_read_input_tokens"] == 2100
+
+
+def test_prompt_caching_below_minimum_and_too_many_breakpoints() -> None:
+    with FakeAnthropic(min_cache_tokens=5000) as fake:
+        c = client(fake)
+        u = c.messages.create(model=MODEL, max_tokens=5, **_cached_body(1)).usage  # type: ignore[arg-type]
+        assert (u.cache_read_input_tokens, u.cache_creation_input_tokens) == (0, 0)
+        body = _cached_body(5)
+        for m in body["messages"]:
+            m["content"][0]["cache_control"] = {"type": "ephemeral"}
+        with pytest.raises(anthropic.BadRequestError, match="maximum of 4"):
+            c.messages.create(model=MODEL, max_tokens=5, **body)  # type: ignore[arg-type]
+
+
+def test_router_routes_by_content_and_script_complains() -> None:
+    router = Router(
+        (after_tool("get"), text_reply("final")),
+        (has_tool("get"), tool_use_reply("get", {})),
+        default=json_reply({"title": "t"}),
+    )
+    tools = [{"name": "get", "description": "d", "input_schema": {"type": "object", "properties": {}}}]
+    with FakeAnthropic(model=router) as fake:
+        c = client(fake)
+        side = c.messages.create(model=MODEL, max_tokens=5, messages=HI)
+        assert side.content[0].text == '{"title": "t"}'  # type: ignore[union-attr]
+        first = c.messages.create(model=MODEL, max_tokens=5, messages=HI, tools=tools)  # type: ignore[arg-type]
+        call = first.content[0]
+        result = {"type": "tool_result", "tool_use_id": call.id, "content": "42"}  # type: ignore[union-attr]
+        msgs = [
+            *HI,
+            {"role": "assistant", "content": [call.model_dump()]},
+            {"role": "user", "content": [result]},
+        ]
+        final = c.messages.create(model=MODEL, max_tokens=5, messages=msgs, tools=tools)  # type: ignore[arg-type]
+        assert final.content[0].text == "final"  # type: ignore[union-attr]
+        assert [i for i, _ in router.seen] == [-1, 1, 0]
+    with FakeAnthropic(model=Script([text_reply("one")])) as fake:
+        c = client(fake)
+        c.messages.create(model=MODEL, max_tokens=5, messages=HI)
+        with pytest.raises(anthropic.InternalServerError, match="script exhausted"):
+            c.messages.create(model=MODEL, max_tokens=5, messages=HI)
+
+
+def test_tool_loop_model_is_stateless() -> None:
+    model = tool_loop([tool_use_reply("a", {}), tool_use_reply("b", {})], text_reply("end"))
+    tools = [{"name": "a", "description": "", "input_schema": {"type": "object"}}]
+    with FakeAnthropic(model=model) as fake:
+        c = client(fake)
+        two_turns = [*HI, {"role": "assistant", "content": "x"}, {"role": "user", "content": "y"}]
+        r = c.messages.create(model=MODEL, max_tokens=5, messages=two_turns, tools=tools)  # type: ignore[arg-type]
+        assert r.content[0].name == "b"  # type: ignore[union-attr]
+
+
+def test_standalone_server_answers() -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "claude_orchestrator.testing.fake_anthropic",
+            "--port",
+            "0",
+            "--text",
+            "standalone",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        url = line.strip().rsplit(" ", 1)[-1]
+        c = anthropic.Anthropic(api_key="sk-x", base_url=url, max_retries=0)
+        assert c.messages.create(model=MODEL, max_tokens=5, messages=HI).content[0].text == "standalone"  # type: ignore[union-attr]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
