@@ -1,0 +1,382 @@
+"""The Claude Code backend: the real CLI driven through claude_agent_sdk.query().
+
+The async query runs in the worker's thread (``asyncio.run``). Credentials reach the CLI through its
+environment, never argv. Every process the CLI starts carries a marker variable, so a timeout or a cancel
+kills the whole tree (the CLI and anything its Bash tool left running), not just the CLI.
+Files changed are determined by the engine from git, not here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import os
+import signal
+import time
+import uuid
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import aclosing
+from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
+from typing import IO, Any, cast
+
+from ..config import OrchestratorConfig, is_placeholder
+from ..environment import CREDENTIAL_VARS, find_claude_cli
+from .base import WorkContext, WorkResult, WorkUnit
+from .prompting import build_worker_prompt
+
+PASS_THROUGH_VARS = ("ANTHROPIC_BASE_URL", *CREDENTIAL_VARS)
+MARKER_VAR = "CLAUDE_ORCHESTRATOR_WORKER"
+DEFAULT_PAUSE_S = 300.0  # pause when a rejection names no reset time
+STDERR_LINES = 40
+
+RateLimitCallback = Callable[[float, str], None]
+
+
+# --- rate_limit_event ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateLimitNotice:
+    """A subscription rate-limit state change reported by Claude Code (reference §8)."""
+
+    status: str  # allowed | allowed_warning | rejected
+    resets_at: float | None
+    rate_limit_type: str | None
+    utilization: float | None = None
+
+    @property
+    def rejected(self) -> bool:
+        return self.status == "rejected"
+
+
+def _num(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_rate_limit(obj: Any) -> RateLimitNotice | None:
+    """A RateLimitEvent of the SDK, or a raw stream-json ``rate_limit_event`` dict; None for anything else."""
+    if isinstance(obj, Mapping):
+        if obj.get("type") != "rate_limit_event" or not isinstance(obj.get("rate_limit_info"), Mapping):
+            return None
+        info = obj["rate_limit_info"]
+        status = info.get("status")
+        if not isinstance(status, str):
+            return None
+        rtype = info.get("rateLimitType")
+        return RateLimitNotice(
+            status=status,
+            resets_at=_num(info.get("resetsAt")),
+            rate_limit_type=rtype if isinstance(rtype, str) else None,
+            utilization=_num(info.get("utilization")),
+        )
+    info = getattr(obj, "rate_limit_info", None)
+    status = getattr(info, "status", None)
+    if not isinstance(status, str):
+        return None
+    return RateLimitNotice(
+        status=status,
+        resets_at=_num(getattr(info, "resets_at", None)),
+        rate_limit_type=getattr(info, "rate_limit_type", None),
+        utilization=_num(getattr(info, "utilization", None)),
+    )
+
+
+# --- the process tree of one run ----------------------------------------------------------------
+
+
+def marked_pids(token: str) -> set[int]:
+    """Pids whose environment carries MARKER_VAR=token, plus their descendants (Linux /proc)."""
+    needle = f"{MARKER_VAR}={token}".encode()
+    marked: set[int] = set()
+    parents: dict[int, int] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return marked
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                marked.add(pid)
+            stat = (entry / "stat").read_text()
+            parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    grew = True
+    while grew:
+        kids = {p for p, pp in parents.items() if pp in marked and p not in marked}
+        marked |= kids
+        grew = bool(kids)
+    marked.discard(os.getpid())
+    return marked
+
+
+def signal_tree(token: str, sig: int) -> int:
+    n = 0
+    for pid in marked_pids(token):
+        try:
+            os.kill(pid, sig)
+            n += 1
+        except (ProcessLookupError, PermissionError):
+            pass
+    return n
+
+
+def reap_tree(token: str, grace: float = 2.0) -> None:
+    """SIGTERM every marked process, then SIGKILL what is left after `grace` seconds."""
+    if not signal_tree(token, signal.SIGTERM):
+        return
+    end = time.monotonic() + grace
+    while time.monotonic() < end and marked_pids(token):
+        time.sleep(0.05)
+    signal_tree(token, signal.SIGKILL)
+
+
+# --- one run's state -----------------------------------------------------------------------------
+
+
+def _jsonable(msg: Any) -> dict[str, Any]:
+    data = asdict(msg) if is_dataclass(msg) and not isinstance(msg, type) else {"value": repr(msg)}
+    return {"type": type(msg).__name__, **data}
+
+
+@dataclass
+class _Run:
+    ctx: WorkContext
+    transcript: IO[str] | None = None
+    usage_by_msg: dict[str, tuple[int, int]] = field(default_factory=dict)
+    result: Any = None  # the ResultMessage
+    session_id: str | None = None
+    error: BaseException | None = None
+    stopped: str | None = None  # "timeout" | "cancelled"
+    assistant_errors: list[str] = field(default_factory=list)
+    rate_limit: RateLimitNotice | None = None
+    stderr: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=STDERR_LINES))
+
+    @property
+    def turns(self) -> int:
+        return len(self.usage_by_msg)
+
+    def tokens(self) -> tuple[int, int]:
+        return sum(i for i, _ in self.usage_by_msg.values()), sum(o for _, o in self.usage_by_msg.values())
+
+    def write(self, msg: Any) -> None:
+        if self.transcript is not None:
+            self.transcript.write(json.dumps(_jsonable(msg), default=str) + "\n")
+            self.transcript.flush()
+
+
+def _tokens_in(usage: Mapping[str, Any]) -> int:
+    keys = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    return sum(int(usage.get(k) or 0) for k in keys)
+
+
+def _result_error(r: Any) -> str:
+    """One line saying why an error ResultMessage failed the task."""
+    errors = "; ".join(str(e) for e in (r.errors or []) if e)
+    if r.subtype == "error_max_turns":
+        return f"Claude Code stopped at the turn limit: {errors or 'max turns reached'}"
+    bits = [f"subtype={r.subtype}"]
+    if r.terminal_reason:
+        bits.append(f"terminal_reason={r.terminal_reason}")
+    if r.api_error_status:
+        bits.append(f"API status {r.api_error_status}")
+    detail = errors or (r.result or "").strip()
+    return f"Claude Code ended with an error ({', '.join(bits)})" + (f": {detail[:500]}" if detail else "")
+
+
+class ClaudeCodeWorker:
+    name = "claude-code"
+
+    def __init__(
+        self,
+        cfg: OrchestratorConfig,
+        *,
+        cli_path: Path | None = None,
+        env: dict[str, str] | None = None,
+        on_rate_limit: RateLimitCallback | None = None,
+        project_root: Path | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.cli_path = cli_path
+        self.env = dict(env or {})
+        self.on_rate_limit = on_rate_limit
+        self.project_root = project_root
+
+    def build_env(self, ctx: WorkContext, token: str) -> dict[str, str]:
+        """The CLI's environment overrides (merged over os.environ by the SDK). Secrets stay out of argv."""
+        env = {**self.env, **ctx.env}
+        for var in PASS_THROUGH_VARS:
+            if var not in env and os.environ.get(var):
+                env[var] = os.environ[var]
+        for var in CREDENTIAL_VARS:  # a template placeholder must never be sent as a credential
+            if var in env and is_placeholder(env[var]):
+                env[var] = ""
+        env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
+        env["DISABLE_AUTOUPDATER"] = "1"
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            env["IS_SANDBOX"] = "1"
+        env[MARKER_VAR] = token
+        return env
+
+    def _options(self, system: str, ctx: WorkContext, token: str, run: _Run) -> Any:
+        from claude_agent_sdk import ClaudeAgentOptions
+
+        ex = self.cfg.execution
+        cli = self.cli_path or find_claude_cli()
+        kw: dict[str, Any] = {}
+        if self.cfg.models.worker.effort is not None:
+            kw["effort"] = self.cfg.models.worker.effort
+        return ClaudeAgentOptions(
+            cwd=str(ctx.workdir),
+            permission_mode=ex.permission_mode,
+            allowed_tools=list(ex.allowed_tools),
+            max_turns=ex.max_turns,
+            model=self.cfg.models.worker.model,
+            system_prompt={"type": "preset", "preset": "claude_code", "append": system},
+            env=self.build_env(ctx, token),
+            cli_path=str(cli) if cli is not None else None,
+            stderr=run.stderr.append,
+            **kw,
+        )
+
+    # --- messages ---
+    def _on_message(self, msg: Any, run: _Run) -> None:
+        from claude_agent_sdk import AssistantMessage, RateLimitEvent, ResultMessage
+
+        run.write(msg)
+        run.session_id = getattr(msg, "session_id", None) or run.session_id
+        if isinstance(msg, AssistantMessage):
+            if msg.error:
+                run.assistant_errors.append(str(msg.error))
+            if msg.parent_tool_use_id is None:
+                key = msg.message_id or msg.uuid or str(len(run.usage_by_msg))
+                u = msg.usage or {}
+                run.usage_by_msg[key] = (_tokens_in(u), int(u.get("output_tokens") or 0))
+                tin, tout = run.tokens()
+                run.ctx.report(
+                    {
+                        "phase": "working",
+                        "turns": run.turns,
+                        "tokens_in": tin,
+                        "tokens_out": tout,
+                        "cost_usd": 0.0,
+                    }
+                )
+        elif isinstance(msg, RateLimitEvent):
+            self._on_rate_limit(parse_rate_limit(msg), run)
+        elif isinstance(msg, ResultMessage):
+            run.result = msg
+
+    def _on_rate_limit(self, notice: RateLimitNotice | None, run: _Run) -> None:
+        if notice is None or not notice.rejected:
+            return
+        run.rate_limit = notice
+        if self.on_rate_limit is not None:
+            resets = notice.resets_at or time.time() + DEFAULT_PAUSE_S
+            self.on_rate_limit(resets, notice.rate_limit_type or "unknown")
+
+    # --- the async drive ---
+    async def _drive(self, prompt: str, options: Any, run: _Run, token: str, deadline: float) -> None:
+        import anyio
+        from claude_agent_sdk import query
+
+        async with anyio.create_task_group() as tg:
+
+            async def watch() -> None:
+                while True:
+                    if run.ctx.cancel.is_set():
+                        run.stopped = "cancelled"
+                    elif time.monotonic() >= deadline:
+                        run.stopped = "timeout"
+                    if run.stopped:
+                        signal_tree(token, signal.SIGTERM)
+                        tg.cancel_scope.cancel()
+                        return
+                    await anyio.sleep(0.05)
+
+            tg.start_soon(watch)
+            try:
+                gen = cast("AsyncGenerator[Any, None]", query(prompt=prompt, options=options))
+                async with aclosing(gen) as stream:
+                    async for msg in stream:
+                        self._on_message(msg, run)
+            except Exception as e:  # ResultError after an error result, ProcessError, CLI errors
+                run.error = e
+            finally:
+                tg.cancel_scope.cancel()
+
+    def run(self, unit: WorkUnit, ctx: WorkContext) -> WorkResult:
+        start = time.monotonic()
+        timeout = ctx.timeout_s if ctx.timeout_s is not None else self.cfg.execution.worker_timeout
+        token = uuid.uuid4().hex
+        system, user = build_worker_prompt(unit, self.project_root)
+        tpath = getattr(ctx, "transcript_path", None)
+        run = _Run(ctx=ctx)
+        if self.cli_path is None and find_claude_cli() is None:
+            return WorkResult.failure("the Claude Code CLI was not found (install claude-agent-sdk)")
+        ctx.report({"phase": "starting", "turns": 0, "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0})
+        try:
+            if tpath:
+                Path(tpath).parent.mkdir(parents=True, exist_ok=True)
+                run.transcript = open(tpath, "w", encoding="utf-8")  # noqa: SIM115
+            options = self._options(system, ctx, token, run)
+            asyncio.run(self._drive(user, options, run, token, start + timeout))
+        finally:
+            reap_tree(token)
+            if run.transcript is not None:
+                run.transcript.close()
+        return self._result(run, timeout, time.monotonic() - start, str(tpath) if tpath else None)
+
+    def _result(self, run: _Run, timeout: float, duration: float, tpath: str | None) -> WorkResult:
+        tin, tout = run.tokens()
+        r = run.result
+        cost = 0.0
+        turns = run.turns
+        data: dict[str, Any] = {}
+        if r is not None:
+            cost = float(r.total_cost_usd or 0.0)
+            turns = int(r.num_turns or turns)
+            if r.usage:
+                tin, tout = _tokens_in(r.usage), int(r.usage.get("output_tokens") or 0)
+            data.update(subtype=r.subtype, terminal_reason=r.terminal_reason, stop_reason=r.stop_reason)
+            if r.api_error_status:
+                data["api_error_status"] = r.api_error_status
+        if run.rate_limit is not None:
+            data["rate_limit"] = asdict(run.rate_limit)
+        if run.assistant_errors:
+            data["assistant_errors"] = list(run.assistant_errors)
+        common: dict[str, Any] = dict(
+            cost_usd=cost,
+            tokens_in=tin,
+            tokens_out=tout,
+            turns=turns,
+            duration_s=duration,
+            session_id=(r.session_id if r is not None else None) or run.session_id,
+            transcript_path=tpath,
+            data=data,
+        )
+        run.ctx.report(
+            {"phase": "done", "turns": turns, "tokens_in": tin, "tokens_out": tout, "cost_usd": cost}
+        )
+        if run.stopped == "timeout":
+            return WorkResult.failure(f"Claude Code timed out after {timeout:g}s", **common)
+        if run.stopped == "cancelled":
+            return WorkResult.failure("cancelled", **common)
+        if r is not None and r.is_error:
+            return WorkResult.failure(_result_error(r), **common)
+        if r is None:
+            why = f"{type(run.error).__name__}: {run.error}" if run.error else "no result message"
+            tail = " | ".join(list(run.stderr)[-5:])
+            return WorkResult.failure(
+                f"Claude Code failed: {why[:500]}" + (f" [stderr: {tail[:500]}]" if tail else ""), **common
+            )
+        if run.error is not None:  # a success result followed by a non-zero exit
+            return WorkResult.failure(f"Claude Code exited abnormally: {str(run.error)[:500]}", **common)
+        return WorkResult(ok=True, summary=(r.result or "").strip(), **common)
