@@ -1,0 +1,373 @@
+"""Task Master data model: a tolerant reader and a strict writer for tasks.json.
+
+Reads what task-master-ai (old JS code and new TS core) writes: tagged or untagged files, int or numeric-string
+ids, dependencies as int, numeric string or "P.S", unknown keys at every level (kept verbatim and written
+back), ``parentId: "undefined"`` and either tag metadata shape. Writes what task-master-ai 0.43.1 reads:
+int ids, non-empty title and description, a priority, one of the 7 statuses, 2-space JSON, tagged format.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import NotFoundError, TaskFileError
+
+STATUSES = ("pending", "in-progress", "done", "review", "deferred", "cancelled", "blocked")
+PRIORITIES = ("low", "medium", "high", "critical")
+PRIORITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+# statuses the reader maps to one of the 7 (the old JS code treats "completed" like "done")
+STATUS_ALIASES = {"completed": "done"}
+DEFAULT_TAG = "master"
+
+_INT_RE = re.compile(r"^\s*\d+\s*$")
+_SUB_RE = re.compile(r"^\s*(\d+)\s*\.\s*(\d+)\s*$")
+
+_TASK_KEYS = ("id", "title", "description", "status", "priority", "dependencies", "details", "testStrategy")
+_SUB_KEYS = (*_TASK_KEYS, "parentId")
+
+Dep = int | str
+
+
+@dataclass
+class Subtask:
+    id: int
+    parent_id: int
+    title: str
+    description: str = ""
+    status: str = "pending"
+    dependencies: list[Dep] = field(default_factory=list)
+    details: str = ""
+    test_strategy: str = ""
+    priority: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uid(self) -> str:
+        return f"{self.parent_id}.{self.id}"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "status": self.status,
+            "dependencies": list(self.dependencies),
+            "details": self.details,
+            "testStrategy": self.test_strategy,
+        }
+        if self.priority is not None:
+            out["priority"] = self.priority
+        out.update(self.extra)
+        return out
+
+
+@dataclass
+class Task:
+    id: int
+    title: str
+    description: str
+    status: str = "pending"
+    priority: str = "medium"
+    dependencies: list[Dep] = field(default_factory=list)
+    details: str = ""
+    test_strategy: str = ""
+    subtasks: list[Subtask] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uid(self) -> str:
+        return str(self.id)
+
+    def subtask(self, sub_id: int) -> Subtask | None:
+        for s in self.subtasks:
+            if s.id == sub_id:
+                return s
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "description": self.description or self.title,
+            "status": self.status,
+            "priority": self.priority,
+            "dependencies": list(self.dependencies),
+            "details": self.details,
+            "testStrategy": self.test_strategy,
+            "subtasks": [s.to_json() for s in self.subtasks],
+        }
+        out.update(self.extra)
+        return out
+
+
+@dataclass
+class TagData:
+    name: str
+    tasks: list[Task] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def task(self, task_id: int) -> Task | None:
+        for t in self.tasks:
+            if t.id == task_id:
+                return t
+        return None
+
+    def find(self, id_str: str | int) -> Task | Subtask:
+        """The task "N" or subtask "P.S"; NotFoundError names the id and the tag."""
+        text = str(id_str).strip()
+        m = _SUB_RE.match(text)
+        if m:
+            parent = self.task(int(m.group(1)))
+            sub = parent.subtask(int(m.group(2))) if parent else None
+            if sub is None:
+                raise NotFoundError(f"subtask {text} not found in tag '{self.name}'")
+            return sub
+        if not _INT_RE.match(text):
+            raise NotFoundError(f"'{text}' is not a task id (expected N or P.S)")
+        task = self.task(int(text))
+        if task is None:
+            raise NotFoundError(f"task {text} not found in tag '{self.name}'")
+        return task
+
+    def next_id(self) -> int:
+        return max((t.id for t in self.tasks), default=0) + 1
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"tasks": [t.to_json() for t in self.tasks], "metadata": self.metadata}
+        out.update(self.extra)
+        return out
+
+
+@dataclass
+class Document:
+    """A whole tasks.json: its tags in file order, plus unknown top-level entries."""
+
+    tags: dict[str, TagData] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    tagged: bool = True
+
+    def tag(self, name: str) -> TagData:
+        """The named tag, or a new empty one (not added to the document)."""
+        return self.tags.get(name) or TagData(name=name)
+
+
+# ---------------------------------------------------------------- reading
+
+
+class _Reader:
+    def __init__(self, path: object) -> None:
+        self.path = path
+
+    def fail(self, problem: str) -> TaskFileError:
+        return TaskFileError(self.path, problem)
+
+    def int_id(self, value: Any, where: str) -> int:
+        if isinstance(value, bool):
+            raise self.fail(f"{where}: id {value!r} is not a number")
+        if isinstance(value, int) and value >= 0:
+            return value
+        if isinstance(value, float) and value.is_integer() and value >= 0:
+            return int(value)
+        if isinstance(value, str) and _INT_RE.match(value):
+            return int(value)
+        raise self.fail(f"{where}: id {value!r} is not a number")
+
+    def text(self, obj: dict[str, Any], key: str, where: str, default: str = "") -> str:
+        value = obj.get(key, default)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise self.fail(f"{where}: {key} must be a string, not {type(value).__name__}")
+        return value
+
+    def status(self, obj: dict[str, Any], where: str) -> str:
+        value = obj.get("status") or "pending"
+        if isinstance(value, str):
+            value = STATUS_ALIASES.get(value.strip(), value.strip())
+        if value not in STATUSES:
+            raise self.fail(f"{where}: unknown status {value!r} (expected one of {', '.join(STATUSES)})")
+        return str(value)
+
+    def priority(self, obj: dict[str, Any], where: str, default: str | None) -> str | None:
+        value = obj.get("priority")
+        if value is None or value == "":
+            return default
+        if value not in PRIORITIES:
+            raise self.fail(f"{where}: unknown priority {value!r} (expected one of {', '.join(PRIORITIES)})")
+        return str(value)
+
+    def raw_deps(self, obj: dict[str, Any], where: str) -> list[Any]:
+        deps = obj.get("dependencies")
+        if deps is None:
+            return []
+        if not isinstance(deps, list):
+            raise self.fail(f"{where}: dependencies must be a list")
+        for d in deps:
+            ok = (isinstance(d, int) and not isinstance(d, bool)) or (
+                isinstance(d, str) and (_INT_RE.match(d) or _SUB_RE.match(d))
+            )
+            if not ok:
+                raise self.fail(f"{where}: dependency {d!r} is not a task id (N or P.S)")
+        return deps
+
+    def subtask(self, obj: Any, parent: int, where: str) -> Subtask:
+        if not isinstance(obj, dict):
+            raise self.fail(f"{where}: a subtask must be an object")
+        sid = self.int_id(obj.get("id"), where)
+        where = f"{where} (subtask {parent}.{sid})"
+        extra = {k: v for k, v in obj.items() if k not in _SUB_KEYS}
+        pid = obj.get("parentId")
+        if pid is not None and pid != "undefined":
+            extra["parentId"] = pid
+        return Subtask(
+            id=sid,
+            parent_id=parent,
+            title=self.text(obj, "title", where),
+            description=self.text(obj, "description", where),
+            status=self.status(obj, where),
+            dependencies=self.raw_deps(obj, where),  # resolved once all ids are known
+            details=self.text(obj, "details", where),
+            test_strategy=self.text(obj, "testStrategy", where),
+            priority=self.priority(obj, where, None),
+            extra=extra,
+        )
+
+    def task(self, obj: Any, where: str) -> Task:
+        if not isinstance(obj, dict):
+            raise self.fail(f"{where}: a task must be an object")
+        tid = self.int_id(obj.get("id"), where)
+        where = f"{where.split(':')[0]}: task {tid}"
+        subs_raw = obj.get("subtasks") or []
+        if not isinstance(subs_raw, list):
+            raise self.fail(f"{where}: subtasks must be a list")
+        subs = [self.subtask(s, tid, where) for s in subs_raw]
+        seen: set[int] = set()
+        for s in subs:
+            if s.id in seen:
+                raise self.fail(f"{where}: duplicate subtask id {tid}.{s.id}")
+            seen.add(s.id)
+        deps = [_norm_task_dep(d) for d in self.raw_deps(obj, where)]
+        return Task(
+            id=tid,
+            title=self.text(obj, "title", where),
+            description=self.text(obj, "description", where),
+            status=self.status(obj, where),
+            priority=self.priority(obj, where, "medium") or "medium",
+            dependencies=deps,
+            details=self.text(obj, "details", where),
+            test_strategy=self.text(obj, "testStrategy", where),
+            subtasks=subs,
+            extra={k: v for k, v in obj.items() if k not in (*_TASK_KEYS, "subtasks")},
+        )
+
+    def tag(self, name: str, obj: dict[str, Any]) -> TagData:
+        tasks_raw = obj.get("tasks")
+        if not isinstance(tasks_raw, list):
+            raise self.fail(f"tag '{name}': tasks must be a list, not {type(tasks_raw).__name__}")
+        meta = obj.get("metadata")
+        if meta is None:
+            meta = {}
+        if not isinstance(meta, dict):
+            raise self.fail(f"tag '{name}': metadata must be an object")
+        tasks = [self.task(t, f"tag '{name}': task #{i + 1}") for i, t in enumerate(tasks_raw)]
+        ids: set[int] = set()
+        for t in tasks:
+            if t.id in ids:
+                raise self.fail(f"tag '{name}': duplicate task id {t.id}")
+            ids.add(t.id)
+        for t in tasks:
+            for s in t.subtasks:
+                sibs = {x.id for x in t.subtasks}
+                s.dependencies = [_norm_sub_dep(d, t.id, sibs, ids) for d in s.dependencies]
+        extra = {k: v for k, v in obj.items() if k not in ("tasks", "metadata")}
+        return TagData(name=name, tasks=tasks, metadata=dict(meta), extra=extra)
+
+
+def _norm_task_dep(d: Any) -> Dep:
+    if isinstance(d, int):
+        return d
+    m = _SUB_RE.match(d)
+    return f"{m.group(1)}.{m.group(2)}" if m else int(d)
+
+
+def _norm_sub_dep(d: Any, parent: int, siblings: set[int], task_ids: set[int]) -> Dep:
+    """A bare id in a subtask's deps means a sibling (as `next` reads it), or a top-level task when no
+    such sibling exists but that task does."""
+    if isinstance(d, str) and _SUB_RE.match(d):
+        return _norm_task_dep(d)
+    n = int(d)
+    if n not in siblings and n in task_ids:
+        return n
+    return f"{parent}.{n}"
+
+
+def is_tagged(data: dict[str, Any]) -> bool:
+    return any(isinstance(v, dict) and "tasks" in v for v in data.values())
+
+
+def parse_document(data: Any, path: object = "tasks.json") -> Document:
+    """Build a Document from decoded JSON; any problem raises TaskFileError naming the file."""
+    r = _Reader(path)
+    if not isinstance(data, dict):
+        raise r.fail(f"expected a JSON object at the top level, not {type(data).__name__}")
+    if is_tagged(data):
+        doc = Document(tagged=True)
+        for key, value in data.items():
+            if isinstance(value, dict) and "tasks" in value:
+                doc.tags[key] = r.tag(key, value)
+            else:
+                doc.extra[key] = value
+        return doc
+    if "tasks" in data:
+        doc = Document(tagged=False)
+        rest = {k: v for k, v in data.items() if k not in ("tasks", "metadata")}
+        tag = r.tag(DEFAULT_TAG, {"tasks": data["tasks"], "metadata": data.get("metadata")})
+        tag.extra = rest
+        doc.tags[DEFAULT_TAG] = tag
+        return doc
+    if not data:
+        return Document()
+    raise r.fail('no tasks found: expected {"<tag>": {"tasks": [...]}} or {"tasks": [...]}')
+
+
+def loads_document(text: str, path: object = "tasks.json") -> Document:
+    if not text.strip():
+        return Document()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise TaskFileError(path, f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except RecursionError:
+        raise TaskFileError(path, "malformed JSON: nested too deeply") from None
+    return parse_document(data, path)
+
+
+def check_writable(doc: Document, path: object = "tasks.json") -> None:
+    """Refuse to write what task-master-ai 0.43.1 could not read."""
+    for tag in doc.tags.values():
+        ids: set[int] = set()
+        for t in tag.tasks:
+            where = f"tag '{tag.name}': task {t.id}"
+            if t.id in ids:
+                raise TaskFileError(path, f"tag '{tag.name}': duplicate task id {t.id}")
+            ids.add(t.id)
+            if not t.title.strip():
+                raise TaskFileError(path, f"{where}: title must not be empty")
+            if t.status not in STATUSES or t.priority not in PRIORITIES:
+                raise TaskFileError(path, f"{where}: bad status {t.status!r} or priority {t.priority!r}")
+            for s in t.subtasks:
+                if s.status not in STATUSES:
+                    raise TaskFileError(path, f"{where}: subtask {s.uid}: bad status {s.status!r}")
+
+
+def dump_document(doc: Document, path: object = "tasks.json") -> str:
+    """2-space JSON in the tagged format, no trailing newline (as task-master writes it)."""
+    check_writable(doc, path)
+    out: dict[str, Any] = {name: tag.to_json() for name, tag in doc.tags.items()}
+    for k, v in doc.extra.items():
+        out.setdefault(k, v)
+    return json.dumps(out, indent=2, ensure_ascii=False)
