@@ -1,0 +1,232 @@
+"""Scheduler control paths: timeouts that really stop work, integrator decisions, stop, admission gate;
+and the process-group helper every backend uses."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from test_scheduler import U, make
+
+from claude_orchestrator import events as ev
+from claude_orchestrator.errors import MergeConflictError
+from claude_orchestrator.events import Event
+from claude_orchestrator.scheduler import Decision
+from claude_orchestrator.units import SchedUnit
+from claude_orchestrator.workers.base import WorkResult, run_process_group
+from claude_orchestrator.workers.fake import FakeSpec, FakeWorker
+
+
+def live_in_group(pgid: int) -> list[int]:
+    """Pids (not zombies) whose process group is pgid."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            out.append(int(d.name))
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+# --- timeouts ----------------------------------------------------------------------------------------
+
+
+def test_hanging_worker_times_out_and_really_stops():
+    fw = FakeWorker(specs={"1": FakeSpec(hang=True)})
+    s, fw, rec = make(
+        [U("1"), U("2", ["1"]), U("3")], fw, timeout_s=0.2, timeout_margin_s=0.05, max_retries=0
+    )
+    out = s.run()
+    assert out.failed == {"1"} and out.blocked == {"2"} and out.done == {"3"}
+    assert out.reasons["1"] == "timed out after 0.2s"
+    assert fw.finished == fw.calls["1"] + 1 and fw.active == 0  # the hung thread returned
+
+
+def test_timed_out_unit_is_retried():
+    fw = FakeWorker(specs={"1": FakeSpec(hang=True)})
+    s, fw, rec = make([U("1")], fw, timeout_s=0.1, timeout_margin_s=0.0, max_retries=1)
+    out = s.run()
+    assert out.failed == {"1"} and fw.calls["1"] == 2
+    assert rec.of(ev.TASK_RETRY)[0].data["reason"] == "timed out after 0.1s"
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path: Path):
+    cmd = ["bash", "-c", "sleep 1000 & sleep 1000"]
+    fw = FakeWorker(specs={"1": FakeSpec(command=cmd)})
+    s, fw, _ = make(
+        [U("1")], fw, timeout_s=0.3, timeout_margin_s=0.0, max_retries=0, workdir_for=lambda u: tmp_path
+    )
+    out = s.run()
+    assert out.failed == {"1"}
+    assert fw.pids and live_in_group(fw.pids[0]) == []
+
+
+# --- integrator decisions ----------------------------------------------------------------------------
+
+
+def test_review_retry_carries_feedback_and_does_not_use_max_retries():
+    calls: list[tuple[str, int]] = []
+
+    def hook(su: SchedUnit, res: WorkResult) -> Decision:
+        calls.append((su.id, len(calls)))
+        if su.id == "1" and sum(1 for c in calls if c[0] == "1") == 1:
+            return Decision("retry", feedback="tests missing for parse()")
+        return Decision("done", commit="abc123", branch=f"orchestrator/{su.id}")
+
+    s, fw, rec = make([U("1"), U("2", ["1"])], max_retries=0, on_unit_finished=hook)
+    out = s.run()
+    assert out.done == {"1", "2"} and fw.calls["1"] == 2
+    second = [u for u in fw.units if u.unit_id == "1"][1]
+    assert second.attempt == 2 and second.feedback == "tests missing for parse()"
+    retry = rec.of(ev.TASK_RETRY)[0].data
+    assert retry == {"attempt": 2, "reason": "review: tests missing for parse()", "delay_s": 0.0}
+    done = {e.task_id: e.data for e in rec.of(ev.TASK_COMPLETED)}
+    assert done["1"]["commit"] == "abc123" and done["2"]["branch"] == "orchestrator/2"
+
+
+def test_second_review_retry_fails_and_blocks():
+    hook = lambda su, res: Decision("retry", feedback="still wrong")  # noqa: E731
+    s, fw, rec = make([U("1"), U("2", ["1"])], on_unit_finished=hook)
+    out = s.run()
+    assert out.failed == {"1"} and out.blocked == {"2"} and fw.calls["1"] == 2
+    assert out.reasons["1"] == "review/merge retry limit reached: still wrong"
+
+
+def test_fail_decision_and_integration_error():
+    def hook(su: SchedUnit, res: WorkResult) -> Decision:
+        if su.id == "1":
+            return Decision("fail", reason="review rejected: no tests")
+        if su.id == "3":
+            raise MergeConflictError("conflict in src/a.py")
+        return Decision()
+
+    s, _, rec = make([U("1"), U("2", ["1"]), U("3"), U("4")], on_unit_finished=hook)
+    out = s.run()
+    assert out.failed == {"1", "3"} and out.blocked == {"2"} and out.done == {"4"}
+    assert out.reasons["3"] == "integration failed: conflict in src/a.py"
+
+
+def test_integrator_bug_stops_the_run_loudly():
+    def hook(su: SchedUnit, res: WorkResult) -> Decision:
+        raise KeyError("bug")
+
+    s, _, _ = make([U("1")], on_unit_finished=hook)
+    with pytest.raises(KeyError):
+        s.run()
+
+
+def test_hook_runs_one_at_a_time_and_adds_follow_ups():
+    active, peak = [0], [0]
+    lock = threading.Lock()
+
+    def hook(su: SchedUnit, res: WorkResult) -> Decision:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        try:
+            if su.id == "1":
+                return Decision(new_units=[U("20", ["1"]), U("21", ["20", "2"]), U("22", ["99"])])
+            if su.id == "2":  # a cycle among follow-ups is refused, the run goes on
+                return Decision(new_units=[U("30", ["31"]), U("31", ["30"])])
+            return Decision()
+        finally:
+            with lock:
+                active[0] -= 1
+
+    units = [U(str(i)) for i in range(1, 9)]
+    fw = FakeWorker(default=FakeSpec(duration=0.01))
+    s, fw, rec = make(units, fw, max_workers=4, on_unit_finished=hook)
+    out = s.run()
+    assert peak[0] == 1
+    assert {"20", "21"} <= out.done and out.blocked == {"22"} and "30" not in fw.calls
+    assert fw.calls["20"] == 1 and fw.calls["21"] == 1
+    assert any("follow-up units rejected: dependency cycle" in e.data["message"] for e in rec.of(ev.WARNING))
+
+
+# --- stop and admission --------------------------------------------------------------------------------
+
+
+def test_request_stop_waits_grace_then_interrupts():
+    fw = FakeWorker(specs={"1": FakeSpec(duration=0.2), "2": FakeSpec(hang=True), "3": FakeSpec(hang=True)})
+    units = [U("1"), U("2"), U("3"), U("4", ["1"]), U("5")]
+    s, fw, rec = make(units, fw, max_workers=3, grace_s=5.0)
+    started: list[str] = []
+
+    def on_start(e: Event) -> None:
+        if e.kind == ev.TASK_STARTED:
+            started.append(str(e.task_id))
+            if len(started) == 3:
+                s.request_stop(grace_s=0.5)
+
+    s.bus.subscribe(on_start)
+    out = s.run()
+    assert out.status == "stopped"
+    assert out.done == {"1"} and out.interrupted == {"2", "3"} and out.pending == {"4", "5"}
+    assert fw.active == 0 and fw.finished == 3
+    fin = rec.of(ev.RUN_FINISHED)[0].data
+    assert fin["status"] == "stopped" and fin["interrupted"] == ["2", "3"]
+    assert any("stop requested" in e.data["message"] for e in rec.of(ev.WARNING))
+
+
+def test_admission_gate_holds_then_resumes():
+    answers = iter(["budget pause until 12:00", "budget pause until 12:00", "rate limit"])
+    calls = [0]
+
+    def gate() -> str | None:
+        calls[0] += 1
+        return next(answers, None)
+
+    s, fw, rec = make([U("1"), U("2"), U("3", ["1"])], can_dispatch=gate, gate_poll_s=0.01)
+    out = s.run()
+    assert out.done == {"1", "2", "3"} and calls[0] == 6
+    holds = [e.data["hold"] for e in rec.of(ev.WARNING)]
+    assert holds == ["budget pause until 12:00", "rate limit"]
+    assert [e.data["message"] for e in rec.of(ev.LOG)] == ["dispatch resumed"]
+
+
+# --- the process-group helper ----------------------------------------------------------------------------
+
+
+def test_process_group_timeout_kills_children(tmp_path: Path):
+    r = run_process_group(["bash", "-c", "sleep 1000 & echo $!; sleep 1000"], cwd=tmp_path, timeout=0.3)
+    assert r.timed_out and not r.ok
+    child = int(r.stdout.split()[0])
+    assert not alive(child) and live_in_group(r.pid) == []
+
+
+def test_process_group_cancel_and_term_ignored(tmp_path: Path):
+    cancel = threading.Event()
+    threading.Timer(0.2, cancel.set).start()
+    r = run_process_group(
+        ["bash", "-c", "trap '' TERM; sleep 1000"], cwd=tmp_path, cancel=cancel, term_grace=0.2
+    )
+    assert r.cancelled and live_in_group(r.pid) == []
+
+
+def test_process_group_leftovers_killed_and_output_bounded(tmp_path: Path):
+    r = run_process_group(["bash", "-c", "sleep 1000 & echo $!"], cwd=tmp_path, timeout=30)
+    assert r.ok and r.duration_s < 10 and not alive(int(r.stdout.split()[0]))
+    big = run_process_group(
+        ["bash", "-c", "head -c 100000 /dev/zero | tr '\\0' x; echo END"], cwd=tmp_path, max_output=1000
+    )
+    assert big.truncated and big.stdout.startswith("x" * 500) and big.stdout.endswith("END\n")
+    assert len(big.stdout) < 1100
+    env = run_process_group(
+        ["bash", "-c", "echo $FOO; echo err >&2"], cwd=tmp_path, env={**os.environ, "FOO": "bar"}
+    )
+    assert env.stdout == "bar\n" and env.stderr == "err\n"
