@@ -1,0 +1,241 @@
+"""`claude-orchestrator status` and `tail-events`: read-only views of the task database and run folders."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import NotFoundError, TaskFileError
+from .common import echo_json
+
+WINDOW_S = 5 * 3600  # the Claude Code session window, used for the rolling spend figure
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest directory at or above `start` holding .taskmaster/ (stops at a git root)."""
+    here = start.resolve()
+    for d in (here, *here.parents):
+        if (d / ".taskmaster").is_dir():
+            return d
+        if (d / ".git").exists():
+            break
+    raise NotFoundError(f"no .taskmaster/ in {here} or its parents (run `claude-orchestrator init` first)")
+
+
+def task_counts(root: Path) -> dict[str, Any]:
+    """Counts by status of the current tag, plus how many pending tasks are ready to run.
+
+    TODO: read through taskmaster.store.TaskStore once that module is committed; this minimal reader only
+    understands the tagged and untagged tasks.json shapes."""
+    path = root / ".taskmaster" / "tasks" / "tasks.json"
+    if not path.is_file():
+        return {"file": str(path), "tag": None, "total": 0, "ready": 0, "by_status": {}}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise TaskFileError(path, f"cannot read: {e}") from None
+    tag: str | None = "master"
+    state = root / ".taskmaster" / "state.json"
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        tag = json.loads(state.read_text(encoding="utf-8")).get("currentTag") or tag
+    if isinstance(data, dict) and isinstance(data.get("tasks"), list):
+        tasks = data["tasks"]  # untagged (legacy) file
+        tag = None
+    elif isinstance(data, dict) and tag and isinstance(data.get(tag), dict):
+        tasks = data[tag].get("tasks") or []
+    else:
+        tasks = []
+    if not isinstance(tasks, list):
+        raise TaskFileError(path, "'tasks' is not a list")
+    by_status: dict[str, int] = {}
+    status_of = {str(t.get("id")): str(t.get("status") or "pending") for t in tasks if isinstance(t, dict)}
+    ready = 0
+    for t in tasks:
+        if not isinstance(t, dict):
+            continue
+        st = str(t.get("status") or "pending")
+        by_status[st] = by_status.get(st, 0) + 1
+        deps = t.get("dependencies") or []
+        if st == "pending" and all(status_of.get(str(d)) in ("done", "cancelled") for d in deps):
+            ready += 1
+    return {"file": str(path), "tag": tag, "total": len(status_of), "ready": ready, "by_status": by_status}
+
+
+def _usage_window(run: Path) -> float | None:
+    """The last Claude Code usage-window figure a run saw, if any."""
+    from ..events import RATE_LIMITED, USAGE
+    from ..integrations.eventlog import read_events
+
+    pct = None
+    for e in read_events(run):
+        if e.kind == RATE_LIMITED and e.data.get("utilization") is not None:
+            pct = 100.0 * float(e.data["utilization"])
+        elif e.kind == USAGE and e.data.get("usage_window_pct") is not None:
+            pct = float(e.data["usage_window_pct"])
+    return pct
+
+
+def collect_status(root: Path, cfg: Any, runs: int = 5) -> dict[str, Any]:
+    from ..runs import list_runs, read_summary, summary_from_events
+    from ..snapshot import UsageGuard, UsagePanel
+
+    items = []
+    for d in list_runs(root)[: max(0, runs)]:
+        s = read_summary(d)
+        source = "summary.json"
+        if s is None:
+            s, source = summary_from_events(d), "events"
+        items.append({**s.model_dump(mode="json"), "source": source})
+    budget = cfg.budgets.run_usd
+    last = items[0] if items else None
+    window = _usage_window(list_runs(root)[0]) if items else None
+    panel = UsagePanel(
+        cost_usd=float(last["cost_usd"]) if last else 0.0, budget_usd=budget, usage_window_pct=window
+    )
+    since = time.time() - WINDOW_S
+    return {
+        "project": str(root),
+        "tasks": task_counts(root),
+        "runs": items,
+        "budget": {
+            "run_usd": budget,
+            "task_usd": cfg.budgets.task_usd,
+            "warning_pct": cfg.monitoring.usage_warning_threshold,
+            "critical_pct": cfg.monitoring.usage_critical_threshold,
+            "last_run_cost_usd": panel.cost_usd if last else None,
+            "last_run_budget_pct": panel.budget_pct if last else None,
+            "usage_window_pct": window,
+            "spent_last_5h_usd": round(
+                sum(float(r["cost_usd"]) for r in items if (r.get("started_at") or 0) >= since), 6
+            ),
+            "level": UsageGuard(cfg).observe(panel) if last else "ok",
+        },
+    }
+
+
+def _tokens(t: dict[str, Any]) -> str:
+    return f"{t.get('input', 0)} in / {t.get('output', 0)} out / {t.get('cache_read', 0)} cache read, ${float(t.get('cost_usd', 0)):.2f}"
+
+
+def format_status(st: dict[str, Any]) -> list[str]:
+    t = st["tasks"]
+    tag = f" (tag {t['tag']})" if t.get("tag") else ""
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(t["by_status"].items())) or "no tasks"
+    out = [f"Tasks{tag}: {t['total']} total, {t['ready']} ready to run — {counts}"]
+    if not st["runs"]:
+        out.append("Runs: none yet")
+    for r in st["runs"]:
+        dur = f"{r['duration_s']:.0f}s" if r.get("duration_s") is not None else "?"
+        out.append(
+            f"Run {r['run_id']}: {r['status']}, {dur}, ${float(r['cost_usd']):.2f}, "
+            f"{r['tasks_done']} done, {r['tasks_failed']} failed"
+            + (f", {r['tasks_blocked']} blocked" if r.get("tasks_blocked") else "")
+        )
+        for kind in ("role", "model"):
+            for name, tok in (r.get(f"tokens_by_{kind}") or {}).items():
+                out.append(f"    {kind} {name}: {_tokens(tok)}")
+        for f in r.get("failures") or []:
+            out.append(f"    failed {f['task_id']}: {f.get('reason', '')}")
+    b = st["budget"]
+    budget = f"${b['run_usd']:.2f} per run" if b["run_usd"] else "no run budget"
+    line = f"Budget: {budget}"
+    if b["task_usd"]:
+        line += f", ${b['task_usd']:.2f} per task"
+    if b["last_run_budget_pct"] is not None:
+        line += f"; last run used {b['last_run_budget_pct']:.0f}%"
+    line += f"; ${b['spent_last_5h_usd']:.2f} spent in the last 5 h"
+    out.append(line)
+    win = b["usage_window_pct"]
+    out.append(
+        f"Limits: warn at {b['warning_pct']:.0f}%, stop at {b['critical_pct']:.0f}%; Claude Code window "
+        + (f"{win:.0f}% used" if win is not None else "unknown")
+        + (f" — {b['level'].upper()}" if b["level"] != "ok" else "")
+    )
+    return out
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--runs", "n_runs", type=click.IntRange(0, 1000), default=5, show_default=True, help="Runs to list."
+)
+@click.option(
+    "--project", type=click.Path(file_okay=False, path_type=Path), default=None, help="Project directory."
+)
+def status_cmd(as_json: bool, n_runs: int, project: Path | None) -> None:
+    """Task counts, the last runs (duration, cost, tokens, failures) and budget / limit state."""
+    from ..config import load_config
+
+    root = find_project_root(project or Path.cwd())
+    cfg = load_config(start=root)
+    st = collect_status(root, cfg, n_runs)
+    if as_json:
+        echo_json(st)
+    else:
+        for line in format_status(st):
+            click.echo(line)
+
+
+@click.command("tail-events")
+@click.option("--run", "run_id", default=None, help="Run id or a unique prefix (default: the latest run).")
+@click.option("--task", "task_id", default=None, help="Only events of this task.")
+@click.option("--lines", "-n", type=click.IntRange(0), default=20, show_default=True, help="Last N events.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new events until the run finishes.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Stop following after this many idle seconds.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Raw NDJSON lines.")
+@click.option(
+    "--project", type=click.Path(file_okay=False, path_type=Path), default=None, help="Project directory."
+)
+def tail_events_cmd(
+    run_id: str | None,
+    task_id: str | None,
+    lines: int,
+    follow: bool,
+    timeout: float | None,
+    as_json: bool,
+    project: Path | None,
+) -> None:
+    """Show the last events of a run (readable lines, or raw NDJSON with --json)."""
+    from collections import deque
+
+    from ..events import RUN_FINISHED, Event
+    from ..integrations.eventlog import event_to_line, read_events
+    from ..runs import find_run
+    from ..snapshot import describe_event
+
+    run = find_run(find_project_root(project or Path.cwd()), run_id)
+
+    def show(e: Event) -> None:
+        if task_id is not None and e.task_id != task_id:
+            return
+        if as_json:
+            click.echo(event_to_line(e), nl=False)
+        else:
+            stamp = time.strftime("%H:%M:%S", time.localtime(e.ts))
+            click.echo(f"{stamp} {describe_event(e)}")
+
+    seen = 0
+    finished = False
+    last: deque[Event] = deque(maxlen=lines)
+    for e in read_events(run):
+        seen += 1
+        finished = finished or e.kind == RUN_FINISHED
+        if task_id is None or e.task_id == task_id:
+            last.append(e)
+    for e in last:
+        show(e)
+    if not follow or finished:
+        return
+    for i, e in enumerate(read_events(run, follow=True, timeout=timeout, until_finished=True, poll_s=0.2)):
+        if i >= seen:
+            show(e)
