@@ -1,0 +1,272 @@
+"""The api backend's tools, confined to one worktree.
+
+Paths are relative to `root` (absolute paths are accepted only inside it). ``..`` escapes and symlinks
+that resolve outside are refused, and nothing is written under ``.git``. Commands run with ``bash -c`` in
+their own process group, killed with all their children at the timeout, with secrets scrubbed from the
+environment. (A command can still touch anything the user can; only an OS sandbox would stop that.)
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import SandboxError
+from .base import run_process_group
+
+SCRUBBED_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "SLACK_WEBHOOK_URL")
+SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache"}
+
+
+def scrubbed_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    for k in SCRUBBED_ENV:
+        env.pop(k, None)
+    return env
+
+
+def _within(p: Path, root: Path) -> bool:
+    return p == root or root in p.parents
+
+
+class Sandbox:
+    def __init__(
+        self,
+        root: Path,
+        command_timeout: float = 120.0,
+        *,
+        cancel: threading.Event | None = None,
+        env: Mapping[str, str] | None = None,
+        max_output: int = 30_000,
+        max_matches: int = 200,
+        max_entries: int = 500,
+    ) -> None:
+        self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise SandboxError(f"{root}: the sandbox root is not a directory")
+        self.command_timeout = command_timeout
+        self.cancel = cancel
+        self.env = scrubbed_env(env)
+        self.max_output, self.max_matches, self.max_entries = max_output, max_matches, max_entries
+
+    # -- paths ----------------------------------------------------------------------------------------
+
+    def resolve(self, path: str, *, write: bool = False) -> Path:
+        """The path inside root that `path` names, or SandboxError."""
+        if not isinstance(path, str) or not path.strip() or "\0" in path:
+            raise SandboxError("path must be a non-empty string")
+        raw = Path(path)
+        cand = Path(os.path.normpath(raw if raw.is_absolute() else self.root / raw))
+        if not _within(cand, self.root):
+            raise SandboxError(f"{path}: outside the workspace")
+        for p in (cand, *cand.parents):
+            if not _within(p, self.root):
+                break
+            if p.is_symlink() or p.exists():
+                real = p.resolve()
+                if not _within(real, self.root):
+                    raise SandboxError(f"{path}: resolves outside the workspace (symlink)")
+        if write:
+            for p in (cand, cand.resolve()):
+                if ".git" in p.relative_to(self.root).parts:
+                    raise SandboxError(f"{path}: writing inside .git is not allowed")
+        return cand
+
+    def rel(self, p: Path) -> str:
+        return p.relative_to(self.root).as_posix() or "."
+
+    # -- tools ----------------------------------------------------------------------------------------
+
+    def read_file(self, path: str, offset: int | None = None, limit: int | None = None) -> str:
+        p = self.resolve(path)
+        if not p.is_file():
+            raise SandboxError(f"{path}: no such file")
+        lines = p.read_text(encoding="utf-8", errors="replace").splitlines()
+        start = max(1, offset or 1)
+        stop = len(lines) if limit is None else min(len(lines), start - 1 + max(0, limit))
+        out, size = [], 0
+        for n in range(start, stop + 1):
+            line = f"{n:6}\t{lines[n - 1]}"
+            if size + len(line) > self.max_output:
+                out.append(f"[truncated at line {n}; read on with offset={n}]")
+                break
+            out.append(line)
+            size += len(line) + 1
+        if not lines:
+            return f"({self.rel(p)} is empty)"
+        return "\n".join(out)
+
+    def write_file(self, path: str, content: str) -> str:
+        if not isinstance(content, str):
+            raise SandboxError("content must be a string")
+        p = self.resolve(path, write=True)
+        if p.is_dir():
+            raise SandboxError(f"{path}: is a directory")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        self.resolve(path, write=True)  # re-check now that the parents exist
+        p.write_text(content, encoding="utf-8")
+        return f"wrote {len(content.encode())} bytes to {self.rel(p)}"
+
+    def edit_file(self, path: str, old: str, new: str) -> str:
+        if not isinstance(old, str) or not isinstance(new, str) or old == "":
+            raise SandboxError("old must be a non-empty string and new a string")
+        p = self.resolve(path, write=True)
+        if not p.is_file():
+            raise SandboxError(f"{path}: no such file")
+        text = p.read_text(encoding="utf-8")
+        n = text.count(old)
+        if n == 0:
+            raise SandboxError(
+                f"{self.rel(p)}: old text not found (it must match exactly, whitespace included)"
+            )
+        if n > 1:
+            raise SandboxError(
+                f"{self.rel(p)}: old text occurs {n} times; include more context so it matches once"
+            )
+        p.write_text(text.replace(old, new, 1), encoding="utf-8")
+        return f"edited {self.rel(p)}"
+
+    def list_dir(self, path: str = ".") -> str:
+        p = self.resolve(path)
+        if not p.is_dir():
+            raise SandboxError(f"{path}: not a directory")
+        names = sorted(p.iterdir(), key=lambda x: x.name)
+        out = [
+            e.name + ("/" if e.is_dir() and not e.is_symlink() else "@" if e.is_symlink() else "")
+            for e in names
+        ]
+        more = len(out) - self.max_entries
+        out = out[: self.max_entries] + ([f"[{more} more entries]"] if more > 0 else [])
+        return "\n".join(out) if out else f"({self.rel(p)} is empty)"
+
+    def grep(self, pattern: str, path: str = ".", glob: str | None = None) -> str:
+        try:
+            rx = re.compile(pattern)
+        except (re.error, TypeError) as e:
+            raise SandboxError(f"invalid regular expression: {e}") from None
+        base = self.resolve(path)
+        files = [base] if base.is_file() else self._walk(base, glob)
+        hits: list[str] = []
+        for f in files:
+            try:
+                if f.stat().st_size > 2_000_000:
+                    continue
+                data = f.read_bytes()
+            except OSError:
+                continue
+            if b"\0" in data[:8192]:
+                continue
+            for n, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+                if rx.search(line):
+                    hits.append(f"{self.rel(f)}:{n}:{line[:300]}")
+                    if len(hits) >= self.max_matches:
+                        return "\n".join([*hits, f"[stopped after {self.max_matches} matches]"])
+        return "\n".join(hits) if hits else "no matches"
+
+    def _walk(self, base: Path, glob: str | None) -> list[Path]:
+        out = []
+        for d, dirs, names in os.walk(base):
+            dirs[:] = sorted(x for x in dirs if x not in SKIP_DIRS)
+            for name in sorted(names):
+                f = Path(d) / name
+                rel = self.rel(f)
+                if glob and not (fnmatch.fnmatch(rel, glob) or fnmatch.fnmatch(name, glob)):
+                    continue
+                if f.is_symlink() and not _within(f.resolve(), self.root):
+                    continue
+                out.append(f)
+        return out
+
+    def run_command(self, command: str, timeout: float | None = None) -> str:
+        return self._command(command, timeout)[0]
+
+    def _command(self, command: str, timeout: float | None) -> tuple[str, bool]:
+        if not isinstance(command, str) or not command.strip():
+            raise SandboxError("command must be a non-empty string")
+        limit = self.command_timeout if timeout is None else min(float(timeout), self.command_timeout)
+        r = run_process_group(
+            ["bash", "-c", command],
+            cwd=self.root,
+            env=self.env,
+            timeout=limit,
+            cancel=self.cancel,
+            merge_stderr=True,
+            max_output=self.max_output,
+        )
+        if r.timed_out:
+            return f"{r.stdout}\n[killed: timed out after {limit:g}s]", True
+        if r.cancelled:
+            return f"{r.stdout}\n[killed: the task was cancelled]", True
+        return f"{r.stdout}\n[exit code {r.returncode}]", r.returncode != 0
+
+    # -- the model's view -----------------------------------------------------------------------------
+
+    def tool_specs(self) -> list[dict[str, Any]]:
+        return [dict(name=n, description=d, input_schema=s) for n, (d, s, _) in _TOOLS.items()]
+
+    def dispatch(self, name: str, input: Any) -> tuple[str, bool]:
+        """Run one tool call; returns (text, is_error). Refusals and bad input come back as errors."""
+        spec = _TOOLS.get(name)
+        if spec is None:
+            return f"unknown tool {name!r}; available: {', '.join(_TOOLS)}", True
+        if not isinstance(input, dict):
+            return "tool input must be a JSON object", True
+        schema = spec[1]
+        missing = [k for k in schema["required"] if k not in input]
+        extra = [k for k in input if k not in schema["properties"]]
+        if missing or extra:
+            return f"{name}: missing {missing or 'nothing'}, unexpected {extra or 'nothing'}", True
+        try:
+            return spec[2](self, input)
+        except SandboxError as e:
+            return str(e), True
+        except (OSError, UnicodeError, ValueError, TypeError) as e:
+            return f"{name} failed: {type(e).__name__}: {e}", True
+
+
+def _obj(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+
+
+_S, _I, _N = {"type": "string"}, {"type": "integer", "minimum": 0}, {"type": "number", "exclusiveMinimum": 0}
+_Call = Callable[[Sandbox, dict[str, Any]], tuple[str, bool]]
+_TOOLS: dict[str, tuple[str, dict[str, Any], _Call]] = {
+    "read_file": (
+        "Read a text file of the workspace, with line numbers. offset is the first line (1-based), "
+        "limit the number of lines.",
+        _obj({"path": _S, "offset": _I, "limit": _I}, ["path"]),
+        lambda s, i: (s.read_file(i["path"], i.get("offset"), i.get("limit")), False),
+    ),
+    "write_file": (
+        "Create or overwrite a file of the workspace with the given content.",
+        _obj({"path": _S, "content": _S}, ["path", "content"]),
+        lambda s, i: (s.write_file(i["path"], i["content"]), False),
+    ),
+    "edit_file": (
+        "Replace the one exact occurrence of old with new in a file. Fails if old is missing or not unique.",
+        _obj({"path": _S, "old": _S, "new": _S}, ["path", "old", "new"]),
+        lambda s, i: (s.edit_file(i["path"], i["old"], i["new"]), False),
+    ),
+    "list_dir": (
+        "List a directory of the workspace (directories end with /, symlinks with @).",
+        _obj({"path": _S}, []),
+        lambda s, i: (s.list_dir(i.get("path", ".")), False),
+    ),
+    "grep": (
+        "Search files for a Python regular expression; prints path:line:text. glob filters file names "
+        "(e.g. *.py). Skips .git, node_modules, __pycache__, .venv and binary files.",
+        _obj({"pattern": _S, "path": _S, "glob": _S}, ["pattern"]),
+        lambda s, i: (s.grep(i["pattern"], i.get("path", "."), i.get("glob")), False),
+    ),
+    "run_command": (
+        "Run a shell command (bash -c) in the workspace root; output is stdout and stderr, bounded. "
+        "It is killed with its children at the timeout (seconds).",
+        _obj({"command": _S, "timeout": _N}, ["command"]),
+        lambda s, i: s._command(i["command"], i.get("timeout")),
+    ),
+}
