@@ -67,10 +67,15 @@ def _line(*parts: tuple[str, str] | str) -> Text:
 def _header(s: RunSnapshot, width: int) -> Text:
     eta = f"~{fmt_duration(s.eta_seconds)}" if s.eta_seconds is not None else "?"
     status_style = "green" if s.status in ("running", "done", "completed") else "bold red"
-    return _line(
+    head: list[tuple[str, str] | str] = [
         ("claude-orchestrator " if width >= 100 else "", "bold cyan"),
         (f"run {s.run_id or '?'} ", "bold"),
         (s.status, status_style),
+    ]
+    if s.finished_at is not None:
+        return _line(*head, f"  took {fmt_duration(s.elapsed)}")
+    return _line(
+        *head,
         f"  elapsed {fmt_duration(s.elapsed)}  ETA {eta}",
         (f" ({s.critical_path_remaining} on {'critical' if width >= 100 else 'crit.'} path)", "dim"),
     )

@@ -107,10 +107,12 @@ class RunSnapshot:
     critical_path_remaining: int = 0
     status: str = "running"  # "running" until RUN_FINISHED, then its status
     max_workers: int = 0
+    finished_at: float | None = None
 
     @property
     def elapsed(self) -> float:
-        return max(0.0, self.now - self.started_at) if self.started_at else 0.0
+        end = self.finished_at if self.finished_at is not None else self.now
+        return max(0.0, end - self.started_at) if self.started_at else 0.0
 
 
 def _num(v: Any, default: float = 0.0) -> float:
@@ -186,6 +188,7 @@ class SnapshotBuilder:
         self._run_id = ""
         self._started_at = 0.0
         self._status = "running"
+        self._finished_at: float | None = None
         self._counts = dict.fromkeys(STATES, 0)
         self._total = 0
         self._max_workers = 0
@@ -232,6 +235,7 @@ class SnapshotBuilder:
         with self._lock:
             if k == ev.RUN_STARTED:
                 self._run_id, self._started_at, self._status = e.run_id, e.ts, "running"
+                self._finished_at = None
                 self._total = _int(d.get("total"))
                 done = _int(d.get("done_before"))
                 ready = _int(d.get("ready"))
@@ -301,6 +305,7 @@ class SnapshotBuilder:
                 self._window = 100.0 * _num(d.get("utilization"))
             elif k == ev.RUN_FINISHED:
                 self._status = str(d.get("status") or "finished")
+                self._finished_at = e.ts
                 self._workers.clear()
                 self._worker_of.clear()
             if k not in (ev.TASK_PROGRESS, ev.USAGE):
@@ -361,6 +366,8 @@ class SnapshotBuilder:
             if "cost_usd" not in u:
                 cost += sum(w.cost_usd for w in self._workers.values())
             eta, cp_left = self._eta(t)
+            if self._finished_at is not None:
+                eta = None
             c = self._counts
             return RunSnapshot(
                 run_id=self._run_id,
@@ -384,6 +391,7 @@ class SnapshotBuilder:
                 critical_path_remaining=cp_left,
                 status=self._status,
                 max_workers=self._max_workers,
+                finished_at=self._finished_at,
             )
 
 

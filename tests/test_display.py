@@ -229,3 +229,14 @@ def test_live_display_routes_logging_through_its_console():
     text = out.getvalue()
     assert "hello from the engine" in text
     assert "run 20261121-233000-ab12" in text and "usage" in text
+
+
+def test_finished_run_freezes_elapsed_and_drops_the_eta():
+    b = SnapshotBuilder()
+    for e in run_events():
+        b.fold(e)
+    b.fold(Event(ev.RUN_FINISHED, "r", data={"status": "failed"}, ts=T0 + 90))
+    s = b.snapshot(now=T0 + 500)
+    assert (s.status, s.elapsed, s.eta_seconds, s.workers) == ("failed", 90.0, None, ())
+    text = "\n".join(lines_of(render(s, 80), 80))
+    assert "failed  took 01:30" in text and "ETA" not in text
