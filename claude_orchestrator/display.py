@@ -282,13 +282,17 @@ class PlainEventPrinter:
     def __init__(self, stream: IO[str] | None = None, *, verbose: bool = False) -> None:
         self.stream = stream if stream is not None else sys.stdout
         self.verbose = verbose
+        self.closed = False  # set when the reader went away (a closed pipe): stop writing
 
     def __call__(self, event: Event) -> None:
-        if not self.verbose and event.kind in self.QUIET:
+        if self.closed or (not self.verbose and event.kind in self.QUIET):
             return
         stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
-        self.stream.write(f"{stamp} {describe_event(event)}\n")
-        self.stream.flush()
+        try:
+            self.stream.write(f"{stamp} {describe_event(event)}\n")
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):  # `| head`, or a closed stream
+            self.closed = True
 
 
 @contextlib.contextmanager

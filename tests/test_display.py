@@ -240,3 +240,11 @@ def test_finished_run_freezes_elapsed_and_drops_the_eta():
     assert (s.status, s.elapsed, s.eta_seconds, s.workers) == ("failed", 90.0, None, ())
     text = "\n".join(lines_of(render(s, 80), 80))
     assert "failed  took 01:30" in text and "ETA" not in text
+
+
+def test_plain_printer_stops_quietly_on_a_closed_stream():
+    out = io.StringIO()
+    p = PlainEventPrinter(out)
+    out.close()
+    p(Event(ev.LOG, "r", data={"message": "x"}))  # no exception
+    assert p.closed
