@@ -1,1 +1,54 @@
-"""The LLM layer: the only package that imports anthropic."""
+"""The LLM layer: the only package that imports ``anthropic``.
+
+Public API: `LLM` (client.py), `Response`, `Ledger` / `Usage` / `UsageRecord` (usage.py), `Recorder`
+(record.py), `RateLimiter` (ratelimit.py), `RetryPolicy` (retry.py), `cost_usd` / `Pricing` (pricing.py).
+Names load lazily, so importing this package does not import the SDK until `LLM` is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import LLM, Response
+    from .pricing import DEFAULT_PRICES, Pricing, cost_usd
+    from .ratelimit import RateLimiter
+    from .record import Recorder, request_key
+    from .retry import RetryPolicy
+    from .usage import Ledger, Usage, UsageRecord
+
+_WHERE = {
+    "LLM": "client",
+    "Response": "client",
+    "DEFAULT_PRICES": "pricing",
+    "Pricing": "pricing",
+    "cost_usd": "pricing",
+    "RateLimiter": "ratelimit",
+    "Recorder": "record",
+    "request_key": "record",
+    "RetryPolicy": "retry",
+    "Ledger": "usage",
+    "Usage": "usage",
+    "UsageRecord": "usage",
+}
+__all__ = [
+    "DEFAULT_PRICES",
+    "LLM",
+    "Ledger",
+    "Pricing",
+    "RateLimiter",
+    "Recorder",
+    "Response",
+    "RetryPolicy",
+    "Usage",
+    "UsageRecord",
+    "cost_usd",
+    "request_key",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

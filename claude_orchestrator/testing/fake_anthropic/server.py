@@ -20,7 +20,16 @@ from typing import Any
 
 from ...llm.record import load_exchanges, request_key
 from .limits import Limiter, RateLimits, retry_after_header
-from .replies import Reply, error_body, message_json, new_id, sse_frames, text_reply
+from .replies import (
+    Reply,
+    error_body,
+    message_json,
+    new_id,
+    reset_reply,
+    sse_frames,
+    stream_error_reply,
+    text_reply,
+)
 from .request import FakeRequest
 from .tokens import MAX_BREAKPOINTS, CachePlan, PromptCache, breakpoint_count, count_input_tokens, usage_dict
 from .tokens import output_tokens as count_output
@@ -146,23 +155,7 @@ class FakeAnthropic:
     def load_replay(self, path: str | Path) -> int:
         n = 0
         for line in load_exchanges(path):
-            if "error" in line:
-                err = line["error"].get("error", line["error"])
-                reply = Reply(
-                    status=int(line.get("status", 500)),
-                    error_type=str(err.get("type", "api_error")),
-                    error_message=str(err.get("message", "")),
-                )
-                if line.get("retry_after"):
-                    reply.headers["retry-after"] = str(line["retry_after"])
-            else:
-                resp = line["response"]
-                reply = Reply(
-                    content=list(resp.get("content") or []),
-                    stop_reason=resp.get("stop_reason"),
-                    model=resp.get("model"),
-                    usage=resp.get("usage"),
-                )
+            reply = _replayed(line)
             self._replay.setdefault(line["key"], collections.deque()).append(reply)
             n += 1
         return n
@@ -227,6 +220,30 @@ class FakeAnthropic:
             self.limiter.charge_output(model, int(usage.get("output_tokens") or 0))
             self.accounting.add_usage(reply.model or model, usage)
         return reply, usage, {}
+
+
+def _replayed(line: dict[str, Any]) -> Reply:
+    """The Reply that reproduces one recorded exchange."""
+    status = int(line.get("status", 200))
+    if "error" not in line:
+        resp = line["response"]
+        content = list(resp.get("content") or [])
+        return Reply(
+            content=content,
+            stop_reason=resp.get("stop_reason"),
+            model=resp.get("model"),
+            usage=resp.get("usage"),
+        )
+    if status == 0:
+        return reset_reply()
+    err = line["error"].get("error", line["error"]) if isinstance(line["error"], dict) else {}
+    etype, message = str(err.get("type", "api_error")), str(err.get("message", ""))
+    if status == 200:
+        return stream_error_reply(etype, message)
+    reply = Reply(status=status, error_type=etype, error_message=message)
+    if line.get("retry_after"):
+        reply.headers["retry-after"] = str(line["retry_after"])
+    return reply
 
 
 def _invalid(message: str) -> Reply:

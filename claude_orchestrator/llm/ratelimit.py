@@ -1,0 +1,187 @@
+"""Rate-limit admission shared by every thread: wait for capacity before a request is sent.
+
+Capacity per model and per kind (requests, input tokens, output tokens) is estimated from the latest
+``anthropic-ratelimit-*`` headers (limit, remaining, reset) and from configured per-minute limits. Each
+admission reserves its share; a window past its reset refills to its limit; a 429 pauses the model until
+its retry-after. The estimate is conservative: in-flight requests the server may not have counted yet are
+subtracted from the remaining it reports. This module does not import ``anthropic``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..config import RateLimitConfig
+
+KINDS = ("requests", "input_tokens", "output_tokens")
+SLACK_S = 0.005  # start a little after a reset, so the server has rolled its window too
+
+
+@dataclass
+class _Bucket:
+    limit: int | None = None
+    remaining: float = 0.0
+    reset_at: float = 0.0  # wall-clock seconds
+    window_s: float | None = None  # known for configured limits; headers give only the reset time
+    refilled: bool = False  # past reset_at and refilled; waiting for the new window's headers
+
+    def refresh(self, now: float) -> None:
+        if self.limit is None or now < self.reset_at or self.refilled:
+            return
+        self.remaining = self.limit
+        if self.window_s:  # a local fixed window rolls on
+            periods = int((now - self.reset_at) // self.window_s) + 1
+            self.reset_at += periods * self.window_s
+        else:
+            self.refilled = True
+
+
+@dataclass
+class _ModelState:
+    server: dict[str, _Bucket] = field(default_factory=lambda: {k: _Bucket() for k in KINDS})
+    local: dict[str, _Bucket] = field(default_factory=dict)
+    inflight: int = 0
+    paused_until: float = 0.0
+
+
+def parse_reset(value: str) -> float | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        config: RateLimitConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_wait_s: float = 600.0,
+    ) -> None:
+        self.config = config or RateLimitConfig()
+        self._clock = clock
+        self.max_wait_s = max_wait_s
+        self._models: dict[str, _ModelState] = {}
+        self._cond = threading.Condition()
+        self.waited_s = 0.0  # total time threads spent waiting for admission
+        self.admitted = 0
+
+    def _state(self, model: str) -> _ModelState:
+        st = self._models.get(model)
+        if st is None:
+            st = self._models[model] = _ModelState()
+            now = self._clock()
+            per_min = {
+                "requests": self.config.requests_per_minute,
+                "input_tokens": self.config.input_tokens_per_minute,
+                "output_tokens": self.config.output_tokens_per_minute,
+            }
+            for kind, limit in per_min.items():
+                if limit:
+                    st.local[kind] = _Bucket(limit=limit, remaining=limit, reset_at=now + 60.0, window_s=60.0)
+        return st
+
+    def _need(self, kind: str, input_tokens: int) -> float:
+        return {"requests": 1.0, "input_tokens": float(input_tokens), "output_tokens": 0.0}[kind]
+
+    def _blocked_until(self, st: _ModelState, input_tokens: int, now: float) -> float | None:
+        """None when admissible now, else the time to retry at."""
+        if st.paused_until > now:
+            return st.paused_until
+        for buckets in (st.server, st.local):
+            for kind, b in buckets.items():
+                b.refresh(now)
+                if b.limit is None:
+                    continue
+                need = min(self._need(kind, input_tokens), float(b.limit))
+                short = b.remaining <= 0 if kind == "output_tokens" else b.remaining < need
+                if short:
+                    # refilled and spent before the new window's headers came: poll until they do
+                    return now + 0.01 if b.refilled else b.reset_at + SLACK_S
+        return None
+
+    def acquire(self, model: str, input_tokens: int = 0) -> float:
+        """Block until `model` has capacity; reserve it; return the seconds waited."""
+        start = self._clock()
+        with self._cond:
+            st = self._state(model)
+            while True:
+                now = self._clock()
+                until = self._blocked_until(st, input_tokens, now)
+                if until is None or now - start >= self.max_wait_s:
+                    break
+                self._cond.wait(timeout=max(0.001, min(until - now, self.max_wait_s - (now - start))))
+            for buckets in (st.server, st.local):
+                for kind, b in buckets.items():
+                    if b.limit is not None:
+                        b.remaining -= self._need(kind, input_tokens)
+            st.inflight += 1
+            self.admitted += 1
+            waited = self._clock() - start
+            self.waited_s += waited
+            return waited
+
+    def release(
+        self,
+        model: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        input_tokens: int = 0,
+        charged_input: int | None = None,
+        output_tokens: int = 0,
+    ) -> None:
+        """After a response (or an error): learn from its headers and settle token estimates."""
+        with self._cond:
+            st = self._state(model)
+            st.inflight = max(0, st.inflight - 1)
+            now = self._clock()
+            for buckets in (st.server, st.local):
+                if charged_input is not None and "input_tokens" in buckets:
+                    buckets["input_tokens"].remaining += input_tokens - charged_input
+                if "output_tokens" in buckets:
+                    buckets["output_tokens"].remaining -= output_tokens
+            if headers:
+                self._learn(st, headers, now)
+            self._cond.notify_all()
+
+    def _learn(self, st: _ModelState, headers: Mapping[str, str], now: float) -> None:
+        h = {k.lower(): v for k, v in headers.items()}
+        for kind in KINDS:
+            name = kind.replace("_", "-")
+            try:
+                limit = int(h[f"anthropic-ratelimit-{name}-limit"])
+                remaining = int(h[f"anthropic-ratelimit-{name}-remaining"])
+            except (KeyError, ValueError):
+                continue
+            reset = parse_reset(h.get(f"anthropic-ratelimit-{name}-reset", "")) or now
+            b = st.server[kind]
+            # others still in flight may not be counted by the server yet
+            unseen = st.inflight if kind == "requests" else 0
+            estimate = remaining - unseen
+            if b.limit is None or reset > b.reset_at + 0.5 * SLACK_S:  # a newer window
+                b.limit, b.remaining, b.reset_at, b.refilled = limit, float(estimate), reset, False
+            elif not b.refilled and reset >= b.reset_at - 0.5 * SLACK_S:  # the same window
+                b.limit, b.remaining = limit, min(b.remaining, float(estimate))
+
+    def pause(self, model: str, seconds: float) -> None:
+        """A 429 said retry-after: hold every request for `model` until then."""
+        with self._cond:
+            st = self._state(model)
+            st.paused_until = max(st.paused_until, self._clock() + seconds)
+            self._cond.notify_all()
+
+    def snapshot(self) -> dict[str, dict[str, dict[str, float | None]]]:
+        """Current estimates per model and kind (for the display and tests)."""
+        with self._cond:
+            return {
+                m: {
+                    k: {"limit": b.limit, "remaining": b.remaining, "reset_at": b.reset_at}
+                    for k, b in st.server.items()
+                }
+                for m, st in self._models.items()
+            }
