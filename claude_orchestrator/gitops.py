@@ -7,6 +7,7 @@ command and its first error line.
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import re
 import shutil
@@ -301,3 +302,71 @@ def _merge_in_temp_worktree(root: Path, ours: str, theirs: str, message: str) ->
 def refused_paths(stderr: str) -> list[str]:
     """Paths git lists (tab-indented) when it refuses to overwrite local changes or untracked files."""
     return [ln.strip() for ln in stderr.splitlines() if ln.startswith("\t") and ln.strip()]
+
+
+# ---- results and small helpers -------------------------------------------------------------------
+
+MAX_LISTED = 5
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """What merge_task did. `conflict_files` names the files in a conflict, or those git would not
+    overwrite (kind "blocked")."""
+
+    ok: bool
+    commit: str | None
+    conflict_files: list[str] = field(default_factory=list)
+    description: str = ""
+    # merged | fast-forward | up-to-date | conflict | blocked (local changes in the way) | in-place
+    kind: str = "merged"
+
+
+def listing(paths: Sequence[str]) -> str:
+    shown = ", ".join(paths[:MAX_LISTED])
+    return shown + (f" (+{len(paths) - MAX_LISTED} more)" if len(paths) > MAX_LISTED else "")
+
+
+def inside(path: Path, root: Path) -> str | None:
+    """`path` relative to `root` with a trailing '/', or None when it lies outside."""
+    try:
+        rel = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return None
+    return rel.rstrip("/") + "/" if rel not in ("", ".") else None
+
+
+def add_exclude(common_dir: Path, pattern: str) -> None:
+    """Add `pattern` to .git/info/exclude once (the user's .gitignore is left alone)."""
+    f = common_dir / "info" / "exclude"
+    text = f.read_text(encoding="utf-8") if f.is_file() else ""
+    if pattern in text.splitlines():
+        return
+    f.parent.mkdir(parents=True, exist_ok=True)
+    sep = "" if not text or text.endswith("\n") else "\n"
+    f.write_text(f"{text}{sep}# claude-orchestrator task worktrees\n{pattern}\n", encoding="utf-8")
+
+
+def read_json(path: Path) -> dict:
+    """A JSON object from `path`, or {} when missing or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write atomically (temp file + os.replace)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def truncate(text: str, max_bytes: int) -> str:
+    data = text.encode("utf-8", "surrogateescape")
+    if len(data) <= max_bytes:
+        return text
+    cut = data[:max_bytes].decode("utf-8", "ignore")
+    return cut + f"\n[diff truncated: {max_bytes} of {len(data)} bytes shown]\n"

@@ -1,47 +1,31 @@
 """The git side of a run: a worktree and branch per task, scoped commits, one merge at a time.
 
-``Workspace.open()`` returns a :class:`Workspace` in a git repository, else a :class:`NoGitWorkspace`
-that runs tasks in the directory itself (``is_git`` False, ``notice`` says why). Task branches are
-``<branch_prefix>/<run>/<task>`` cut from the target branch (the branch checked out at start, or
-``--branch NAME``); merges fast-forward or make a merge commit, and a target checked out in a working
-tree is moved there with ``git merge --ff-only`` so that tree follows and no local change is overwritten.
+``Workspace.open()`` returns a :class:`Workspace` in a git repository, else a
+:class:`~claude_orchestrator.nogit.NoGitWorkspace` that runs tasks in the directory itself (``is_git``
+False, ``notice`` says why). Task branches are ``<branch_prefix>/<run>/<task>`` cut from the target
+branch (the branch checked out at start, or ``--branch NAME``); merges fast-forward or make a merge
+commit, and a target checked out in a working tree is moved with ``git merge --ff-only`` so that tree
+follows and no local change is ever overwritten. Low-level git calls live in :mod:`.gitops`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import shutil
-import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import gitops
 from .config import GitConfig
 from .errors import DirtyWorktreeError, RepoStateError, WorkspaceError
-from .gitops import git, out
+from .gitops import MergeResult, git, listing, out
+from .nogit import NoGitWorkspace
+
+__all__ = ["DEFAULT_IGNORE_PATHS", "MergeResult", "NoGitWorkspace", "Workspace"]
 
 DEFAULT_IGNORE_PATHS: tuple[str, ...] = (".taskmaster/",)
 _META = ".workspace.json"
 _PATCHES = ".patches"
-_MAX_LISTED = 5
-
-
-@dataclass(frozen=True)
-class MergeResult:
-    ok: bool
-    commit: str | None
-    conflict_files: list[str] = field(default_factory=list)
-    description: str = ""
-    # merged | fast-forward | up-to-date | conflict | blocked (local changes in the way) | in-place
-    kind: str = "merged"
-
-
-def _listing(paths: Sequence[str]) -> str:
-    shown = ", ".join(paths[:_MAX_LISTED])
-    return shown + (f" (+{len(paths) - _MAX_LISTED} more)" if len(paths) > _MAX_LISTED else "")
 
 
 class Workspace:
@@ -113,7 +97,7 @@ class Workspace:
                 raise DirtyWorktreeError(
                     f"a merge is in progress in {root}: finish it or run 'git merge --abort'"
                 )
-            excl = _inside(base_dir, root)
+            excl = gitops.inside(base_dir, root)
             dirty = sorted(
                 {
                     p
@@ -124,11 +108,15 @@ class Workspace:
             )
             if dirty:
                 raise DirtyWorktreeError(
-                    f"uncommitted changes in {root}: {_listing(dirty)}; commit or stash them "
+                    f"uncommitted changes in {root}: {listing(dirty)}; commit or stash them "
                     "(or add them to .gitignore) before running",
                     paths=dirty,
                 )
-            meta = _read_meta(run_dir)
+            if cfg.auto_commit and not gitops.ok(root, "var", "GIT_AUTHOR_IDENT"):
+                raise RepoStateError(
+                    "git does not know who you are: set git config user.name and user.email (auto_commit is on)"
+                )
+            meta = gitops.read_json(run_dir / _META)
             start = git(root, "symbolic-ref", "--short", "-q", "HEAD", check=False).stdout.strip() or None
             notice = None
             if target_branch:
@@ -143,17 +131,13 @@ class Workspace:
                 raise RepoStateError("HEAD is detached: check out a branch or pass --branch NAME")
             else:
                 target_branch = start
-            if cfg.auto_commit and not gitops.ok(root, "var", "GIT_AUTHOR_IDENT"):
-                raise RepoStateError(
-                    "git does not know who you are: set git config user.name and user.email (auto_commit is on)"
-                )
             if excl:
-                _exclude(common, "/" + excl)
+                gitops.add_exclude(common, "/" + excl)
             meta.update(
                 run_id=run_id, target_branch=target_branch, start_branch=meta.get("start_branch", start)
             )
             meta.setdefault("tasks", {})
-            _write_meta(run_dir, meta)
+            gitops.write_json(run_dir / _META, meta)
         return cls(
             root=root,
             repo_dir=repo_dir,
@@ -173,8 +157,9 @@ class Workspace:
         return f"{self.cfg.branch_prefix}/{gitops.sanitize(self.run_id)}/{gitops.sanitize(str(task_id))}"
 
     def _registered(self, task_id: str) -> gitops.WorktreeInfo | None:
-        ref = f"refs/heads/{self.branch(task_id)}"
-        return next((w for w in gitops.worktrees(self.root) if w.branch == ref), None)
+        ref = f"refs/heads/{self.branch(task_id)}"  # never the user's main tree, even if it has it out
+        found = (w for w in gitops.worktrees(self.root) if w.branch == ref and w.path.resolve() != self.root)
+        return next(found, None)
 
     def _wt(self, task_id: str) -> Path:
         info = self._registered(task_id)
@@ -203,14 +188,14 @@ class Workspace:
             else:
                 tip = self._tip()
                 git(self.root, "worktree", "add", "-q", "--no-track", "-b", branch, str(path), tip)
-            meta = _read_meta(self.run_dir)
+            meta = gitops.read_json(self.run_dir / _META)
             meta.setdefault("tasks", {})[task_id] = branch
-            _write_meta(self.run_dir, meta)
+            gitops.write_json(self.run_dir / _META, meta)
             return self._cwd(path)
 
     def existing_tasks(self) -> dict[str, Path]:
         """Tasks of this run that already have a worktree (for resuming after a crash)."""
-        tasks = _read_meta(self.run_dir).get("tasks", {})
+        tasks = gitops.read_json(self.run_dir / _META).get("tasks", {})
         found = {}
         for tid in tasks:
             info = self._registered(tid)
@@ -290,7 +275,7 @@ class Workspace:
                 + (f" (+{len(staged) - 20} more)" if len(staged) > 20 else "")
             ]
             if skipped:
-                body.append(f"Not committed (sensitive or engine files): {_listing(skipped)}")
+                body.append(f"Not committed (sensitive or engine files): {listing(skipped)}")
             if subjects:
                 body.append("Worker commits: " + "; ".join(reversed(subjects)))
             message = f"{self.cfg.commit_message_prefix} Task {task_id}: {title_line}\n\n" + "\n".join(body)
@@ -353,16 +338,15 @@ class Workspace:
                 ours = self._tip()
                 m = gitops.compute_merge(self.root, ours, theirs, msg, legacy=legacy)
                 if m.commit is None:
-                    why = "; ".join(m.messages[:_MAX_LISTED]) or "content conflict"
+                    why = "; ".join(m.messages[: gitops.MAX_LISTED]) or "content conflict"
                     desc = (
                         f"task {task_id} conflicts with {self.target_branch} in "
-                        f"{len(m.conflicts)} file(s): {_listing(m.conflicts)} ({why})"
+                        f"{len(m.conflicts)} file(s): {listing(m.conflicts)} ({why})"
                     )
                     return MergeResult(False, None, m.conflicts, desc, "conflict")
                 if m.commit == ours:
-                    return MergeResult(
-                        True, ours, [], f"task {task_id} was already in {self.target_branch}", "up-to-date"
-                    )
+                    desc = f"task {task_id} has nothing new for {self.target_branch}"
+                    return MergeResult(True, ours, [], desc, "up-to-date")
                 if holder is not None:
                     proc = git(holder, "merge", "--ff-only", "-q", m.commit, check=False)
                 else:
@@ -379,7 +363,7 @@ class Workspace:
                 paths = gitops.refused_paths(proc.stderr)
                 desc = (
                     f"not merging task {task_id}: it would overwrite local changes in {holder}: "
-                    f"{_listing(paths) or proc.stderr.strip()[:200]}; commit or stash them"
+                    f"{listing(paths) or proc.stderr.strip()[:200]}; commit or stash them"
                 )
                 return MergeResult(False, None, paths, desc, "blocked")
             raise WorkspaceError(
@@ -398,18 +382,19 @@ class Workspace:
             names = [
                 p for p in out(wt, "diff", "--name-only", "-z", base, tree).split("\0") if p and not sens(p)
             ]
-            patch = git(wt, "diff", "--binary", base, tree, "--", *names).stdout if names else ""
-            text = git(wt, "diff", base, tree, "--", *names).stdout if names else ""
+            lit = {"GIT_LITERAL_PATHSPECS": "1"}
+            patch = git(wt, "diff", "--binary", base, tree, "--", *names, env=lit).stdout if names else ""
+            text = git(wt, "diff", base, tree, "--", *names, env=lit).stdout if names else ""
             pdir = self.run_dir / _PATCHES
             pdir.mkdir(parents=True, exist_ok=True)
-            n = 1 + sum(1 for _ in pdir.glob(f"{gitops.sanitize(task_id)}-*.patch"))
+            refs = f"refs/orchestrator-saved/{gitops.sanitize(self.run_id)}/{gitops.sanitize(task_id)}/"
+            n = 1 + len(out(wt, "for-each-ref", "--format=%(refname)", refs).split())
             stem = f"{gitops.sanitize(task_id)}-{n}"
             (pdir / f"{stem}.patch").write_text(patch, encoding="utf-8", errors="surrogateescape")
             saved = out(
                 wt, "commit-tree", tree, "-p", "HEAD", "-m", f"saved work of task {task_id} before retry {n}"
             )
-            ref = f"refs/orchestrator-saved/{gitops.sanitize(self.run_id)}/{gitops.sanitize(task_id)}/{n}"
-            git(wt, "update-ref", ref, saved)
+            git(wt, "update-ref", f"{refs}{n}", saved)
             for e in gitops.status(wt):  # tracked sensitive files the reset would revert: keep a copy
                 if not e.untracked and sens(e.path) and (wt / e.path).is_file():
                     dest = pdir / f"{stem}.files" / e.path
@@ -419,7 +404,7 @@ class Workspace:
             keep = [a for pat in self.cfg.sensitive_patterns for a in ("-e", pat)]
             git(wt, "clean", "-fdq", *keep)
             if max_bytes is not None:
-                return _truncate(text, max_bytes)
+                return gitops.truncate(text, max_bytes)
             return text
 
     # ---- views for review ------------------------------------------------------------------------
@@ -441,10 +426,14 @@ class Workspace:
     def diff(self, task_id: str, max_bytes: int = 200_000) -> str:
         """The task's diff against its base for review; sensitive files are named but never shown."""
         wt, base, tree, shown, hidden = self._view(task_id)
-        text = git(wt, "diff", base, tree, "--", *shown).stdout if shown else ""
+        text = (
+            git(wt, "diff", base, tree, "--", *shown, env={"GIT_LITERAL_PATHSPECS": "1"}).stdout
+            if shown
+            else ""
+        )
         if hidden:
             text += f"\n# not shown (sensitive files): {', '.join(hidden)}\n"
-        return _truncate(text, max_bytes)
+        return gitops.truncate(text, max_bytes)
 
     # ---- cleanup ---------------------------------------------------------------------------------
 
@@ -470,128 +459,3 @@ class Workspace:
             git(self.root, "worktree", "prune", check=False)
             if self.run_dir.is_dir() and not any(p.name != _META for p in self.run_dir.iterdir()):
                 shutil.rmtree(self.run_dir, ignore_errors=True)
-
-
-class NoGitWorkspace:
-    """No git (or worktrees off): tasks run in the directory; overlapping tasks take turns."""
-
-    is_git = False
-    target_branch: str | None = None
-    start_branch: str | None = None
-
-    def __init__(self, directory: Path, notice: str) -> None:
-        self.repo_dir = directory
-        self.root = directory
-        self.notice = notice
-        self.skipped: dict[str, list[str]] = {}
-        self._cond = threading.Condition()
-        self._held: set[str] = set()
-        self._active = 0
-        self._exclusive = False
-
-    def prepare(self, task_id: str) -> Path:
-        return self.repo_dir
-
-    @contextlib.contextmanager
-    def task_slot(self, task_id: str, paths: Iterable[str] | None = None) -> Iterator[None]:
-        """Hold while a task runs: tasks whose `paths` overlap, or with unknown paths (None), run one at a time."""
-        want = None if paths is None else {str(p) for p in paths}
-        with self._cond:
-            self._cond.wait_for(
-                lambda: (
-                    not self._exclusive and (self._active == 0 if want is None else not (want & self._held))
-                )
-            )
-            self._active += 1
-            if want is None:
-                self._exclusive = True
-            else:
-                self._held |= want
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._active -= 1
-                if want is None:
-                    self._exclusive = False
-                else:
-                    self._held -= want
-                self._cond.notify_all()
-
-    def existing_tasks(self) -> dict[str, Path]:
-        return {}
-
-    def has_changes(self, task_id: str) -> bool:
-        return False
-
-    def commit_task(self, task_id: str, title: str, *, allow_empty: bool = False) -> str | None:
-        return None
-
-    def commit_status(self) -> str | None:
-        return None
-
-    def merge_task(self, task_id: str, title: str, *, legacy: bool | None = None) -> MergeResult:
-        return MergeResult(
-            True, None, [], f"task {task_id} worked in {self.repo_dir} directly (no git)", "in-place"
-        )
-
-    def reset_to_base(self, task_id: str, *, max_bytes: int | None = None) -> str:
-        return ""
-
-    def changed_files(self, task_id: str) -> list[str]:
-        return []
-
-    def diff(self, task_id: str, max_bytes: int = 200_000) -> str:
-        return ""
-
-    def cleanup(self, task_id: str, *, keep_branch: bool = True) -> bool:
-        return True
-
-    def finish(self) -> None:
-        return None
-
-
-# ---- helpers -------------------------------------------------------------------------------------
-
-
-def _inside(path: Path, root: Path) -> str | None:
-    """`path` relative to `root` with a trailing '/', or None when it lies outside."""
-    try:
-        rel = path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return None
-    return rel.rstrip("/") + "/" if rel not in ("", ".") else None
-
-
-def _exclude(common_dir: Path, pattern: str) -> None:
-    """Add `pattern` to .git/info/exclude once (the user's .gitignore is left alone)."""
-    f = common_dir / "info" / "exclude"
-    text = f.read_text(encoding="utf-8") if f.is_file() else ""
-    if pattern in text.splitlines():
-        return
-    f.parent.mkdir(parents=True, exist_ok=True)
-    sep = "" if not text or text.endswith("\n") else "\n"
-    f.write_text(f"{text}{sep}# claude-orchestrator task worktrees\n{pattern}\n", encoding="utf-8")
-
-
-def _read_meta(run_dir: Path) -> dict:
-    try:
-        data = json.loads((run_dir / _META).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _write_meta(run_dir: Path, meta: dict) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / f"{_META}.tmp"
-    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, run_dir / _META)
-
-
-def _truncate(text: str, max_bytes: int) -> str:
-    data = text.encode("utf-8", "surrogateescape")
-    if len(data) <= max_bytes:
-        return text
-    cut = data[:max_bytes].decode("utf-8", "ignore")
-    return cut + f"\n[diff truncated: {max_bytes} of {len(data)} bytes shown]\n"
