@@ -152,6 +152,34 @@ def read_summary(run_path: Path) -> RunSummary | None:
         raise TaskFileError(path, f"unreadable run summary: {str(e).splitlines()[0]}") from None
 
 
+def tokens_from_ledger(run_path: Path) -> tuple[dict[str, TokenTotals], dict[str, TokenTotals]]:
+    """Tokens by role and by model from usage.json (the LLM ledger's `by_role_model` rows); empty if absent."""
+    try:
+        rows = json.loads((run_path / USAGE_FILE).read_text(encoding="utf-8")).get("by_role_model") or []
+    except (OSError, ValueError, AttributeError):
+        return {}, {}
+    by_role: dict[str, TokenTotals] = {}
+    by_model: dict[str, TokenTotals] = {}
+    for r in rows:
+        if not isinstance(r, dict):
+            continue
+        try:
+            add = TokenTotals(
+                input=int(r.get("input_tokens") or 0),
+                output=int(r.get("output_tokens") or 0),
+                cache_read=int(r.get("cache_read") or 0),
+                cache_write=int(r.get("cache_write_5m") or 0) + int(r.get("cache_write_1h") or 0),
+                cost_usd=float(r.get("cost_usd") or 0.0),
+            )
+        except (TypeError, ValueError):
+            continue
+        for table, key in ((by_role, str(r.get("role") or "?")), (by_model, str(r.get("model") or "?"))):
+            t = table.setdefault(key, TokenTotals())
+            for f in ("input", "output", "cache_read", "cache_write", "cost_usd"):
+                setattr(t, f, getattr(t, f) + getattr(add, f))
+    return by_role, by_model
+
+
 def summary_from_events(run_path: Path) -> RunSummary:
     """Rebuild what can be known of a run from its event log (for runs without a summary.json)."""
     from . import events as ev

@@ -103,7 +103,7 @@ def test_status_with_a_broken_task_file(project):
     root, _, _ = project
     (root / ".taskmaster" / "tasks" / "tasks.json").write_text("{nope")
     r = CliRunner().invoke(cli, ["status", "--project", str(root)])
-    assert r.exit_code == 2 and "tasks.json: cannot read" in r.output and "Traceback" not in r.output
+    assert r.exit_code == 2 and "tasks.json: malformed JSON" in r.output and "Traceback" not in r.output
 
 
 def test_status_with_no_runs_and_no_tasks(tmp_path):
@@ -165,3 +165,21 @@ def test_tail_events_follow_prints_new_events_until_the_run_finishes(project):
     # following a finished run returns at once
     done = subprocess.run([*cmd, "--follow", "-n", "1"], capture_output=True, text=True, timeout=30, env=env)
     assert done.returncode == 0 and "failed" in done.stdout
+
+
+def test_status_takes_tokens_from_the_usage_ledger_when_the_summary_has_none(project):
+    root, _, live = project
+    rows = [
+        {"role": "worker", "model": "claude-sonnet-5-5", "input_tokens": 100, "output_tokens": 10,
+         "cache_write_5m": 5, "cache_write_1h": 1, "cache_read": 50, "cost_usd": 0.5},
+        {"role": "manager", "model": "claude-opus-5-5", "input_tokens": 7, "output_tokens": 3, "cost_usd": 0.25},
+        {"role": "worker", "model": "claude-opus-5-5", "input_tokens": 1, "output_tokens": 1, "cost_usd": 0.25},
+    ]  # fmt: skip
+    (run_dir(root, live) / "usage.json").write_text(json.dumps({"run_id": live, "by_role_model": rows}))
+    st = json.loads(invoke("status", "--json", "--project", str(root)).output)
+    run = st["runs"][0]
+    assert run["tokens_by_role"]["worker"] == {
+        "input": 101, "output": 11, "cache_read": 50, "cache_write": 6, "cost_usd": 0.75
+    }  # fmt: skip
+    assert run["tokens_by_model"]["claude-opus-5-5"]["input"] == 8
+    assert st["tasks"]["ready_ids"] == ["2"]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..errors import NotFoundError, TaskFileError
+from ..errors import NotFoundError
 from .common import echo_json
 
 WINDOW_S = 5 * 3600  # the Claude Code session window, used for the rolling spend figure
@@ -28,42 +26,26 @@ def find_project_root(start: Path) -> Path:
 
 
 def task_counts(root: Path) -> dict[str, Any]:
-    """Counts by status of the current tag, plus how many pending tasks are ready to run.
+    """Counts by status of the current tag, plus the units (tasks or subtasks) ready to run."""
+    from ..taskmaster.graph import TaskGraph
+    from ..taskmaster.store import TaskStore
 
-    TODO: read through taskmaster.store.TaskStore once that module is committed; this minimal reader only
-    understands the tagged and untagged tasks.json shapes."""
-    path = root / ".taskmaster" / "tasks" / "tasks.json"
-    if not path.is_file():
-        return {"file": str(path), "tag": None, "total": 0, "ready": 0, "by_status": {}}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise TaskFileError(path, f"cannot read: {e}") from None
-    tag: str | None = "master"
-    state = root / ".taskmaster" / "state.json"
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        tag = json.loads(state.read_text(encoding="utf-8")).get("currentTag") or tag
-    if isinstance(data, dict) and isinstance(data.get("tasks"), list):
-        tasks = data["tasks"]  # untagged (legacy) file
-        tag = None
-    elif isinstance(data, dict) and tag and isinstance(data.get(tag), dict):
-        tasks = data[tag].get("tasks") or []
-    else:
-        tasks = []
-    if not isinstance(tasks, list):
-        raise TaskFileError(path, "'tasks' is not a list")
+    store = TaskStore(root)
+    tag = store.current_tag()
+    data = store.load(tag)
     by_status: dict[str, int] = {}
-    status_of = {str(t.get("id")): str(t.get("status") or "pending") for t in tasks if isinstance(t, dict)}
-    ready = 0
-    for t in tasks:
-        if not isinstance(t, dict):
-            continue
-        st = str(t.get("status") or "pending")
-        by_status[st] = by_status.get(st, 0) + 1
-        deps = t.get("dependencies") or []
-        if st == "pending" and all(status_of.get(str(d)) in ("done", "cancelled") for d in deps):
-            ready += 1
-    return {"file": str(path), "tag": tag, "total": len(status_of), "ready": ready, "by_status": by_status}
+    for t in data.tasks:
+        by_status[t.status] = by_status.get(t.status, 0) + 1
+    ready = TaskGraph(data).ready_units()
+    return {
+        "file": str(store.tasks_path),
+        "tag": tag,
+        "total": len(data.tasks),
+        "subtasks": sum(len(t.subtasks) for t in data.tasks),
+        "ready": len(ready),
+        "ready_ids": ready,
+        "by_status": by_status,
+    }
 
 
 def _usage_window(run: Path) -> float | None:
@@ -81,7 +63,7 @@ def _usage_window(run: Path) -> float | None:
 
 
 def collect_status(root: Path, cfg: Any, runs: int = 5) -> dict[str, Any]:
-    from ..runs import list_runs, read_summary, summary_from_events
+    from ..runs import list_runs, read_summary, summary_from_events, tokens_from_ledger
     from ..snapshot import UsageGuard, UsagePanel
 
     items = []
@@ -90,6 +72,8 @@ def collect_status(root: Path, cfg: Any, runs: int = 5) -> dict[str, Any]:
         source = "summary.json"
         if s is None:
             s, source = summary_from_events(d), "events"
+        if not s.tokens_by_role and not s.tokens_by_model:
+            s.tokens_by_role, s.tokens_by_model = tokens_from_ledger(d)
         items.append({**s.model_dump(mode="json"), "source": source})
     budget = cfg.budgets.run_usd
     last = items[0] if items else None
