@@ -129,8 +129,9 @@ def test_tail_events_readable_filtered_and_json(project):
     r = invoke("tail-events", "--project", str(root), "--json", "-n", "3")
     raw = [json.loads(line) for line in r.output.splitlines()]
     assert [x["kind"] for x in raw] == ["task_started", "usage", "task_completed"]
-    r = invoke("tail-events", "--project", str(root), "--run", old[:15])
-    assert r.exit_code == 0 and r.output == ""  # the old run has a summary but no event log
+    r = CliRunner().invoke(cli, ["tail-events", "--project", str(root), "--run", old[:15]])
+    assert r.exit_code == 0 and r.stdout == ""  # the old run has a summary but no event log
+    assert f"no events recorded in run {old}" in r.stderr
 
 
 def test_tail_events_unknown_run(project):
@@ -183,3 +184,12 @@ def test_status_takes_tokens_from_the_usage_ledger_when_the_summary_has_none(pro
     }  # fmt: skip
     assert run["tokens_by_model"]["claude-opus-5-5"]["input"] == 8
     assert st["tasks"]["ready_ids"] == ["2"]
+
+
+def test_status_survives_one_corrupt_summary(project):
+    root, old, _ = project
+    (run_dir(root, old) / "summary.json").write_text("[not a summary")
+    r = invoke("status", "--json", "--project", str(root))
+    assert r.exit_code == 0
+    bad = [x for x in json.loads(r.output)["runs"] if x["run_id"] == old][0]
+    assert bad["source"].startswith("events (unreadable run summary")

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..errors import NotFoundError
+from ..errors import NotFoundError, TaskFileError
 from .common import echo_json
 
 WINDOW_S = 5 * 3600  # the Claude Code session window, used for the rolling spend figure
@@ -68,10 +68,13 @@ def collect_status(root: Path, cfg: Any, runs: int = 5) -> dict[str, Any]:
 
     items = []
     for d in list_runs(root)[: max(0, runs)]:
-        s = read_summary(d)
         source = "summary.json"
+        try:
+            s = read_summary(d)
+        except TaskFileError as e:  # one bad run must not hide the others
+            s, source = None, f"events ({e.problem})"
         if s is None:
-            s, source = summary_from_events(d), "events"
+            s, source = summary_from_events(d), ("events" if source == "summary.json" else source)
         if not s.tokens_by_role and not s.tokens_by_model:
             s.tokens_by_role, s.tokens_by_model = tokens_from_ledger(d)
         items.append({**s.model_dump(mode="json"), "source": source})
@@ -218,6 +221,8 @@ def tail_events_cmd(
             last.append(e)
     for e in last:
         show(e)
+    if seen == 0 and not follow:
+        click.echo(f"(no events recorded in run {run.name})", err=True)
     if not follow or finished:
         return
     for i, e in enumerate(read_events(run, follow=True, timeout=timeout, until_finished=True, poll_s=0.2)):
