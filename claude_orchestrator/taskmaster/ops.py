@@ -47,19 +47,18 @@ def set_status(tag_data: TagData, ids: Sequence[str], status: str) -> list[str]:
     Every id is checked before anything changes."""
     check_status(status)
     units = [tag_data.find(i) for i in parse_ids(ids)]
-    changed: list[str] = []
+    before: dict[str, tuple[Task | Subtask, str]] = {}
     for unit in units:
-        if unit.status != status:
-            unit.status = status
-            changed.append(unit.uid)
+        before.setdefault(unit.uid, (unit, unit.status))
+        unit.status = status
         if isinstance(unit, Subtask):
             parent = tag_data.task(unit.parent_id)
             assert parent is not None
-            new = parent_status_from_subtasks(parent)
-            if new != parent.status:
-                parent.status = new
-                changed.append(parent.uid)
-    return changed
+            before.setdefault(parent.uid, (parent, parent.status))
+            parent.status = parent_status_from_subtasks(parent)
+    changed = [uid for uid, (unit, old) in before.items() if unit.status != old]
+    asked = {u.uid for u in units}
+    return [u for u in changed if u in asked] + [u for u in changed if u not in asked]
 
 
 def _resolve_dep(tag_data: TagData, ref: str | int, owner: str) -> Dep:
