@@ -1,0 +1,250 @@
+"""Run state of the scheduler: unit statuses and their consequences (readiness, subtask groups
+completing, failures blocking dependents) and the final outcome. No threads here: only the scheduler
+thread calls it."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from . import events as ev
+from .errors import DependencyError
+from .units import SchedUnit, UnitGraph, id_key
+from .workers.base import WorkResult
+
+PENDING, READY, RUNNING, INTEGRATING, BACKOFF = "pending", "ready", "running", "integrating", "backoff"
+DONE, FAILED, BLOCKED, INTERRUPTED = "done", "failed", "blocked", "interrupted"
+_OPEN = (PENDING, READY)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The integrator's answer for a unit whose worker succeeded (review/merge done)."""
+
+    kind: Literal["done", "retry", "fail"] = "done"
+    feedback: str | None = None  # for "retry": review issues or the merge conflict
+    reason: str | None = None  # for "fail"
+    new_units: list[SchedUnit] = field(default_factory=list)  # follow-ups added to the run
+    commit: str | None = None
+    branch: str | None = None
+
+
+@dataclass
+class RunOutcome:
+    status: str  # "completed" | "failed" | "stopped"
+    done: set[str]
+    failed: set[str]
+    blocked: set[str]
+    interrupted: set[str]  # were running when the stop grace ran out, or never stopped after cancel
+    pending: set[str]  # not finished because the run was stopped first
+    done_before: set[str]
+    reasons: dict[str, str]  # failed / blocked / interrupted unit -> why
+    blocked_by: dict[str, list[str]]
+    results: dict[str, WorkResult]  # the last attempt's result per unit
+    attempts: dict[str, int]
+    groups: set[str]  # parents among the ids above (they finish through their subtasks)
+    makespan_s: float
+
+
+Emit = Callable[..., None]  # emit(kind, task_id, **data)
+
+
+class RunState:
+    def __init__(self, graph: UnitGraph, emit: Emit) -> None:
+        self.g, self.emit = graph, emit
+        self.status: dict[str, str] = {u: PENDING for u in graph.units}
+        self.left: dict[str, int] = {u: len(d) for u, d in graph.deps.items()}
+        self.group_left = {k: len(m) for k, m in graph.group_members.items()}
+        self.group_state: dict[str, str] = {}
+        self.ready: list[tuple[Any, ...]] = []  # heap of graph.ready_key
+        self.backoff: set[str] = set()
+        self.reasons: dict[str, str] = {}
+        self.blocked_by: dict[str, list[str]] = {}
+        self.results: dict[str, WorkResult] = {}
+        self.attempts: dict[str, int] = {}
+        self._deferred: list[tuple[str, str, dict[str, Any]]] = []
+
+    def start(self) -> None:
+        self.block_missing(list(self.g.missing))
+        for u in self.g.topo:
+            if self.status[u] == PENDING and self.left[u] == 0:
+                self.make_ready(u)
+
+    def make_ready(self, uid: str) -> None:
+        self.status[uid] = READY
+        heapq.heappush(self.ready, self.g.ready_key(uid))
+
+    def complete(
+        self, uid: str, res: WorkResult, commit: str | None = None, branch: str | None = None
+    ) -> None:
+        self.status[uid] = DONE
+        self.emit(
+            ev.TASK_COMPLETED,
+            uid,
+            cost_usd=res.cost_usd,
+            duration_s=res.duration_s,
+            commit=commit,
+            branch=branch,
+            turns=res.turns,
+        )
+        for v in self.g.dependents.get(uid, ()):
+            self.left[v] -= 1
+            if self.left[v] == 0 and self.status[v] == PENDING:
+                self.make_ready(v)
+        for gid in self.g.ancestors.get(uid, ()):
+            self.group_left[gid] -= 1
+            if self.group_left[gid] == 0 and gid not in self.group_state:
+                self.group_state[gid] = DONE
+                mem = self.g.group_members[gid]
+                rs = [self.results[m] for m in mem if m in self.results]
+                self.emit(
+                    ev.TASK_COMPLETED,
+                    gid,
+                    cost_usd=sum(r.cost_usd for r in rs),
+                    duration_s=sum(r.duration_s for r in rs),
+                    commit=None,
+                    branch=None,
+                    turns=sum(r.turns for r in rs),
+                    subtasks=sorted(mem, key=id_key),
+                )
+
+    def fail(self, uid: str, reason: str) -> None:
+        """The unit failed for good: its transitive dependents are blocked; everything else goes on."""
+        self.status[uid] = FAILED
+        self.reasons[uid] = reason
+        self._mark_groups(uid, FAILED, f"subtask {uid} failed: {reason}", emit=False)
+        blocked = self.block_dependents(uid, uid, emit=False)
+        self.emit(
+            ev.TASK_FAILED, uid, reason=reason, attempts=self.attempts.get(uid, 0), blocked_dependents=blocked
+        )
+        for b in blocked:
+            self.emit(ev.TASK_BLOCKED, b, reason=self.reasons[b], blocked_by=self.blocked_by[b])
+        deferred, self._deferred = self._deferred, []
+        for kind, gid, data in deferred:
+            self.emit(kind, gid, **data)
+
+    def block_dependents(self, uid: str, cause: str, emit: bool = True) -> list[str]:
+        out, stack = [], [uid]
+        while stack:
+            for v in self.g.dependents.get(stack.pop(), ()):
+                if self.status.get(v) in _OPEN:
+                    self.set_blocked(v, f"dependency {cause} did not complete", [cause], emit=emit)
+                    out.append(v)
+                    stack.append(v)
+        return sorted(out, key=id_key)
+
+    def set_blocked(self, uid: str, reason: str, by: list[str], emit: bool = True) -> None:
+        self.status[uid] = BLOCKED
+        self.reasons[uid] = reason
+        self.blocked_by[uid] = by
+        if emit:
+            self.emit(ev.TASK_BLOCKED, uid, reason=reason, blocked_by=by)
+        self._mark_groups(uid, BLOCKED, f"subtask {uid} blocked: {reason}", emit=emit)
+
+    def block_missing(self, ids: list[str]) -> None:
+        for u in sorted(ids, key=id_key):
+            if self.status.get(u) in _OPEN:
+                miss = self.g.missing[u]
+                self.set_blocked(u, f"dependency {', '.join(miss)} is not done and not in this run", miss)
+                self.block_dependents(u, u)
+
+    def _mark_groups(self, uid: str, state: str, reason: str, emit: bool) -> None:
+        """The first failed or blocked member decides its groups' fate (events deferred if not emit)."""
+        for gid in self.g.ancestors.get(uid, ()):
+            if gid in self.group_state:
+                continue
+            self.group_state[gid] = state
+            self.reasons[gid] = reason
+            if state == FAILED:
+                item = (ev.TASK_FAILED, gid, {"reason": reason, "attempts": 0, "blocked_dependents": []})
+            else:
+                self.blocked_by[gid] = [uid]
+                item = (ev.TASK_BLOCKED, gid, {"reason": reason, "blocked_by": [uid]})
+            if emit:
+                self.emit(item[0], item[1], **item[2])
+            else:
+                self._deferred.append(item)
+
+    def interrupt(self, uid: str, reason: str) -> None:
+        self.status[uid] = INTERRUPTED
+        self.reasons[uid] = reason
+        self.emit(ev.WARNING, uid, message=f"interrupted: {reason}", interrupted=True)
+
+    def add_units(self, batch: list[SchedUnit], by: str) -> None:
+        """Follow-ups from the integrator; refused ones are reported, never silently dropped."""
+        g = self.g
+        try:
+            new = g.add(batch)
+        except DependencyError as e:
+            self.emit(ev.WARNING, by, message=f"follow-up units rejected: {e}", units=[s.id for s in batch])
+            return
+        for gid, members in g.group_members.items():
+            self.group_left[gid] = sum(1 for m in members if self.status.get(m, PENDING) != DONE)
+        for u in new:
+            self.status[u] = PENDING
+            self.left[u] = sum(1 for d in g.deps[u] if self.status.get(d) != DONE)
+        self.ready = [g.ready_key(k[-1]) for k in self.ready]  # chain lengths changed
+        heapq.heapify(self.ready)
+        self.emit(ev.LOG, by, message=f"added {len(new)} follow-up units", units=new)
+        for u in new:
+            bad = [d for d in g.deps[u] if self.status.get(d) in (FAILED, BLOCKED, INTERRUPTED)]
+            if u in g.missing:
+                self.block_missing([u])
+            elif bad:
+                self.set_blocked(u, f"dependency {bad[0]} did not complete", bad)
+                self.block_dependents(u, bad[0])
+            elif self.left[u] == 0:
+                self.make_ready(u)
+
+    def hold_all(self) -> None:
+        """Stop: nothing ready or backing off will start."""
+        for u, s in self.status.items():
+            if s in (READY, BACKOFF):
+                self.status[u] = PENDING
+        self.ready.clear()
+        self.backoff.clear()
+
+    def block_unreachable(self) -> None:
+        """Cannot happen on an acyclic graph; but never leave a unit unaccounted for."""
+        for u in [u for u, s in self.status.items() if s == PENDING]:
+            self.set_blocked(u, "unreachable: its dependencies never finished", [])
+
+    def outcome(self, makespan: float, stopping: bool) -> RunOutcome:
+        by: dict[str, set[str]] = {s: set() for s in (DONE, FAILED, BLOCKED, INTERRUPTED, PENDING)}
+        for u, s in self.status.items():
+            by[s if s in by else PENDING].add(u)
+        for gid in self.g.groups:
+            by[self.group_state.get(gid, PENDING)].add(gid)
+        if by[INTERRUPTED] or (stopping and by[PENDING]):
+            status = "stopped"
+        elif by[FAILED] or by[BLOCKED]:
+            status = "failed"
+        else:
+            status = "completed"
+        self.emit(
+            ev.RUN_FINISHED,
+            None,
+            status=status,
+            done=len(by[DONE]),
+            failed=len(by[FAILED]),
+            blocked=len(by[BLOCKED]),
+            interrupted=sorted(by[INTERRUPTED], key=id_key),
+            duration_s=makespan,
+        )
+        return RunOutcome(
+            status=status,
+            done=by[DONE],
+            failed=by[FAILED],
+            blocked=by[BLOCKED],
+            interrupted=by[INTERRUPTED],
+            pending=by[PENDING],
+            done_before=set(self.g.done_before) | self.g.skipped,
+            reasons=dict(self.reasons),
+            blocked_by=dict(self.blocked_by),
+            results=dict(self.results),
+            attempts=dict(self.attempts),
+            groups=set(self.g.groups),
+            makespan_s=makespan,
+        )
