@@ -12,10 +12,10 @@ from test_scheduler import U, make
 
 from claude_orchestrator import events as ev
 from claude_orchestrator.errors import MergeConflictError
-from claude_orchestrator.events import Event
-from claude_orchestrator.scheduler import Decision
+from claude_orchestrator.events import Event, EventBus
+from claude_orchestrator.scheduler import Decision, Scheduler
 from claude_orchestrator.units import SchedUnit
-from claude_orchestrator.workers.base import WorkResult, run_process_group
+from claude_orchestrator.workers.base import Worker, WorkResult, run_process_group
 from claude_orchestrator.workers.fake import FakeSpec, FakeWorker
 
 
@@ -230,3 +230,56 @@ def test_process_group_leftovers_killed_and_output_bounded(tmp_path: Path):
         ["bash", "-c", "echo $FOO; echo err >&2"], cwd=tmp_path, env={**os.environ, "FOO": "bar"}
     )
     assert env.stdout == "bar\n" and env.stderr == "err\n"
+
+
+def test_second_stop_shortens_the_grace():
+    fw = FakeWorker(default=FakeSpec(hang=True))
+    s, fw, rec = make([U("1"), U("2")], fw, max_workers=2)
+
+    def on_start(e: Event) -> None:
+        if e.kind == ev.TASK_STARTED and e.task_id == "2":
+            s.request_stop(grace_s=600)
+            s.request_stop(grace_s=0)
+
+    s.bus.subscribe(on_start)
+    out = s.run()
+    assert out.interrupted == {"1", "2"} and out.makespan_s < 60
+    warned = {e.task_id for e in rec.of(ev.WARNING) if e.data.get("interrupted")}
+    assert warned == {"1", "2"}
+
+
+def test_stop_during_backoff_leaves_the_unit_pending():
+    fw = FakeWorker(specs={"1": FakeSpec(fail_times=5)})
+    s, fw, rec = make([U("1")], fw, retry_backoff_s=600)
+    s.bus.subscribe(lambda e: s.request_stop() if e.kind == ev.TASK_RETRY else None)
+    out = s.run()
+    assert out.pending == {"1"} and out.status == "stopped" and fw.calls["1"] == 1 and out.makespan_s < 60
+
+
+class Stubborn:
+    """A broken backend that ignores ctx.cancel."""
+
+    name = "stubborn"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def run(self, unit, ctx):
+        self.release.wait(60)
+        return WorkResult(ok=True)
+
+
+def test_worker_that_ignores_cancel_is_reported_left_behind():
+    w = Stubborn()
+    assert isinstance(w, Worker) and isinstance(FakeWorker(), Worker)
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.subscribe(seen.append)
+    s = Scheduler([U("1")], lambda u: w, bus=bus, grace_s=0.0, kill_wait_s=0.2)
+    bus.subscribe(lambda e: s.request_stop() if e.kind == ev.TASK_STARTED else None)
+    try:
+        out = s.run()
+    finally:
+        w.release.set()
+    assert out.interrupted == {"1"} and out.reasons["1"] == "did not stop after cancel"
+    assert any(e.data.get("message") == "workers still running after cancel (left behind)" for e in seen)
