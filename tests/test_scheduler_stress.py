@@ -1,0 +1,85 @@
+"""Randomised runs: whatever fails, every unit ends in exactly one state, nothing runs twice at once or
+before its dependencies, and blocked units are blocked by a real failure upstream."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+from test_scheduler import U, make
+
+from claude_orchestrator import events as ev
+from claude_orchestrator.scheduler import Decision
+from claude_orchestrator.workers.fake import FakeSpec, FakeWorker
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_runs_keep_their_invariants(seed: int):
+    rng = random.Random(seed)
+    n = 150
+    units, specs = [], {}
+    for i in range(1, n + 1):
+        deps = sorted({str(rng.randint(1, i - 1)) for _ in range(rng.randint(0, 3))}) if i > 1 else []
+        files = [rng.choice(["a.py", "b.py", "pkg", "pkg/c.py", "d.md"])] if rng.random() < 0.3 else []
+        units.append(U(str(i), deps, relevant_files=files, priority=rng.choice(["low", "medium", "high"])))
+        specs[str(i)] = FakeSpec(
+            duration=rng.choice([0, 0.001, 0.003]), fail_times=rng.choice([0, 0, 0, 1, 3])
+        )
+    verdicts = {str(i): rng.choice(["done"] * 8 + ["retry", "fail"]) for i in range(1, n + 1)}
+    hook_calls: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def hook(su, res):
+        with lock:  # only one hook at a time, so this never waits
+            hook_calls[su.id] = hook_calls.get(su.id, 0) + 1
+        v = verdicts[su.id]
+        if v == "retry" and hook_calls[su.id] == 1:
+            return Decision("retry", feedback="again")
+        return Decision("fail", reason="no") if v == "fail" else Decision()
+
+    fw = FakeWorker(specs=specs)
+    s, fw, rec = make(
+        units,
+        fw,
+        max_workers=8,
+        max_retries=2,
+        exclusive_files=True,
+        on_unit_finished=hook,
+        retry_backoff_s=0.001,
+    )
+    out = s.run()
+    ids = {su.id for su in units}
+    states = [out.done, out.failed, out.blocked, out.interrupted, out.pending]
+    assert set().union(*states) == ids and sum(len(x) for x in states) == n
+    assert not out.interrupted and not out.pending
+    for su in units:
+        u = su.id
+        if u in out.blocked:
+            assert out.blocked_by[u] and all(b in out.failed | out.blocked for b in out.blocked_by[u])
+            assert u not in fw.calls
+        if u in out.done:
+            assert all(d in out.done for d in su.unit.dependencies)
+        assert fw.calls.get(u, 0) <= 3 + 1  # max_retries failures + one review retry
+    # one run at a time per unit, and conflicting files never overlap
+    by_unit: dict[str, list] = {}
+    for iv in fw.intervals:
+        by_unit.setdefault(iv.unit_id, []).append(iv)
+    for ivs in by_unit.values():
+        ivs.sort(key=lambda x: x.start)
+        assert all(a.end <= b.start for a, b in zip(ivs, ivs[1:], strict=False))
+    files = {su.id: su.unit.relevant_files for su in units}
+
+    def clash(a: str, b: str) -> bool:
+        return any(
+            x == y or x.startswith(y + "/") or y.startswith(x + "/") for x in files[a] for y in files[b]
+        )
+
+    iv = [i for i in fw.intervals if files[i.unit_id]]
+    for k, x in enumerate(iv):
+        for y in iv[k + 1 :]:
+            if x.unit_id != y.unit_id and clash(x.unit_id, y.unit_id):
+                assert x.end <= y.start or y.end <= x.start
+    assert len(rec.of(ev.TASK_COMPLETED)) == len(out.done)
+    assert {e.task_id for e in rec.of(ev.TASK_FAILED)} == out.failed
+    assert {e.task_id for e in rec.of(ev.TASK_BLOCKED)} == out.blocked
