@@ -121,6 +121,12 @@ def vite_missing_packages(folder: Path, package_json: dict[str, Any]) -> list[st
     return missing
 
 
+def split_auto_install(missing: list[str]) -> tuple[list[str], list[str]]:
+    """(known Vite packages we add ourselves, the rest: reported, never installed)."""
+    auto = [m for m in missing if m in KNOWN_VITE_PLUGINS and _NPM_NAME.match(m)]
+    return auto, [m for m in missing if m not in auto]
+
+
 def _node_tool(ctx: BuildContext) -> str:
     if (ctx.folder / "pnpm-lock.yaml").is_file() and ctx.which("pnpm"):
         return "pnpm"
@@ -153,13 +159,9 @@ def build_node(ctx: BuildContext) -> ComponentBuild:
         else:
             argv = ["npm", "install", "--no-audit", "--no-fund", *scripts_flag]
         ctx.run(f"{tool} install", argv)
-    missing = vite_missing_packages(ctx.folder, pkg)
-    auto = [m for m in missing if m in KNOWN_VITE_PLUGINS and _NPM_NAME.match(m)]
-    for m in missing:
-        if m not in auto:
-            res.notes.append(
-                f"vite.config imports {m!r}, which package.json does not list (not auto-installed)"
-            )
+    auto, unknown = split_auto_install(vite_missing_packages(ctx.folder, pkg))
+    for m in unknown:
+        res.notes.append(f"vite.config imports {m!r}, which package.json does not list (not auto-installed)")
     if auto:
         add = {"pnpm": ["pnpm", "add", "-D"], "yarn": ["yarn", "add", "-D"]}.get(
             tool, ["npm", "install", "-D"]

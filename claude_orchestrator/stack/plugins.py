@@ -142,8 +142,11 @@ class StackPlugins:
 
     # ------------------------------------------------------------ calling
     def _impls(self, hook: str) -> list[Any]:
-        # pluggy calls the last registered first; tryfirst/trylast already ordered in get_hookimpls()
-        return list(reversed(getattr(self.pm.hook, hook).get_hookimpls()))
+        """Call order: tryfirst, then the others in the order they were loaded, then trylast."""
+        impls = getattr(self.pm.hook, hook).get_hookimpls()
+        first = [i for i in impls if i.tryfirst]
+        last = [i for i in impls if i.trylast]
+        return first + [i for i in impls if not i.tryfirst and not i.trylast] + last
 
     def _call(self, impl: Any, hook: str, kwargs: dict[str, Any]) -> Any:
         args = {k: kwargs[k] for k in impl.argnames if k in kwargs}

@@ -1,0 +1,249 @@
+"""Real builds of small offline projects, one per stack whose toolchain is installed."""
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from claude_orchestrator.config import OrchestratorConfig
+from claude_orchestrator.errors import BuildError
+from claude_orchestrator.stack.launcher import run_project
+from claude_orchestrator.stack.runner import execute_plan
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def need(*tools):
+    missing = [t for t in tools if shutil.which(t) is None]
+    return pytest.mark.skipif(bool(missing), reason=f"toolchain not installed: {', '.join(missing)}")
+
+
+def live_members(pgid):
+    """Processes of a process group that are still running (zombies left for PID 1 do not count)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                out.append(int(entry))
+    return out
+
+
+def assert_group_gone(pgid):
+    deadline = time.monotonic() + 5
+    while live_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)  # SIGKILL was sent; the kernel finishes the exits
+    assert live_members(pgid) == []
+
+
+def cfg(**stack):
+    c = OrchestratorConfig()
+    for k, v in stack.items():
+        setattr(c.stack, k, v)
+    return c
+
+
+def build_and_run(plan, tmp_path, **kw):
+    result = execute_plan(plan, tmp_path / "out", cfg=kw.pop("config", cfg()), **kw)
+    lines: list[str] = []
+    rc = run_project(result.project_dir, timeout=60, on_output=lines.append)
+    return result, rc, lines
+
+
+def test_python_requirements_venv_and_launcher(tmp_path):
+    plan = {
+        "name": "py-hello",
+        "files": {
+            "requirements.txt": "# nothing third-party\n",
+            "main.py": "import sys\nprint('hello from', sys.prefix.endswith('.venv'))\n",
+        },
+    }
+    result, rc, lines = build_and_run(plan, tmp_path)
+    assert result.stacks == ["python"]
+    assert (result.project_dir / ".venv" / "bin" / "python").exists()
+    assert result.run_command == "python main.py"
+    launcher = (result.project_dir / "run.sh").read_text()
+    assert "set -euo pipefail" in launcher and "exec python main.py" in launcher
+    assert (rc, lines) == (0, ["hello from True"])
+
+
+def test_python_package_main_and_plan_run_uses_venv(tmp_path):
+    plan = {
+        "name": "py-pkg",
+        "files": {"requirements.txt": "", "tool/__init__.py": "", "tool/__main__.py": "print('pkg main')"},
+        "run": "python -m tool",
+    }
+    result, rc, lines = build_and_run(plan, tmp_path)
+    assert (rc, lines) == (0, ["pkg main"])
+
+
+@need("npm", "node")
+def test_node_npm_install_and_start(tmp_path):
+    plan = {
+        "name": "node-hello",
+        "files": {
+            "package.json": json.dumps(
+                {"name": "n", "version": "1.0.0", "scripts": {"start": "node index.js"}}
+            ),
+            "index.js": "console.log('hello from node ' + process.version.startsWith('v'))\n",
+        },
+    }
+    result, rc, lines = build_and_run(plan, tmp_path)
+    assert result.stacks == ["node"]
+    assert any(s["argv"][:2] == ["npm", "install"] for s in result.steps)
+    assert "--ignore-scripts" in result.steps[0]["argv"]
+    assert result.run_command == "npm start"
+    assert rc == 0 and "hello from node true" in lines
+
+
+@need("go")
+def test_go_build_without_go_mod(tmp_path):
+    plan = {
+        "name": "go-hello",
+        "files": {
+            "main.go": 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello from go") }\n'
+        },
+    }
+    result, rc, lines = build_and_run(plan, tmp_path)
+    assert [s["step"] for s in result.steps] == ["go mod init", "go mod tidy", "go build"]
+    assert (result.project_dir / "bin" / "app").is_file()
+    assert (rc, lines) == (0, ["hello from go"])
+
+
+@need("cargo")
+def test_rust_cargo_release_even_with_run_given(tmp_path):
+    plan = json.loads((EXAMPLES / "plan_rust.json").read_text())
+    plan["run"] = "./target/release/hello"
+    result, rc, lines = build_and_run(plan, tmp_path)
+    assert [s["step"] for s in result.steps] == ["cargo build"]
+    assert (rc, lines) == (0, ["hello from rust"])
+
+
+@need("javac", "java")
+def test_java_plain_javac_finds_packaged_main(tmp_path):
+    plan = {
+        "name": "java-hello",
+        "files": {
+            "src/main/java/com/example/util/Greeter.java": 'package com.example.util;\npublic class Greeter { public static String hi() { return "hello from java"; } }\n',
+            "src/main/java/com/example/App.java": "package com.example;\nimport com.example.util.Greeter;\npublic class App {\n  public static void main(String[] a) { System.out.println(Greeter.hi()); }\n}\n",
+        },
+    }
+    result, rc, lines = build_and_run(plan, tmp_path)
+    assert result.components[0].tool == "javac"
+    assert result.run_command == "java -cp bin com.example.App"
+    assert (rc, lines) == (0, ["hello from java"])
+
+
+@need("cmake", "c++")
+def test_cpp_cmake_picks_the_add_executable_target(tmp_path):
+    plan = {
+        "name": "cpp-cmake",
+        "files": {
+            "CMakeLists.txt": "cmake_minimum_required(VERSION 3.10)\nproject(hi CXX)\nadd_executable(hello main.cpp)\n",
+            "main.cpp": '#include <iostream>\nint main() { std::cout << "hello from cmake" << std::endl; }\n',
+        },
+    }
+    result, rc, lines = build_and_run(plan, tmp_path)
+    assert result.components[0].tool == "cmake"
+    assert result.run_command == "./build/hello"
+    assert (rc, lines) == (0, ["hello from cmake"])
+
+
+@need("g++")
+def test_cpp_plain_gxx_with_include_dir(tmp_path):
+    plan = {
+        "name": "cpp-gxx",
+        "files": {
+            "include/msg.h": '#pragma once\n#define MSG "hello from g++"\n',
+            "src/main.cpp": '#include <cstdio>\n#include "msg.h"\nint main() { std::puts(MSG); }\n',
+        },
+    }
+    result, rc, lines = build_and_run(plan, tmp_path)
+    assert result.components[0].tool == "g++"
+    assert (rc, lines) == (0, ["hello from g++"])
+
+
+@need("npm", "node")
+def test_mixed_python_node_example_plan(tmp_path):
+    plan = json.loads((EXAMPLES / "plan_python_node.json").read_text())
+    plan["run"] = (
+        "(cd backend && python -c 'import main, sys; print(len(main.TODOS) + 1)') && cd frontend && node -e \"console.log('fe ok')\""
+    )
+    result, rc, lines = build_and_run(plan, tmp_path)
+    assert [(c.stack, c.path) for c in result.components] == [("python", "backend"), ("node", "frontend")]
+    assert (result.project_dir / "backend" / ".venv").is_dir()
+    launcher = (result.project_dir / "run.sh").read_text()
+    assert '"$PWD"/backend/.venv/bin' in launcher and '"$PWD"/frontend/node_modules/.bin' in launcher
+    assert (rc, lines) == (0, ["2", "fe ok"])
+
+
+def test_failed_step_names_step_status_and_log_tail(tmp_path):
+    plan = {"name": "bad-py", "files": {"requirements.txt": "--definitely-not-a-pip-option\n", "main.py": ""}}
+    with pytest.raises(BuildError) as e:
+        execute_plan(plan, tmp_path / "out", cfg=cfg())
+    msg = str(e.value)
+    assert "step 'pip install -r requirements.txt' failed (exit status 1)" in msg
+    assert "no such option" in msg
+    assert Path(e.value.fields["log"]).is_file()
+
+
+@need("g++")
+def test_compile_error_fails_the_build(tmp_path):
+    with pytest.raises(BuildError, match=r"step 'g\+\+' failed \(exit status 1\)") as e:
+        execute_plan({"name": "c", "files": {"main.cpp": "int main( {"}}, tmp_path / "out", cfg=cfg())
+    assert "error" in e.value.fields["tail"]
+
+
+@need("cmake")
+def test_hanging_build_is_killed_at_its_timeout(tmp_path):
+    plan = {
+        "name": "hang",
+        "files": {
+            "CMakeLists.txt": "cmake_minimum_required(VERSION 3.10)\nproject(h NONE)\n"
+            "execute_process(COMMAND sleep 300)\n",
+        },
+    }
+    with pytest.raises(BuildError, match=r"step 'cmake configure' failed \(timed out after 1\.5s\)") as e:
+        execute_plan(plan, tmp_path / "out", cfg=cfg(step_timeout=1.5))
+    assert_group_gone(e.value.fields["pid"])  # the whole process group (cmake and its sleep) is gone
+
+
+def test_run_project_timeout_kills_the_process_group(tmp_path):
+    plan = {
+        "name": "server",
+        "files": {
+            "main.py": "import subprocess, time\nsubprocess.Popen(['sleep', '300'])\nprint('up', flush=True)\ntime.sleep(300)\n"
+        },
+    }
+    result = execute_plan(plan, tmp_path / "out", cfg=cfg())
+    started = []
+    lines: list[str] = []
+    rc = run_project(result.project_dir, timeout=1.5, on_output=lines.append, on_start=started.append)
+    assert rc == 124 and lines == ["up"]
+    assert_group_gone(started[0].pid)
+
+
+def test_plan_run_sh_is_kept(tmp_path):
+    plan = {"name": "own", "files": {"run.sh": "#!/usr/bin/env bash\necho mine\n", "main.py": ""}}
+    result, rc, lines = build_and_run(plan, tmp_path)
+    assert (rc, lines) == (0, ["mine"])
+
+
+def test_build_env_hides_secrets(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret-value")
+    monkeypatch.setenv("HARMLESS_SETTING", "visible")
+    plan = {
+        "name": "env",
+        "files": {
+            "main.py": "import os\nprint(os.environ.get('ANTHROPIC_API_KEY'), os.environ.get('HARMLESS_SETTING'))\n"
+        },
+    }
+    _, rc, lines = build_and_run(plan, tmp_path)
+    assert (rc, lines) == (0, ["None visible"])
