@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -66,6 +67,7 @@ class ApiAgentWorker:
         start = time.monotonic()
         tpath = getattr(ctx, "transcript_path", None)
         transcript: IO[str] | None = None
+        done = threading.Event()
         try:
             loop = _Loop(self, unit, ctx, start)
         except OrchestratorError as e:  # e.g. the workdir is not a directory
@@ -75,8 +77,13 @@ class ApiAgentWorker:
                 Path(tpath).parent.mkdir(parents=True, exist_ok=True)
                 transcript = open(tpath, "w", encoding="utf-8")  # noqa: SIM115
             loop.transcript = transcript
+            watcher = threading.Thread(
+                target=loop.watch, args=(done,), name=f"api-watch-{unit.unit_id}", daemon=True
+            )
+            watcher.start()
             ok, summary, error = loop.run()
         finally:
+            done.set()
             if transcript is not None:
                 transcript.close()
         tin, tout = loop.tokens
@@ -117,7 +124,8 @@ class _Loop:
         self.deadline = start + timeout
         self.timeout = timeout
         env = {**os.environ, **ctx.env}  # the sandbox scrubs credentials from it
-        self.sandbox = Sandbox(ctx.workdir, command_timeout=ex.command_timeout, cancel=ctx.cancel, env=env)
+        self.halt = threading.Event()  # set on cancel or at the deadline; kills a running command
+        self.sandbox = Sandbox(ctx.workdir, command_timeout=ex.command_timeout, cancel=self.halt, env=env)
         self.transcript: IO[str] | None = None
         self.turns = 0
         self.tokens = (0, 0)
@@ -142,9 +150,16 @@ class _Loop:
     def _stop(self) -> str | None:
         if self.ctx.cancel.is_set():
             return "cancelled"
-        if time.monotonic() >= self.deadline:
+        if self.halt.is_set() or time.monotonic() >= self.deadline:
             return f"timed out after {self.timeout:g}s"
         return None
+
+    def watch(self, done: threading.Event) -> None:
+        """Sets `halt` when the task is cancelled or out of time (until `done`)."""
+        while not done.is_set():
+            if self.ctx.cancel.wait(0.05) or time.monotonic() >= self.deadline:
+                self.halt.set()
+                return
 
     def run(self) -> tuple[bool, str, str | None]:
         """(ok, summary, error)."""
