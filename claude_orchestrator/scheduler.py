@@ -25,12 +25,32 @@ from . import events as ev
 from .errors import OrchestratorError
 from .events import EventBus
 from .runstate import BACKOFF, INTEGRATING, PENDING, READY, RUNNING, Decision, RunOutcome, RunState
-from .units import FileLocks, SchedUnit, UnitGraph, build_graph, id_key
+from .units import FileLocks, Preview, SchedUnit, UnitGraph, build_graph, id_key, schedule_preview
 from .workers.base import WorkContext, Worker, WorkResult, WorkUnit
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Decision", "RunOutcome", "SchedUnit", "Scheduler"]
+__all__ = [
+    "Decision",
+    "Preview",
+    "RunOutcome",
+    "SchedUnit",
+    "Scheduler",
+    "schedule_preview",
+    "scheduler_options",
+]
+
+
+def scheduler_options(execution: Any) -> dict[str, Any]:
+    """Scheduler keyword arguments from `OrchestratorConfig.execution`."""
+    return {
+        "max_workers": execution.max_workers,
+        "max_retries": execution.max_retries,
+        "retry_backoff_s": execution.retry_backoff_seconds,
+        "timeout_s": execution.worker_timeout,
+        "grace_s": execution.shutdown_grace_seconds,
+        "exclusive_files": execution.exclusive_files,
+    }
 
 
 @dataclass

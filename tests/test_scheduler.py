@@ -274,3 +274,20 @@ def test_schedule_preview():
     assert {s.unit_id: (s.start, s.end) for s in p.slots}["4"] == (4.0, 5.0)
     blocked = schedule_preview([U("1", ["7"]), U("2", ["1"]), U("3")], 4)
     assert blocked.order == ["3"] and blocked.blocked == {"1": ["7"]}
+
+
+def test_options_from_config():
+    from claude_orchestrator.config import OrchestratorConfig
+    from claude_orchestrator.scheduler import scheduler_options
+
+    opts = scheduler_options(OrchestratorConfig().execution)
+    assert opts == {
+        "max_workers": 3,
+        "max_retries": 3,
+        "retry_backoff_s": 2.0,
+        "timeout_s": 1800,
+        "grace_s": 30,
+        "exclusive_files": True,
+    }
+    s, _, _ = make([U("1")], **{**opts, "retry_backoff_s": 0.0})
+    assert s.run().done == {"1"}
