@@ -22,7 +22,8 @@ from rich.text import Text
 
 from . import events as ev
 from .events import Event, EventBus
-from .snapshot import RunSnapshot, SnapshotBuilder, UsagePanel, WorkerRow, describe_event
+from .eventtext import describe_event
+from .snapshot import RunSnapshot, SnapshotBuilder, UsagePanel, WorkerRow
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The state of a run at an instant, folded from events. Observers (display, Slack, status) read
-snapshots; nothing here decides anything except `UsageGuard`, which the scheduler consults.
+snapshots; nothing here decides anything (usage_guard.UsageGuard does, for the scheduler).
 
 Event data conventions (the scheduler follows these; unknown fields are ignored, missing ones default):
 
@@ -19,7 +19,11 @@ Event data conventions (the scheduler follows these; unknown fields are ignored,
     RATE_LIMITED    {backend, status, utilization, resets_at, rate_limit_type}
                     a Claude Code rate_limit_event; utilization 0..1 becomes usage_window_pct.
     WARNING         {message, source?, level?, metric?, pct?}   (UsageGuard emits source="usage")
-    LOG             {message, level?}
+    LOG             {message, level?, units?}    units: follow-up unit ids added at run time (start waiting)
+
+Units vs groups: counts are of runnable units. A parent whose subtasks run ("3" of "3.1", "3.2") is a
+group; its TASK_COMPLETED (with `subtasks`), TASK_FAILED and TASK_BLOCKED summarise its members and are
+shown in the event list but not counted again. TASK_PROGRESS may carry usage_window_pct (Claude Code).
     RUN_FINISHED    {status, done, failed, cost_usd, duration_s}
 """
 
@@ -29,13 +33,25 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any
 
 from . import events as ev
 from .events import Event
+from .eventtext import _int, _num, describe_event
 
 STATES = ("ready", "running", "waiting", "blocked", "done", "failed")
+_UNIT_KINDS = frozenset(
+    {
+        ev.TASK_READY,
+        ev.TASK_STARTED,
+        ev.TASK_PROGRESS,
+        ev.TASK_RETRY,
+        ev.TASK_COMPLETED,
+        ev.TASK_FAILED,
+        ev.TASK_BLOCKED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -115,64 +131,6 @@ class RunSnapshot:
         return max(0.0, end - self.started_at) if self.started_at else 0.0
 
 
-def _num(v: Any, default: float = 0.0) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return default
-
-
-def _int(v: Any) -> int:
-    return int(_num(v))
-
-
-def describe_event(e: Event) -> str:
-    """One readable line for an event (used by the display, plain printer and tail-events)."""
-    d = e.data
-    tid = f"task {e.task_id}" if e.task_id is not None else ""
-    k = e.kind
-    if k == ev.RUN_STARTED:
-        return f"run {e.run_id} started: {_int(d.get('total'))} tasks, {_int(d.get('ready'))} ready"
-    if k == ev.RUN_FINISHED:
-        return (
-            f"run {e.run_id} {d.get('status', 'finished')}: {_int(d.get('done'))} done, "
-            f"{_int(d.get('failed'))} failed, ${_num(d.get('cost_usd')):.2f}, {_num(d.get('duration_s')):.0f}s"
-        )
-    if k == ev.TASK_STARTED:
-        att = _int(d.get("attempt") or 1)
-        extra = f" (attempt {att})" if att > 1 else ""
-        return f"{tid} started on {d.get('backend', '?')}{extra}: {d.get('title', '')}".rstrip(": ")
-    if k == ev.TASK_PROGRESS:
-        return (
-            f"{tid} {d.get('phase', 'working')} (turn {_int(d.get('turns'))}, ${_num(d.get('cost_usd')):.2f})"
-        )
-    if k == ev.TASK_RETRY:
-        return f"{tid} retry {_int(d.get('attempt'))} in {_num(d.get('delay_s')):.0f}s: {d.get('reason', '')}"
-    if k == ev.TASK_COMPLETED:
-        where = d.get("commit") or d.get("branch") or ""
-        where = f" @ {str(where)[:12]}" if where else ""
-        return f"{tid} done in {_num(d.get('duration_s')):.0f}s, ${_num(d.get('cost_usd')):.2f}{where}"
-    if k == ev.TASK_FAILED:
-        blocked = d.get("blocked_dependents") or []
-        tail = f"; blocks {', '.join(map(str, blocked))}" if blocked else ""
-        return f"{tid} FAILED after {_int(d.get('attempts') or 1)} attempt(s): {d.get('reason', '?')}{tail}"
-    if k == ev.TASK_BLOCKED:
-        return f"{tid} blocked by {d.get('blocked_by', '?')}: {d.get('reason', '')}".rstrip(": ")
-    if k == ev.USAGE:
-        return f"usage: ${_num(d.get('cost_usd')):.2f}, {_int(d.get('tokens_in'))} in / {_int(d.get('tokens_out'))} out"
-    if k == ev.RATE_LIMITED:
-        util = d.get("utilization")
-        pct = f" {100 * _num(util):.0f}%" if util is not None else ""
-        return (
-            f"rate limit {d.get('status', '')}{pct} ({d.get('rate_limit_type') or d.get('backend') or '?'})"
-        )
-    if k in (ev.WARNING, ev.LOG):
-        prefix = "WARNING: " if k == ev.WARNING else ""
-        return f"{prefix}{tid + ': ' if tid else ''}{d.get('message', '')}"
-    rest = ", ".join(f"{a}={b}" for a, b in d.items())
-    return f"{k} {tid} {rest}".strip()
-
-
 @dataclass
 class _Task:
     state: str
@@ -205,6 +163,7 @@ class SnapshotBuilder:
         self._critical_len = 0
         self._retries = 0
         self._recent: deque[str] = deque(maxlen=recent)
+        self._groups: set[str] = set()
 
     def __call__(self, event: Event) -> None:
         self.fold(event)
@@ -230,9 +189,26 @@ class SnapshotBuilder:
         if wid is not None:
             self._workers.pop(wid, None)
 
+    def _note_groups(self, tid: str | None, d: dict[str, Any]) -> bool:
+        """Remember parents of subtask ids ("3" of "3.1"); True when `tid` is such a group, whose events
+        summarise its subtasks and must not be counted again."""
+        ids: list[Any] = [tid]
+        for key in ("blocked_dependents", "blocked_by", "units", "subtasks"):
+            v = d.get(key)
+            ids += v if isinstance(v, list) else [v]
+        for x in ids:
+            parts = str(x).split(".") if x is not None else []
+            for i in range(1, len(parts)):
+                self._groups.add(".".join(parts[:i]))
+        if tid is not None and isinstance(d.get("subtasks"), list):
+            self._groups.add(tid)
+        return tid is not None and tid in self._groups
+
     def fold(self, e: Event) -> None:
         d, k, tid = e.data, e.kind, e.task_id
         with self._lock:
+            if self._note_groups(tid, d) and k in _UNIT_KINDS:
+                tid = None  # a group's summary event: listed in recent events, not counted
             if k == ev.RUN_STARTED:
                 self._run_id, self._started_at, self._status = e.run_id, e.ts, "running"
                 self._finished_at = None
@@ -242,6 +218,7 @@ class SnapshotBuilder:
                 self._counts = dict.fromkeys(STATES, 0)
                 self._counts.update(done=done, ready=ready, waiting=max(0, self._total - done - ready))
                 self._tasks.clear()
+                self._groups.clear()
                 self._workers.clear()
                 self._worker_of.clear()
                 b = d.get("budget_usd")
@@ -268,7 +245,15 @@ class SnapshotBuilder:
                     started_at=e.ts,
                     attempt=_int(d.get("attempt") or 1),
                 )
+            elif k == ev.LOG and isinstance(d.get("units"), list):
+                for u in d["units"]:  # follow-up units added at run time start out waiting
+                    if str(u) not in self._tasks and str(u) not in self._groups:
+                        self._tasks[str(u)] = _Task("waiting")
+                        self._counts["waiting"] += 1
+                        self._total += 1
             elif tid is not None and k == ev.TASK_PROGRESS:
+                if d.get("usage_window_pct") is not None:
+                    self._window = _num(d["usage_window_pct"])
                 pw = self._worker_of.get(tid)
                 row = self._workers.get(pw) if pw else None
                 if row is not None and pw is not None:
@@ -393,57 +378,3 @@ class SnapshotBuilder:
                 max_workers=self._max_workers,
                 finished_at=self._finished_at,
             )
-
-
-Level = Literal["ok", "warn", "critical"]
-_RANK = {"ok": 0, "warn": 1, "critical": 2}
-
-
-@dataclass
-class UsageGuard:
-    """Compares usage with monitoring.usage_{warning,critical}_threshold (percent of the budget or of the
-    Claude Code usage window). The scheduler calls `observe` before dispatching and stops new dispatch on
-    "critical". With a bus it publishes one WARNING event per upward crossing (re-armed after falling
-    back below the threshold)."""
-
-    cfg: Any  # OrchestratorConfig (kept loose so tests can pass a bare MonitoringConfig holder)
-    bus: ev.EventBus | None = None
-    run_id: str = ""
-    level: Level = field(default="ok", init=False)
-
-    def classify(self, usage: UsagePanel) -> tuple[Level, str, float | None]:
-        mon = self.cfg.monitoring
-        budget, window = usage.budget_pct, usage.usage_window_pct
-        if window is None or (budget is not None and budget >= window):
-            metric, pct = "budget", budget
-        else:
-            metric, pct = "usage window", window
-        if pct is None:
-            return "ok", "", None
-        if pct >= mon.usage_critical_threshold:
-            return "critical", metric, pct
-        if pct >= mon.usage_warning_threshold:
-            return "warn", metric, pct
-        return "ok", metric, pct
-
-    def observe(self, snapshot_or_usage: RunSnapshot | UsagePanel) -> Level:
-        s = snapshot_or_usage
-        usage = s.usage if isinstance(s, RunSnapshot) else s
-        run_id = s.run_id if isinstance(s, RunSnapshot) and s.run_id else self.run_id
-        level, metric, pct = self.classify(usage)
-        crossed = _RANK[level] > _RANK[self.level]
-        self.level = level
-        if crossed and self.bus is not None and pct is not None:
-            what = "stopping new work" if level == "critical" else "consider pausing or raising the budget"
-            spent = f"${usage.cost_usd:.2f}" + (f" of ${usage.budget_usd:.2f}" if usage.budget_usd else "")
-            self.bus.emit(
-                ev.WARNING,
-                run_id=run_id,
-                message=f"{metric} at {pct:.0f}% ({spent}); {what}",
-                source="usage",
-                level=level,
-                metric=metric,
-                pct=round(pct, 1),
-                cost_usd=usage.cost_usd,
-            )
-        return level

@@ -13,10 +13,10 @@ from claude_orchestrator.snapshot import (
     RunSnapshot,
     SnapshotBuilder,
     TaskCounts,
-    UsageGuard,
     UsagePanel,
     WorkerRow,
 )
+from claude_orchestrator.usage_guard import UsageGuard
 
 T0 = 1_000_000.0
 LONG = "Set up the database schema and migrations for the accounts service " * 3
@@ -248,3 +248,31 @@ def test_plain_printer_stops_quietly_on_a_closed_stream():
     out.close()
     p(Event(ev.LOG, "r", data={"message": "x"}))  # no exception
     assert p.closed
+
+
+def test_groups_are_not_counted_twice_and_follow_ups_add_to_the_total():
+    # the shape the scheduler emits: units "1", "2.1", "2.2" (task 2 has subtasks), group "2"
+    b = SnapshotBuilder()
+    b.fold(Event(ev.RUN_STARTED, "r", data={"total": 3, "ready": 2, "workers": 2}, ts=T0))
+    b.fold(Event(ev.TASK_STARTED, "r", "1", {"title": "one", "worker_id": "w0"}, ts=T0))
+    b.fold(Event(ev.TASK_STARTED, "r", "2.1", {"title": "sub", "worker_id": "w1"}, ts=T0))
+    b.fold(Event(ev.TASK_COMPLETED, "r", "2.1", {"cost_usd": 1.0, "duration_s": 5}, ts=T0 + 5))
+    b.fold(Event(ev.TASK_STARTED, "r", "2.2", {"title": "sub2", "worker_id": "w1"}, ts=T0 + 5))
+    b.fold(Event(ev.TASK_COMPLETED, "r", "2.2", {"cost_usd": 2.0, "duration_s": 5}, ts=T0 + 10))
+    b.fold(Event(ev.TASK_COMPLETED, "r", "2", {"cost_usd": 3.0, "subtasks": ["2.1", "2.2"]}, ts=T0 + 10))
+    s = b.snapshot(now=T0 + 11)
+    assert s.tasks == TaskCounts(running=1, done=2, total=3)
+    assert s.usage.cost_usd == pytest.approx(3.0)  # the group's sum is not added again
+    assert [w.task_id for w in s.workers] == ["1"]
+    # a reviewer adds follow-up units at run time
+    b.fold(Event(ev.LOG, "r", "1", {"message": "added 2 follow-up units", "units": ["4", "5"]}, ts=T0 + 12))
+    assert b.snapshot().tasks == TaskCounts(running=1, waiting=2, done=2, total=5)
+    # a failure blocks a whole group: the group's own events are listed, not counted
+    b.fold(Event(ev.TASK_FAILED, "r", "1", {"reason": "x", "blocked_dependents": ["6.1"]}, ts=T0 + 13))
+    b.fold(Event(ev.TASK_BLOCKED, "r", "6.1", {"reason": "dep", "blocked_by": ["1"]}, ts=T0 + 13))
+    b.fold(
+        Event(ev.TASK_BLOCKED, "r", "6", {"reason": "subtask 6.1 blocked", "blocked_by": ["6.1"]}, ts=T0 + 13)
+    )
+    s = b.snapshot()
+    assert (s.tasks.failed, s.tasks.blocked, s.tasks.running) == (1, 1, 0)
+    assert "task 6 blocked by 6.1: subtask 6.1 blocked" in s.recent_events[-1]

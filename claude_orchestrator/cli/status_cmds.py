@@ -64,7 +64,8 @@ def _usage_window(run: Path) -> float | None:
 
 def collect_status(root: Path, cfg: Any, runs: int = 5) -> dict[str, Any]:
     from ..runs import list_runs, read_summary, summary_from_events, tokens_from_ledger
-    from ..snapshot import UsageGuard, UsagePanel
+    from ..snapshot import UsagePanel
+    from ..usage_guard import UsageGuard
 
     items = []
     for d in list_runs(root)[: max(0, runs)]:
@@ -196,9 +197,9 @@ def tail_events_cmd(
     from collections import deque
 
     from ..events import RUN_FINISHED, Event
+    from ..eventtext import describe_event
     from ..integrations.eventlog import event_to_line, read_events
     from ..runs import find_run
-    from ..snapshot import describe_event
 
     run = find_run(find_project_root(project or Path.cwd()), run_id)
 
