@@ -219,6 +219,7 @@ def test_cli_writes_a_file_and_reports(dirs: tuple[Path, Path], tmp_path: Path) 
     phases = [r["phase"] for r in reports]
     assert phases[0] == "starting" and "working" in phases and phases[-1] == "done"
     assert reports[-1]["cost_usd"] == result.cost_usd
+    assert all(r["cost_usd"] > 0 for r in reports if r["phase"] == "working")  # live estimate
     lines = [json.loads(x) for x in transcript.read_text().splitlines()]
     assert result.transcript_path == str(transcript)
     kinds = [x["type"] for x in lines]
@@ -253,6 +254,14 @@ def test_cli_overloaded_without_retry_is_a_failure(dirs: tuple[Path, Path]) -> N
     assert not result.ok and result.error is not None and "529" in result.error
     assert result.data["subtype"] == "success"  # is_error is what fails it, whatever the subtype
     assert len([r for r in fake.requests if r.has_tool("Write")]) == 1
+
+
+@needs_cli
+@pytest.mark.claude_cli
+def test_cli_429_is_a_rate_limited_failure(dirs: tuple[Path, Path]) -> None:
+    result, _ = _run_cli(dirs, lambda req: error_reply(429, should_retry=False), timeout_s=120)
+    assert not result.ok and result.error is not None and "429" in result.error
+    assert result.data["rate_limited"] is True and result.data["api_error_status"] == 429
 
 
 @needs_cli

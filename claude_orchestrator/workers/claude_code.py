@@ -23,6 +23,8 @@ from typing import IO, Any, cast
 
 from ..config import OrchestratorConfig, is_placeholder
 from ..environment import CREDENTIAL_VARS, find_claude_cli
+from ..errors import OrchestratorError
+from ..llm.pricing import Pricing
 from .base import WorkContext, WorkResult, WorkUnit
 from .prompting import build_worker_prompt
 
@@ -150,7 +152,7 @@ def _jsonable(msg: Any) -> dict[str, Any]:
 class _Run:
     ctx: WorkContext
     transcript: IO[str] | None = None
-    usage_by_msg: dict[str, tuple[int, int]] = field(default_factory=dict)
+    usage_by_msg: dict[str, tuple[int, int, float]] = field(default_factory=dict)  # in, out, est. $
     result: Any = None  # the ResultMessage
     session_id: str | None = None
     error: BaseException | None = None
@@ -164,7 +166,10 @@ class _Run:
         return len(self.usage_by_msg)
 
     def tokens(self) -> tuple[int, int]:
-        return sum(i for i, _ in self.usage_by_msg.values()), sum(o for _, o in self.usage_by_msg.values())
+        return sum(u[0] for u in self.usage_by_msg.values()), sum(u[1] for u in self.usage_by_msg.values())
+
+    def cost_estimate(self) -> float:
+        return sum(u[2] for u in self.usage_by_msg.values())
 
     def write(self, msg: Any) -> None:
         if self.transcript is not None:
@@ -208,6 +213,7 @@ class ClaudeCodeWorker:
         self.env = dict(env or {})
         self.on_rate_limit = on_rate_limit
         self.project_root = project_root
+        self._pricing = Pricing(cfg.pricing)
 
     def build_env(self, ctx: WorkContext, token: str) -> dict[str, str]:
         """The CLI's environment overrides (merged over os.environ by the SDK). Secrets stay out of argv."""
@@ -258,7 +264,8 @@ class ClaudeCodeWorker:
             if msg.parent_tool_use_id is None:
                 key = msg.message_id or msg.uuid or str(len(run.usage_by_msg))
                 u = msg.usage or {}
-                run.usage_by_msg[key] = (_tokens_in(u), int(u.get("output_tokens") or 0))
+                cost = self._estimate(msg.model, u)
+                run.usage_by_msg[key] = (_tokens_in(u), int(u.get("output_tokens") or 0), cost)
                 tin, tout = run.tokens()
                 run.ctx.report(
                     {
@@ -266,13 +273,20 @@ class ClaudeCodeWorker:
                         "turns": run.turns,
                         "tokens_in": tin,
                         "tokens_out": tout,
-                        "cost_usd": 0.0,
+                        "cost_usd": round(run.cost_estimate(), 6),
                     }
                 )
         elif isinstance(msg, RateLimitEvent):
             self._on_rate_limit(parse_rate_limit(msg), run)
         elif isinstance(msg, ResultMessage):
             run.result = msg
+
+    def _estimate(self, model: str, usage: Mapping[str, Any]) -> float:
+        """Live cost estimate of one turn (the result's total_cost_usd is the final figure)."""
+        try:
+            return self._pricing.cost_usd(model or self.cfg.models.worker.model, usage)
+        except OrchestratorError:  # a model without a known price
+            return 0.0
 
     def _on_rate_limit(self, notice: RateLimitNotice | None, run: _Run) -> None:
         if notice is None or not notice.rejected:
@@ -352,6 +366,12 @@ class ClaudeCodeWorker:
             data["rate_limit"] = asdict(run.rate_limit)
         if run.assistant_errors:
             data["assistant_errors"] = list(run.assistant_errors)
+        if (
+            run.rate_limit is not None
+            or "rate_limit" in run.assistant_errors
+            or data.get("api_error_status") == 429
+        ):
+            data["rate_limited"] = True
         common: dict[str, Any] = dict(
             cost_usd=cost,
             tokens_in=tin,
