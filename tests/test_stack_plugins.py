@@ -1,4 +1,5 @@
 import json
+import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -99,6 +100,7 @@ def test_a_crashing_hook_stops_the_work_as_plugin_error(tmp_path):
         execute_plan(PLAN, tmp_path / "out", plugins=load_plugins(entry_points_too=False, extra=[Broken()]))
 
 
+@pytest.mark.skipif(shutil.which("g++") is None, reason="toolchain not installed: g++")
 def test_detect_stack_hook_overrides_detection(tmp_path):
     class Detect:
         @hookimpl

@@ -1,0 +1,142 @@
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from claude_orchestrator.cli.main import cli
+from claude_orchestrator.config import OrchestratorConfig
+from claude_orchestrator.stack.generate import build_prompt
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def invoke(*args, cwd=None):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def write_plan(tmp_path, plan, name="plan.json"):
+    p = tmp_path / name
+    p.write_text(json.dumps(plan))
+    return p
+
+
+def test_execute_run_streams_output_and_reports(tmp_path):
+    plan = write_plan(tmp_path, {"name": "Hello CLI", "files": {"main.py": "print('hello cli')"}})
+    res = invoke("execute", plan, "-o", tmp_path / "out", "--run", "--no-plugins")
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    assert f"Project:   {(tmp_path / 'out' / 'hello-cli').resolve()}" in out
+    assert "Stacks:    python (., pip)" in out
+    assert "-m venv --without-pip .venv" in out
+    assert "Run:       python main.py" in out
+    assert out.rstrip().endswith("hello cli")
+
+
+def test_execute_json_and_skipped_post_install(tmp_path):
+    plan = write_plan(tmp_path, {"name": "j", "files": {"main.py": ""}, "post_install": ["touch pwned"]})
+    res = invoke("execute", plan, "-o", tmp_path / "out", "--json", "--no-plugins")
+    assert res.exit_code == 0
+    data = json.loads(res.stdout)
+    assert data["stacks"] == ["python"] and data["post_install_skipped"] == ["touch pwned"]
+    res = invoke("execute", plan, "-o", tmp_path / "out", "--no-plugins")
+    assert "post_install commands NOT run (use --allow-commands to run them):\n  touch pwned" in res.stdout
+    res = invoke("execute", plan, "-o", tmp_path / "out", "--no-plugins", "--allow-commands")
+    assert "post_install commands run (allowed):\n  touch pwned" in res.stdout
+    assert len(list((tmp_path / "out").rglob("pwned"))) == 1
+
+
+@pytest.mark.parametrize("bad", ["../escape.txt", "/abs.txt", "a/../../b.txt", "C:\\x.txt", ".git/config"])
+def test_escaping_paths_exit_2_and_write_nothing(tmp_path, bad):
+    plan = write_plan(tmp_path, {"name": "evil", "files": {"ok.txt": "fine", bad: "x"}})
+    res = invoke("execute", plan, "-o", tmp_path / "out", "--no-plugins")
+    assert res.exit_code == 2
+    assert res.stderr.startswith("Error: invalid build plan: ") and len(res.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["plan.json"]
+
+
+def test_execute_missing_and_malformed_plan_files(tmp_path):
+    res = invoke("execute", tmp_path / "nope.json", "--no-plugins")
+    assert res.exit_code == 2 and "no such file" in res.stderr
+    (tmp_path / "bad.json").write_text("{nope")
+    res = invoke("execute", tmp_path / "bad.json", "--no-plugins")
+    assert res.exit_code == 2 and "malformed JSON at line 1 column 2" in res.stderr
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="toolchain not installed: g++")
+def test_failed_build_exits_1_with_step(tmp_path):
+    plan = write_plan(tmp_path, {"name": "b", "files": {"main.cpp": "int main( {"}})
+    res = invoke("execute", plan, "-o", tmp_path / "out", "--no-plugins")
+    assert res.exit_code == 1
+    assert "Error: step 'g++' failed (exit status 1)" in res.stderr
+
+
+def test_veto_through_the_cli_exits_2(tmp_path, monkeypatch):
+    monkeypatch.setenv("ORCH_AUDIT_LOG", str(tmp_path / "audit.ndjson"))
+    plan = write_plan(tmp_path, {"name": "s", "files": {"id_rsa": "KEY", "main.py": ""}})
+    res = invoke("execute", plan, "-o", tmp_path / "out", "--plugins-dir", EXAMPLES)
+    assert res.exit_code == 2
+    assert "audit policy blocked plan 's': secret-looking file id_rsa" in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_project_timeout_and_status(tmp_path):
+    plan = write_plan(
+        tmp_path,
+        {"name": "r", "files": {"main.py": "import sys, time\nprint('tick', flush=True)\ntime.sleep(300)\n"}},
+    )
+    assert invoke("execute", plan, "-o", tmp_path / "out", "--no-plugins").exit_code == 0
+    res = invoke("run-project", tmp_path / "out" / "r", "--timeout", "1", "--no-plugins")
+    assert res.exit_code == 124
+    assert res.stdout == "tick\n"
+    assert "Timed out after 1s; the project's process group was killed." in res.stderr
+
+    plan2 = write_plan(tmp_path, {"name": "q", "files": {"main.py": "raise SystemExit(3)"}}, "p2.json")
+    assert invoke("execute", plan2, "-o", tmp_path / "out", "--no-plugins").exit_code == 0
+    assert invoke("run-project", tmp_path / "out" / "q", "--no-plugins").exit_code == 3
+    res = invoke("run-project", tmp_path, "--no-plugins")
+    assert res.exit_code == 2 and "no run.sh" in res.stderr
+
+
+def test_plugins_command_lists_hooks(tmp_path):
+    res = invoke("plugins", "--plugins-dir", EXAMPLES)
+    assert res.exit_code == 0
+    assert f"audit  [{EXAMPLES / 'audit_plugin.py'}]" in res.stdout
+    assert "hooks: post_build, post_execute, post_run, pre_execute, pre_run" in res.stdout
+    data = json.loads(invoke("plugins", "--json", "--plugins-dir", EXAMPLES).stdout)
+    assert data[0]["name"] == "audit"
+
+
+def test_generate_without_manager_needs_feature():
+    res = invoke("generate", "a CLI calculator in Rust", "--no-plugins")
+    assert res.exit_code == 1
+    assert res.stderr.strip() == "Error: generate needs the manager (not available yet)"
+
+
+def test_build_plan_prompt_states_the_shape():
+    system, user = build_prompt("  a todo API  ", OrchestratorConfig())
+    assert '"files": [{"filename": "relative/path.ext", "code": "full file content"}]' in system
+    assert "1000000 bytes" in system and 'never contain ".."' in system
+    assert "a todo API" in user and "$request" not in user
+
+
+def test_generate_validates_the_managers_plan_then_executes(tmp_path, monkeypatch):
+    from claude_orchestrator.stack import generate
+
+    calls = []
+
+    def fake_generate_plan(request, *, system, user, cfg):
+        calls.append((request, "relative/path.ext" in system, request in user))
+        if "evil" in request:
+            return json.dumps({"name": "e", "files": [{"filename": "../x", "code": ""}]})
+        return {"name": "gen", "files": [{"filename": "main.py", "code": "print('generated')"}]}
+
+    monkeypatch.setattr(generate, "_manager_generate_plan", lambda: fake_generate_plan)
+    res = invoke("generate", "hello", "-o", tmp_path / "out", "--run", "--no-plugins")
+    assert res.exit_code == 0 and res.stdout.rstrip().endswith("generated")
+    res = invoke("generate", "evil", "-o", tmp_path / "out", "--no-plugins")
+    assert res.exit_code == 2 and "contains '..'" in res.stderr
+    assert calls == [("hello", True, True), ("evil", True, True)]
