@@ -184,13 +184,15 @@ def test_mixed_python_node_example_plan(tmp_path):
     assert (rc, lines) == (0, ["2", "fe ok"])
 
 
+@need("npm")
 def test_failed_step_names_step_status_and_log_tail(tmp_path):
-    plan = {"name": "bad-py", "files": {"requirements.txt": "--definitely-not-a-pip-option\n", "main.py": ""}}
+    pkg = {"name": "x", "version": "1.0.0", "dependencies": {"x": "workspace:*"}}
+    plan = {"name": "bad-node", "files": {"package.json": json.dumps(pkg)}}
     with pytest.raises(BuildError) as e:
         execute_plan(plan, tmp_path / "out", cfg=cfg())
     msg = str(e.value)
-    assert "step 'pip install -r requirements.txt' failed (exit status 1)" in msg
-    assert "no such option" in msg
+    assert "step 'npm install' failed (exit status 1)" in msg
+    assert 'Unsupported URL Type "workspace:"' in msg
     assert Path(e.value.fields["log"]).is_file()
 
 
@@ -247,3 +249,36 @@ def test_build_env_hides_secrets(tmp_path, monkeypatch):
     }
     _, rc, lines = build_and_run(plan, tmp_path)
     assert (rc, lines) == (0, ["None visible"])
+
+
+def test_poetry_project_without_poetry_falls_back_to_pip(tmp_path):
+    if shutil.which("poetry"):
+        pytest.skip("poetry is installed here; this checks the fallback")
+    plan = {
+        "name": "po",
+        "files": {"pyproject.toml": "[tool.poetry]\nname = 'po'\n", "app.py": "print('po')"},
+    }
+    result, rc, lines = build_and_run(plan, tmp_path)
+    assert result.components[0].tool == "pip"
+    assert "poetry/pdm project but the tool is not installed; using pip" in result.components[0].notes
+    assert (rc, lines) == (0, ["po"])
+
+
+def test_launcher_without_plan_run_uses_first_component_in_its_folder(tmp_path):
+    plan = {
+        "name": "sub",
+        "files": {
+            "svc/requirements.txt": "",
+            "svc/main.py": "import os\nprint(os.path.basename(os.getcwd()))",
+        },
+    }
+    result, rc, lines = build_and_run(plan, tmp_path)
+    text = (result.project_dir / "run.sh").read_text()
+    assert "cd svc\nexec python main.py\n" in text
+    assert (rc, lines) == (0, ["svc"])
+
+
+def test_no_run_command_launcher_says_so(tmp_path):
+    result, rc, lines = build_and_run({"name": "none", "files": {"README.md": "hi"}}, tmp_path)
+    assert result.stacks == [] and result.run_command is None
+    assert (rc, lines) == (1, ["no run command for this project"])

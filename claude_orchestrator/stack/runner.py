@@ -134,7 +134,7 @@ def execute_plan(
             log,
             cfg.stack.step_timeout,
             allow_commands=allow,
-            wants_pip=bool(allow and plan_obj.post_install),
+            wants_pip=allow and any("pip" in c for c in plan_obj.post_install),
         )
         built = BUILDERS[comp.stack](ctx)
         builds.append(built)
