@@ -75,7 +75,7 @@ def test_chain_runs_in_order():
 
 def test_diamond_passes_dependency_results():
     units = [U("1"), U("2", ["1"]), U("3", ["1"]), U("4", ["2", "3"])]
-    s, fw, _ = make(units, FakeWorker(default=FakeSpec(duration=0.02)))
+    s, fw, _ = make(units, FakeWorker(default=FakeSpec(duration=0.05)))
     out = s.run()
     assert out.done == {"1", "2", "3", "4"}
     assert_deps_respected(fw, units)
@@ -86,7 +86,7 @@ def test_diamond_passes_dependency_results():
 
 def test_wide_fan_out_uses_all_workers():
     units = [U("1")] + [U(str(i), ["1"]) for i in range(2, 42)]
-    s, fw, _ = make(units, FakeWorker(default=FakeSpec(duration=0.02)), max_workers=8)
+    s, fw, _ = make(units, FakeWorker(default=FakeSpec(duration=0.05)), max_workers=8)
     out = s.run()
     assert len(out.done) == 41
     assert fw.max_active == 8
@@ -172,12 +172,12 @@ def test_worker_exception_is_a_failed_attempt():
 
 def test_retries_with_exponential_backoff_do_not_block_dispatch():
     units = [U("1", priority="high"), U("2"), U("3", ["2"])]
-    fw = FakeWorker(specs={"1": FakeSpec(fail_times=2)}, default=FakeSpec(duration=0.01))
-    s, fw, rec = make(units, fw, max_workers=1, max_retries=3, retry_backoff_s=0.1)
+    fw = FakeWorker(specs={"1": FakeSpec(fail_times=2)})
+    s, fw, rec = make(units, fw, max_workers=1, max_retries=3, retry_backoff_s=0.25)
     out = s.run()
     assert out.done == {"1", "2", "3"} and fw.calls["1"] == 3
     retries = rec.of(ev.TASK_RETRY)
-    assert [(e.data["attempt"], e.data["delay_s"]) for e in retries] == [(2, 0.1), (3, 0.2)]
+    assert [(e.data["attempt"], e.data["delay_s"]) for e in retries] == [(2, 0.25), (3, 0.5)]
     # with one worker, 2 and 3 ran while 1 was backing off
     starts = rec.ids(ev.TASK_STARTED)
     assert starts[:3] == ["1", "2", "3"] and starts.count("1") == 3

@@ -142,6 +142,34 @@ def _killpg(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+def _wait_group_gone(pgid: int, limit: float) -> None:
+    """SIGKILL is asynchronous: wait (bounded) until no process is left in the group."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        if not _group_alive(pgid):
+            return  # only zombies left, waiting for their reaper
+        time.sleep(0.005)
+
+
+def _group_alive(pgid: int) -> bool:
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for d in proc.iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
+
+
 def run_process_group(
     argv: Sequence[str],
     *,
@@ -209,6 +237,7 @@ def run_process_group(
                     proc.wait(timeout=5)
             break
     _killpg(pgid, signal.SIGKILL)  # stragglers that outlived the leader
+    _wait_group_gone(pgid, 1.0)
     for t in readers:
         t.join(timeout=2)
     stuck = any(t.is_alive() for t in readers)  # a detached grandchild still holds a pipe
