@@ -148,6 +148,7 @@ class SnapshotBuilder:
         self._status = "running"
         self._finished_at: float | None = None
         self._counts = dict.fromkeys(STATES, 0)
+        self._known = dict.fromkeys(STATES, 0)  # of the tasks seen by id, how many are in each state
         self._total = 0
         self._max_workers = 0
         self._tasks: dict[str, _Task] = {}
@@ -170,15 +171,23 @@ class SnapshotBuilder:
 
     # -- folding -------------------------------------------------------------------------------
     def _move(self, task_id: str, to: str, default_from: str, ts: float) -> None:
+        """Move a task between count buckets. Tasks first seen mid-run (no TASK_READY was sent) come from
+        `default_from`; a start is taken from the anonymous ready pool of RUN_STARTED while it lasts, else
+        from waiting. Whatever happens the total stays the total."""
         t = self._tasks.get(task_id)
-        prev = t.state if t else default_from
-        if t and prev == to:
+        if t is not None and t.state == to:
             return
-        if self._counts[prev] > 0:
-            self._counts[prev] -= 1
-        elif t is None and self._counts["waiting"] > 0:  # an event we missed; keep the total stable
-            self._counts["waiting"] -= 1
+        prev = t.state if t is not None else default_from
+        if t is None and prev == "ready" and self._counts["ready"] - self._known["ready"] <= 0:
+            prev = "waiting"
+        for bucket in (prev, "waiting", "ready"):
+            if self._counts[bucket] > 0:
+                self._counts[bucket] -= 1
+                break
+        if t is not None:
+            self._known[t.state] -= 1
         self._counts[to] += 1
+        self._known[to] += 1
         self._tasks[task_id] = _Task(to, ts if to == "running" else (t.started_at if t else 0.0))
         seen = sum(self._counts.values())
         if seen > self._total:
@@ -218,6 +227,7 @@ class SnapshotBuilder:
                 self._counts = dict.fromkeys(STATES, 0)
                 self._counts.update(done=done, ready=ready, waiting=max(0, self._total - done - ready))
                 self._tasks.clear()
+                self._known = dict.fromkeys(STATES, 0)
                 self._groups.clear()
                 self._workers.clear()
                 self._worker_of.clear()
@@ -250,6 +260,7 @@ class SnapshotBuilder:
                     if str(u) not in self._tasks and str(u) not in self._groups:
                         self._tasks[str(u)] = _Task("waiting")
                         self._counts["waiting"] += 1
+                        self._known["waiting"] += 1
                         self._total += 1
             elif tid is not None and k == ev.TASK_PROGRESS:
                 if d.get("usage_window_pct") is not None:

@@ -276,3 +276,55 @@ def test_groups_are_not_counted_twice_and_follow_ups_add_to_the_total():
     s = b.snapshot()
     assert (s.tasks.failed, s.tasks.blocked, s.tasks.running) == (1, 1, 0)
     assert "task 6 blocked by 6.1: subtask 6.1 blocked" in s.recent_events[-1]
+
+
+def test_builder_agrees_with_the_real_scheduler():
+    from claude_orchestrator.scheduler import Scheduler
+    from claude_orchestrator.units import SchedUnit
+    from claude_orchestrator.workers.base import WorkUnit
+    from claude_orchestrator.workers.fake import FakeSpec, FakeWorker
+
+    def unit(uid, deps=(), parent=None):
+        wu = WorkUnit(unit_id=uid, task_id=uid.split(".")[0], title=f"task {uid}", dependencies=list(deps))
+        return SchedUnit(wu, parent=parent)
+
+    units = [
+        unit("1"),
+        unit("2", ["1"]),  # a group
+        unit("2.1", parent="2"),
+        unit("2.2", ["2.1"], parent="2"),
+        unit("3", ["2"]),
+        unit("4", ["99"]),  # unknown dependency: blocked
+        unit("5"),
+        unit("6", ["5"]),
+        unit("7.1", parent="7"),
+        unit("7", ["5"]),  # a group whose dependency fails
+        unit("8"),
+    ]
+    fw = FakeWorker(
+        default=FakeSpec(duration=0.0), specs={"5": FakeSpec(fail_times=9), "8": FakeSpec(fail_times=1)}
+    )
+    bus = EventBus()
+    b = SnapshotBuilder()
+    bus.subscribe(b)
+    drift: list[str] = []
+
+    def check(e: Event) -> None:  # at every instant the buckets add up to the same total
+        t = b.snapshot().tasks
+        if (t.ready + t.running + t.waiting + t.blocked + t.done + t.failed, t.total) != (9, 9):
+            drift.append(f"{e.kind} {e.task_id}: {t}")
+
+    bus.subscribe(check)
+    out = Scheduler(
+        units, lambda u: fw, bus=bus, run_id="r9", max_workers=3, max_retries=1, retry_backoff_s=0.0
+    ).run()
+    s = b.snapshot()
+    leaves = lambda ids: len(set(ids) - out.groups)  # noqa: E731
+    assert s.status == out.status == "failed"
+    assert s.tasks == TaskCounts(
+        done=leaves(out.done), failed=leaves(out.failed), blocked=leaves(out.blocked), total=9
+    )
+    assert (s.tasks.done, s.tasks.failed, s.tasks.blocked) == (5, 1, 3)  # 1 2.1 2.2 3 8 / 5 / 4 6 7.1
+    assert s.retries == 2 and s.workers == () and drift == []
+    lines = lines_of(render(s, 80), 80)
+    assert all(len(line) <= 80 for line in lines)
