@@ -330,6 +330,25 @@ def test_cli_cancel_stops_the_run(dirs: tuple[Path, Path]) -> None:
     assert time.monotonic() - t0 < 30
 
 
+def test_cancelled_before_start_spawns_nothing(tmp_path: Path) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    worker = ClaudeCodeWorker(OrchestratorConfig(), cli_path=tmp_path / "no-such-cli")
+    result = worker.run(unit(), WorkContext(workdir=tmp_path, cancel=cancel))
+    assert not result.ok and result.error == "cancelled"
+
+
+def test_a_missing_cli_is_a_clear_failure(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    wd, home = dirs
+    worker = ClaudeCodeWorker(OrchestratorConfig(), cli_path=tmp_path / "no-such-cli")
+    result = worker.run(unit(), WorkContext(workdir=wd, env={"HOME": str(home)}, timeout_s=30))
+    assert (
+        not result.ok
+        and result.error is not None
+        and result.error.startswith("Claude Code failed: CLINotFoundError")
+    )
+
+
 def test_env_passes_credentials_and_flags_never_placeholders(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

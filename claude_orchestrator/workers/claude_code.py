@@ -333,6 +333,8 @@ class ClaudeCodeWorker:
         system, user = build_worker_prompt(unit, self.project_root)
         tpath = getattr(ctx, "transcript_path", None)
         run = _Run(ctx=ctx)
+        if ctx.cancel.is_set():
+            return WorkResult.failure("cancelled")
         if self.cli_path is None and find_claude_cli() is None:
             return WorkResult.failure("the Claude Code CLI was not found (install claude-agent-sdk)")
         ctx.report({"phase": "starting", "turns": 0, "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0})
