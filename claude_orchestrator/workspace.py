@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -26,6 +27,7 @@ __all__ = ["DEFAULT_IGNORE_PATHS", "MergeResult", "NoGitWorkspace", "Workspace"]
 DEFAULT_IGNORE_PATHS: tuple[str, ...] = (".taskmaster/",)
 _META = ".workspace.json"
 _PATCHES = ".patches"
+_PENDING = "orchestrator-checkout-pending"
 
 
 class Workspace:
@@ -57,6 +59,8 @@ class Workspace:
         self.notice = notice
         self.skipped: dict[str, list[str]] = {}  # task id -> files commit_task left out
         self._lock = gitops.repo_lock(common_dir)
+        self._guard = threading.Lock()
+        self._task_locks: dict[str, threading.Lock] = {}
 
     # ---- opening ---------------------------------------------------------------------------------
 
@@ -171,26 +175,39 @@ class Workspace:
         return wt / self.prefix if self.prefix else wt
 
     def prepare(self, task_id: str) -> Path:
-        """Create (or on resume reuse) the task's worktree; returns the directory the task works in."""
+        """Create (or on resume reuse) the task's worktree; returns the directory the task works in.
+
+        The worktree is registered under the repository lock, but its files are checked out outside it,
+        so many tasks can be prepared at once. A marker in its git dir makes an interrupted checkout
+        be redone (nothing of the task exists before prepare returns)."""
         task_id = str(task_id)
         branch = self.branch(task_id)
-        with self._lock:
-            info = self._registered(task_id)
-            if info is not None and info.path.is_dir():
-                return self._cwd(info.path)
-            if info is not None:
-                git(self.root, "worktree", "prune")
-            path = self.run_dir / gitops.sanitize(task_id)
-            if path.exists() and any(path.iterdir()):
-                raise WorkspaceError(f"{path} exists and is not a worktree of this run: move it away")
-            if gitops.rev(self.root, f"refs/heads/{branch}") is not None:
-                git(self.root, "worktree", "add", "-q", str(path), branch)
-            else:
-                tip = self._tip()
-                git(self.root, "worktree", "add", "-q", "--no-track", "-b", branch, str(path), tip)
-            meta = gitops.read_json(self.run_dir / _META)
-            meta.setdefault("tasks", {})[task_id] = branch
-            gitops.write_json(self.run_dir / _META, meta)
+        with self._guard:
+            task_lock = self._task_locks.setdefault(task_id, threading.Lock())
+        with task_lock:
+            with self._lock:
+                info = self._registered(task_id)
+                if info is not None and info.path.is_dir():
+                    path = info.path
+                else:
+                    if info is not None:
+                        git(self.root, "worktree", "prune")
+                    path = self.run_dir / gitops.sanitize(task_id)
+                    if path.exists() and any(path.iterdir()):
+                        raise WorkspaceError(f"{path} exists and is not a worktree of this run: move it away")
+                    if gitops.rev(self.root, f"refs/heads/{branch}") is not None:
+                        where = [str(path), branch]
+                    else:
+                        where = ["--no-track", "-b", branch, str(path), self._tip()]
+                    git(self.root, "worktree", "add", "-q", "--no-checkout", *where)
+                    (Path(out(path, "rev-parse", "--absolute-git-dir")) / _PENDING).touch()
+                    meta = gitops.read_json(self.run_dir / _META)
+                    meta.setdefault("tasks", {})[task_id] = branch
+                    gitops.write_json(self.run_dir / _META, meta)
+            pending = Path(out(path, "rev-parse", "--absolute-git-dir")) / _PENDING
+            if pending.exists():
+                git(path, "reset", "-q", "--hard", "HEAD")
+                pending.unlink()
             return self._cwd(path)
 
     def existing_tasks(self) -> dict[str, Path]:

@@ -273,3 +273,13 @@ def test_unknown_task_is_a_clear_error(repo: Path) -> None:
         ws.commit_task("99", "x")
     with pytest.raises(WorkspaceError, match="no branch"):
         ws.merge_task("99", "x")
+
+
+def test_interrupted_checkout_is_redone_on_resume(repo: Path) -> None:
+    ws = open_ws(repo)
+    path = ws.run_dir / "6"  # as if the process died between registering and checking out
+    run(repo, "worktree", "add", "-q", "--no-checkout", "-b", "orchestrator/run1/6", str(path), "main")
+    (Path(run(path, "rev-parse", "--absolute-git-dir")) / "orchestrator-checkout-pending").touch()
+    assert not (path / "a.txt").exists()
+    assert open_ws(repo).prepare("6") == path
+    assert (path / "a.txt").read_text() == "one\ntwo\nthree\n" and porcelain(path) == ""

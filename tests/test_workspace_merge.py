@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,36 @@ def test_worker_commits_are_merged_as_one_task_commit(repo: Path) -> None:
     assert ws.merge_task("1", "three steps").commit == sha
     assert run(repo, "rev-list", "--count", "HEAD~1..HEAD") == "1"
     assert "Worker commits: step 0; step 1; step 2" in run(repo, "log", "-1", "--format=%B")
+
+
+def test_eight_threads_commit_and_merge_concurrently(repo: Path) -> None:
+    ws = open_ws(repo)
+
+    def task(i: int) -> str | None:
+        p = ws.prepare(str(i))
+        write(p / f"out{i}" / "result.txt", f"{i}\n")
+        ws.commit_task(str(i), f"t{i}")
+        r = ws.merge_task(str(i), f"t{i}")
+        assert r.ok, r.description
+        return r.commit
+
+    with ThreadPoolExecutor(8) as pool:
+        commits = list(pool.map(task, range(8)))
+    assert all(commits)
+    assert sorted(p.name for p in repo.glob("out*")) == [f"out{i}" for i in range(8)]
+    assert porcelain(repo) == ""
+    assert run(repo, "log", "--format=%s").count("Task ") >= 8
+
+
+def test_odd_file_names_are_committed_and_diffed_literally(repo: Path) -> None:
+    ws = open_ws(repo)
+    p = ws.prepare("1")
+    write(p / "weird *name [x].txt", "odd\n")
+    write(p / ":(exclude)b.txt", "magic-looking\n")
+    assert ws.changed_files("1") == [":(exclude)b.txt", "weird *name [x].txt"]
+    assert "+odd" in ws.diff("1") and "+magic-looking" in ws.diff("1")
+    sha = ws.commit_task("1", "odd")
+    assert sha and run(repo, "show", "--format=", "--name-only", sha).splitlines() == [
+        ":(exclude)b.txt",
+        "weird *name [x].txt",
+    ]
