@@ -88,6 +88,7 @@ def test_status_json(project, monkeypatch):
     assert st["runs"][0]["source"] == "events"
     b = st["budget"]
     assert (b["run_usd"], b["level"], b["usage_window_pct"]) == (5.0, "warn", 40.0)
+    assert b["spent_last_5h_usd"] == pytest.approx(8.3)  # both runs, though only one is listed
     assert b["last_run_budget_pct"] == pytest.approx(82.0)
 
 

@@ -67,8 +67,7 @@ def collect_status(root: Path, cfg: Any, runs: int = 5) -> dict[str, Any]:
     from ..snapshot import UsagePanel
     from ..usage_guard import UsageGuard
 
-    items = []
-    for d in list_runs(root)[: max(0, runs)]:
+    def load(d: Path) -> dict[str, Any]:
         source = "summary.json"
         try:
             s = read_summary(d)
@@ -78,14 +77,21 @@ def collect_status(root: Path, cfg: Any, runs: int = 5) -> dict[str, Any]:
             s, source = summary_from_events(d), ("events" if source == "summary.json" else source)
         if not s.tokens_by_role and not s.tokens_by_model:
             s.tokens_by_role, s.tokens_by_model = tokens_from_ledger(d)
-        items.append({**s.model_dump(mode="json"), "source": source})
+        return {**s.model_dump(mode="json"), "source": source}
+
+    all_runs = list_runs(root)
+    items = [load(d) for d in all_runs[: max(0, runs)]]
+    # spend in the rolling 5-hour window: every run started inside it (run ids begin with a UTC stamp)
+    since = time.time() - WINDOW_S
+    oldest = time.strftime("%Y%m%d-%H%M%S", time.gmtime(since - WINDOW_S))  # slack for long runs
+    recent = items + [load(d) for d in all_runs[len(items) :] if d.name >= oldest]
+    spent_5h = sum(float(r["cost_usd"]) for r in recent if (r.get("started_at") or 0) >= since)
     budget = cfg.budgets.run_usd
     last = items[0] if items else None
-    window = _usage_window(list_runs(root)[0]) if items else None
+    window = _usage_window(all_runs[0]) if all_runs else None
     panel = UsagePanel(
         cost_usd=float(last["cost_usd"]) if last else 0.0, budget_usd=budget, usage_window_pct=window
     )
-    since = time.time() - WINDOW_S
     return {
         "project": str(root),
         "tasks": task_counts(root),
@@ -98,9 +104,7 @@ def collect_status(root: Path, cfg: Any, runs: int = 5) -> dict[str, Any]:
             "last_run_cost_usd": panel.cost_usd if last else None,
             "last_run_budget_pct": panel.budget_pct if last else None,
             "usage_window_pct": window,
-            "spent_last_5h_usd": round(
-                sum(float(r["cost_usd"]) for r in items if (r.get("started_at") or 0) >= since), 6
-            ),
+            "spent_last_5h_usd": round(spent_5h, 6),
             "level": UsageGuard(cfg).observe(panel) if last else "ok",
         },
     }
