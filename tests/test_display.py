@@ -328,3 +328,29 @@ def test_builder_agrees_with_the_real_scheduler():
     assert s.retries == 2 and s.workers == () and drift == []
     lines = lines_of(render(s, 80), 80)
     assert all(len(line) <= 80 for line in lines)
+
+
+def test_run_observers_wire_log_slack_and_plain_display(tmp_path, monkeypatch):
+    from claude_orchestrator.integrations.eventlog import read_events
+    from claude_orchestrator.observers import run_observers
+    from claude_orchestrator.testing.fake_slack import FakeSlack
+
+    bus = EventBus()
+    out = io.StringIO()
+    cfg = OrchestratorConfig()
+    cfg.notifications.notify_on_task_complete = False
+    with FakeSlack() as slack:
+        monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.url)
+        with run_observers(
+            bus, cfg, tmp_path / "run", run_id="r5", console=Console(file=out, width=80)
+        ) as obs:
+            for e in run_events():
+                bus.publish(e)
+            bus.emit(ev.RUN_FINISHED, run_id="r5", status="failed", done=2, failed=1)
+            assert obs.check_usage() == "ok"
+        bus.emit(ev.LOG, run_id="r5", message="after close")  # nobody listens any more
+    logged = list(read_events(tmp_path / "run"))
+    assert len(logged) == len(run_events()) + 1 and logged[-1].kind == ev.RUN_FINISHED
+    heads = [p["blocks"][0]["text"]["text"] for p in slack.posts]
+    assert heads == ["❌ Task 2: API failed", "⚠️ Run r5 failed"]
+    assert "task 2 FAILED" in out.getvalue() and "after close" not in out.getvalue()

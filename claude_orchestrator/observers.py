@@ -1,0 +1,66 @@
+"""Wire the observer side of a run in one call: snapshot builder, NDJSON event log, Slack, the display,
+and the UsageGuard the scheduler consults.
+
+    with run_observers(bus, cfg, run_path, no_progress=args.no_progress) as obs:
+        scheduler = Scheduler(..., bus=bus)          # publishes events
+        ...                                          # before each dispatch: obs.guard.observe(obs.builder.snapshot())
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .events import EventBus
+from .integrations.eventlog import EventLogWriter
+from .snapshot import SnapshotBuilder
+from .usage_guard import Level, UsageGuard
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .integrations.slack import SlackNotifier
+
+
+@dataclass
+class Observers:
+    builder: SnapshotBuilder
+    guard: UsageGuard
+    eventlog: EventLogWriter
+    slack: SlackNotifier | None
+
+    def check_usage(self) -> Level:
+        """The guard's verdict on the current snapshot ("critical": stop dispatching new work)."""
+        return self.guard.observe(self.builder.snapshot())
+
+
+@contextlib.contextmanager
+def run_observers(
+    bus: EventBus,
+    cfg: Any,
+    run_path: Path,
+    *,
+    run_id: str = "",
+    console: Console | None = None,
+    no_progress: bool = False,
+    slack: bool = True,
+) -> Iterator[Observers]:
+    """Subscribe the observers in a safe order (builder first, so others see current state) and take
+    them down on exit (Slack drains its queue, bounded by its own timeouts)."""
+    from .display import open_display
+    from .integrations.slack import SlackNotifier
+
+    builder = SnapshotBuilder()
+    with contextlib.ExitStack() as stack:
+        stack.callback(bus.subscribe(builder))
+        log = stack.enter_context(EventLogWriter(run_path))
+        stack.callback(bus.subscribe(log))
+        notifier = SlackNotifier.from_config(cfg, builder=builder) if slack else None
+        if notifier is not None:
+            stack.callback(notifier.close)
+            stack.callback(bus.subscribe(notifier))
+        stack.enter_context(open_display(bus, cfg, console=console, builder=builder, no_progress=no_progress))
+        yield Observers(builder, UsageGuard(cfg, bus=bus, run_id=run_id), log, notifier)
