@@ -171,7 +171,7 @@ def test_request_stop_waits_grace_then_interrupts():
         if e.kind == ev.TASK_STARTED:
             started.append(str(e.task_id))
             if len(started) == 3:
-                s.request_stop(grace_s=0.5)
+                s.request_stop(grace_s=1.0)
 
     s.bus.subscribe(on_start)
     out = s.run()
