@@ -282,3 +282,21 @@ def test_no_run_command_launcher_says_so(tmp_path):
     result, rc, lines = build_and_run({"name": "none", "files": {"README.md": "hi"}}, tmp_path)
     assert result.stacks == [] and result.run_command is None
     assert (rc, lines) == (1, ["no run command for this project"])
+
+
+@need("javac", "java")
+def test_gradle_project_without_gradle_falls_back_to_javac(tmp_path):
+    if shutil.which("gradle"):
+        pytest.skip("gradle is installed here; this checks the fallback")
+    plan = {
+        "name": "gr",
+        "files": {
+            "build.gradle": "plugins { id 'application' }\n",
+            "src/main/java/Main.java": 'public class Main { public static void main(String[] a) { System.out.println("gr"); } }\n',
+            "src/test/java/MainTest.java": "this is not even java",
+        },
+    }
+    result, rc, lines = build_and_run(plan, tmp_path)
+    assert result.components[0].tool == "javac"
+    assert "gradle/maven not installed; compiling with plain javac" in result.components[0].notes
+    assert (rc, lines) == (0, ["gr"])

@@ -140,3 +140,35 @@ def test_generate_validates_the_managers_plan_then_executes(tmp_path, monkeypatc
     res = invoke("generate", "evil", "-o", tmp_path / "out", "--no-plugins")
     assert res.exit_code == 2 and "contains '..'" in res.stderr
     assert calls == [("hello", True, True), ("evil", True, True)]
+
+
+def test_ctrl_c_kills_the_project_process_group(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from test_stack_builds import assert_group_gone
+
+    code = "import os, subprocess, time\nsubprocess.Popen(['sleep', '300'])\nprint(os.getpgrp(), flush=True)\ntime.sleep(300)\n"
+    plan = write_plan(tmp_path, {"name": "cc", "files": {"main.py": code}})
+    assert invoke("execute", plan, "-o", tmp_path / "out", "--no-plugins").exit_code == 0
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "claude_orchestrator",
+            "run-project",
+            str(tmp_path / "out" / "cc"),
+            "--no-plugins",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pgid = int(proc.stdout.readline())  # the project is up and printed its process group
+    proc.send_signal(signal.SIGINT)  # Ctrl-C reaches the CLI (the project has its own group)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "Interrupted." in err
+    assert pgid != os.getpgrp()
+    assert_group_gone(pgid)
