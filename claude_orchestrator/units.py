@@ -139,25 +139,25 @@ class UnitGraph:
         su = self.groups.get(g)
         return str(su.parent) if su is not None and su.parent is not None else None
 
-    def _expand(self, dep: str, owner: str) -> tuple[set[str], bool]:
+    def _known(self, dep: str) -> bool:
+        return dep in self.done_before or dep in self.units or dep in self.groups or dep in self.skipped
+
+    def _expand(self, dep: str) -> tuple[set[str], bool]:
         """Runnable ids a dependency stands for, and whether it is known at all."""
-        if dep in self.done_before:
-            return set(), True
         if dep in self.units:
             return {dep}, True
-        if dep in self.groups:
+        if dep in self.groups and dep not in self.done_before:
             return set(self.group_members.get(dep, ())), True
-        if dep in self.skipped:
-            return set(), True
-        anc = self.ancestors.get(owner) or []
-        if anc and "." not in dep:  # Task Master writes sibling subtask deps as bare numbers
-            return self._expand(f"{anc[0]}.{dep}", "")
-        return set(), False
+        return set(), self._known(dep)
 
     def _wire(self, su: SchedUnit) -> None:
         uid = su.id
         anc = self.ancestors[uid]
-        raw = [str(d) for d in su.unit.dependencies]
+        raw = []
+        for d in map(str, su.unit.dependencies):
+            # like Task Master's `next`: a bare number in a subtask's deps names a sibling ("1" -> "P.1")
+            sib = f"{anc[0]}.{d}" if anc and "." not in d else None
+            raw.append(sib if sib is not None and sib != uid and self._known(sib) else d)
         for g in anc:
             gsu = self.groups.get(g)
             if gsu is not None:
@@ -167,7 +167,7 @@ class UnitGraph:
         for d in raw:
             if d == uid or d in anc:
                 continue
-            got, known = self._expand(d, uid)
+            got, known = self._expand(d)
             if not known and d not in missing:
                 missing.append(d)
             deps |= got

@@ -98,17 +98,20 @@ def test_subtasks_run_in_order_and_parent_completes():
         U("1"),
         U("2", ["1"]),  # the parent: a group, never run itself
         U("2.1", parent="2"),
-        U("2.2", ["1"], parent="2"),  # sibling dep written the Task Master way
+        U("2.2", ["1"], parent="2"),  # a bare number in a subtask's deps is a sibling: 2.1
         U("2.3", ["2.2"], parent="2"),
         U("3", ["2"]),
+        U("4.1", ["1"], parent="4"),  # no sibling 4.1 other than itself: top-level task 1
     ]
     s, fw, rec = make(units)
     out = s.run()
     assert "2" not in fw.calls
-    assert out.done == {"1", "2", "2.1", "2.2", "2.3", "3"} and out.groups == {"2"}
+    assert out.done == {"1", "2", "2.1", "2.2", "2.3", "3", "4", "4.1"} and out.groups == {"2", "4"}
     order = rec.ids(ev.TASK_STARTED)
     assert order.index("1") < order.index("2.1")  # the parent's dependency applies to its subtasks
-    assert order.index("2.2") < order.index("2.3") < order.index("3")
+    assert order.index("2.1") < order.index("2.2") < order.index("2.3") < order.index("3")
+    assert order.index("1") < order.index("4.1")
+    assert s.graph.deps["2.2"] == {"1", "2.1"} and s.graph.deps["4.1"] == {"1"}
     completed = rec.ids(ev.TASK_COMPLETED)
     assert completed.index("2.3") < completed.index("2") < completed.index("3")
     parent = next(e for e in rec.of(ev.TASK_COMPLETED) if e.task_id == "2")
