@@ -31,10 +31,17 @@ class Observers:
     guard: UsageGuard
     eventlog: EventLogWriter
     slack: SlackNotifier | None
+    run_path: Path
 
     def check_usage(self) -> Level:
         """The guard's verdict on the current snapshot ("critical": stop dispatching new work)."""
         return self.guard.observe(self.builder.snapshot())
+
+    def write_summary(self) -> Path:
+        """summary.json from the event log (and usage.json, so save the ledger first)."""
+        from .runs import summary_from_events, write_summary
+
+        return write_summary(self.run_path, summary_from_events(self.run_path))
 
 
 @contextlib.contextmanager
@@ -63,4 +70,4 @@ def run_observers(
             stack.callback(notifier.close)
             stack.callback(bus.subscribe(notifier))
         stack.enter_context(open_display(bus, cfg, console=console, builder=builder, no_progress=no_progress))
-        yield Observers(builder, UsageGuard(cfg, bus=bus, run_id=run_id), log, notifier)
+        yield Observers(builder, UsageGuard(cfg, bus=bus, run_id=run_id), log, notifier, Path(run_path))

@@ -181,31 +181,50 @@ def tokens_from_ledger(run_path: Path) -> tuple[dict[str, TokenTotals], dict[str
 
 
 def summary_from_events(run_path: Path) -> RunSummary:
-    """Rebuild what can be known of a run from its event log (for runs without a summary.json)."""
+    """Rebuild a run's summary from its event log, plus tokens and cost from usage.json when present.
+    RUN_FINISHED's counts win over counted events; the run command writes the result with write_summary."""
     from . import events as ev
     from .integrations.eventlog import read_events
 
     s = RunSummary(run_id=run_path.name, status="running")
     last_ts: float | None = None
+    usage_cost: float | None = None
+    task_costs: dict[str, float] = {}
     for e in read_events(run_path):
         last_ts = e.ts
         d = e.data
+        group = isinstance(d.get("subtasks"), list)  # a parent's summary of its subtasks
         if e.kind == ev.RUN_STARTED:
             s.started_at = e.ts
         elif e.kind == ev.TASK_COMPLETED:
             s.tasks_done += 1
+            if not group and d.get("cost_usd") is not None:
+                task_costs[str(e.task_id)] = float(d["cost_usd"])
         elif e.kind == ev.TASK_FAILED:
             s.tasks_failed += 1
             s.failures.append(Failure(task_id=str(e.task_id), reason=str(d.get("reason", ""))))
+            if d.get("cost_usd") is not None:
+                task_costs[str(e.task_id)] = float(d["cost_usd"])
         elif e.kind == ev.TASK_BLOCKED:
             s.tasks_blocked += 1
         elif e.kind == ev.USAGE and "cost_usd" in d and not d.get("delta"):
-            s.cost_usd = float(d["cost_usd"])
+            usage_cost = float(d["cost_usd"])
         elif e.kind == ev.RUN_FINISHED:
             s.status = str(d.get("status") or "finished")
             s.finished_at = e.ts
-            s.cost_usd = float(d.get("cost_usd") or s.cost_usd)
             s.duration_s = d.get("duration_s")
+            for key, field_ in (
+                ("done", "tasks_done"),
+                ("failed", "tasks_failed"),
+                ("blocked", "tasks_blocked"),
+            ):
+                if isinstance(d.get(key), int):
+                    setattr(s, field_, d[key])
+            if d.get("cost_usd") is not None:
+                usage_cost = float(d["cost_usd"])
     if s.started_at is not None and s.duration_s is None and last_ts is not None:
-        s.duration_s = last_ts - s.started_at
+        s.duration_s = (s.finished_at or last_ts) - s.started_at
+    s.tokens_by_role, s.tokens_by_model = tokens_from_ledger(run_path)
+    ledger_cost = sum(t.cost_usd for t in s.tokens_by_role.values()) if s.tokens_by_role else None
+    s.cost_usd = next(c for c in (ledger_cost, usage_cost, sum(task_costs.values())) if c is not None)
     return s

@@ -1,4 +1,5 @@
 import io
+import json
 import logging
 import math
 
@@ -348,6 +349,8 @@ def test_run_observers_wire_log_slack_and_plain_display(tmp_path, monkeypatch):
                 bus.publish(e)
             bus.emit(ev.RUN_FINISHED, run_id="r5", status="failed", done=2, failed=1)
             assert obs.check_usage() == "ok"
+            summary = json.loads(obs.write_summary().read_text())
+            assert (summary["status"], summary["tasks_done"], summary["tasks_failed"]) == ("failed", 2, 1)
         bus.emit(ev.LOG, run_id="r5", message="after close")  # nobody listens any more
     logged = list(read_events(tmp_path / "run"))
     assert len(logged) == len(run_events()) + 1 and logged[-1].kind == ev.RUN_FINISHED

@@ -170,3 +170,28 @@ def test_summary_from_events(tmp_path):
     s = summary_from_events(d)
     assert (s.status, s.tasks_done, s.tasks_failed, s.cost_usd, s.duration_s) == ("running", 1, 1, 0.7, 21.0)
     assert s.failures[0].task_id == "2" and s.failures[0].reason == "boom"
+
+
+def test_summary_prefers_run_finished_counts_and_the_ledger_cost(tmp_path):
+    d = run_dir(tmp_path, "r3", create=True)
+    with EventLogWriter(d) as w:
+        w(Event(ev.RUN_STARTED, "r3", data={"total": 3}, ts=100.0))
+        w(Event(ev.TASK_COMPLETED, "r3", "2.1", {"cost_usd": 0.5}, ts=101.0))
+        w(Event(ev.TASK_COMPLETED, "r3", "2", {"cost_usd": 0.5, "subtasks": ["2.1"]}, ts=101.0))
+        w(Event(ev.TASK_COMPLETED, "r3", "1", {"cost_usd": 0.25}, ts=102.0))
+    s = summary_from_events(d)
+    assert (s.tasks_done, s.cost_usd, s.duration_s) == (3, 0.75, 2.0)  # the group's cost is not added twice
+    with EventLogWriter(d) as w:
+        w(
+            Event(
+                ev.RUN_FINISHED, "r3", data={"status": "completed", "done": 2, "failed": 0, "duration_s": 3.5}
+            )
+        )
+    (d / "usage.json").write_text(
+        json.dumps({"by_role_model": [{"role": "worker", "model": "m", "cost_usd": 0.8}]})
+    )
+    s = summary_from_events(d)
+    assert (s.status, s.tasks_done, s.duration_s, s.cost_usd) == ("completed", 2, 3.5, 0.8)
+    assert s.tokens_by_model["m"].cost_usd == 0.8
+    write_summary(d, s)
+    assert read_summary(d) == s
