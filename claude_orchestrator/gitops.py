@@ -21,6 +21,11 @@ from pathlib import Path
 
 from .errors import WorkspaceError
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 # Variables that would point git at another repository, index or object store than the one we mean.
 _LOCATION_VARS = (
     "GIT_DIR",
@@ -200,15 +205,52 @@ def is_ancestor(cwd: Path, a: str, b: str) -> bool:
     return ok(cwd, "merge-base", "--is-ancestor", a, b)
 
 
-_REPO_LOCKS: dict[str, threading.RLock] = {}
+class RepoLock:
+    """Re-entrant in a thread, and while held an exclusive flock on ``<git-common-dir>/orchestrator.lock``
+    so two orchestrator processes on one repository take turns too (no file lock where fcntl is missing)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._rlock = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+
+    def __enter__(self) -> RepoLock:
+        self._rlock.acquire()
+        try:
+            if self._depth == 0 and fcntl is not None:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                except BaseException:
+                    os.close(fd)
+                    raise
+                self._fd = fd
+        except BaseException:
+            self._rlock.release()
+            raise
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None and fcntl is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+        self._rlock.release()
+
+
+_REPO_LOCKS: dict[str, RepoLock] = {}
 _REPO_LOCKS_GUARD = threading.Lock()
 
 
-def repo_lock(common_dir: Path) -> threading.RLock:
-    """One process-wide lock per repository: worktree add/remove, ref moves and merges go under it."""
-    key = str(common_dir.resolve())
+def repo_lock(common_dir: Path) -> RepoLock:
+    """One lock per repository for the process (and across processes): worktree add/remove, ref moves,
+    commits and merges go under it."""
+    key = common_dir.resolve()
     with _REPO_LOCKS_GUARD:
-        return _REPO_LOCKS.setdefault(key, threading.RLock())
+        return _REPO_LOCKS.setdefault(str(key), RepoLock(key / "orchestrator.lock"))
 
 
 # ---- snapshots and merges ------------------------------------------------------------------------

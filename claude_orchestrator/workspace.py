@@ -371,7 +371,9 @@ class Workspace:
                     proc = git(self.root, "update-ref", "-m", msg, ref, m.commit, ours, check=False)
                 if proc.returncode == 0:
                     how = "fast-forward" if m.fast_forward else f"merge commit {m.commit[:10]}"
-                    desc = f"merged task {task_id} into {self.target_branch} ({how})"
+                    desc = f"merged task {task_id} into {self.target_branch} ({how})" + self._left_out(
+                        task_id
+                    )
                     return MergeResult(
                         True, m.commit, [], desc, "fast-forward" if m.fast_forward else "merged"
                     )
@@ -386,6 +388,11 @@ class Workspace:
             raise WorkspaceError(
                 f"branch {self.target_branch} kept moving during the merge of task {task_id}"
             )
+
+    def _left_out(self, task_id: str) -> str:
+        info = self._registered(task_id)
+        left = gitops.status(info.path) if info is not None and info.path.is_dir() else []
+        return f"; {len(left)} uncommitted file(s) in its worktree were not merged" if left else ""
 
     def reset_to_base(self, task_id: str, *, max_bytes: int | None = None) -> str:
         """Re-cut the task's branch on the target's current tip for a retry. Its previous work is saved

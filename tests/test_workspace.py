@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -283,3 +285,33 @@ def test_interrupted_checkout_is_redone_on_resume(repo: Path) -> None:
     assert not (path / "a.txt").exists()
     assert open_ws(repo).prepare("6") == path
     assert (path / "a.txt").read_text() == "one\ntwo\nthree\n" and porcelain(path) == ""
+
+
+def test_repo_lock_excludes_another_process(repo: Path) -> None:
+    ws = open_ws(repo)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(repo / ".git" / "orchestrator.lock")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline().strip() == "held"
+    got = threading.Event()
+    t = threading.Thread(target=lambda: (ws.prepare("1"), got.set()))
+    t.start()
+    assert not got.wait(timeout=0.5)  # the other process holds the repository lock
+    holder.stdin.write("go\n")
+    holder.stdin.flush()
+    assert got.wait(timeout=30)
+    t.join(timeout=30)
+    assert holder.wait(timeout=30) == 0
+
+
+HOLD_LOCK = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.readline()
+"""

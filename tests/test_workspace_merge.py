@@ -45,10 +45,13 @@ def no_merge_in_progress(repo: Path) -> bool:
 
 def test_two_tasks_merge_into_the_starting_branch_and_the_tree_follows(repo: Path) -> None:
     ws = open_ws(repo)
-    do_task(ws, "1", {"one.txt": "1\n"})
+    p1 = do_task(ws, "1", {"one.txt": "1\n"})
     do_task(ws, "2", {"two.txt": "2\n"})
+    write(p1 / "forgotten.txt", "not committed\n")
     r1 = ws.merge_task("1", "one")
     assert r1.ok and r1.kind == "fast-forward" and r1.commit == run(repo, "rev-parse", "main")
+    assert "1 uncommitted file(s) in its worktree were not merged" in r1.description
+    assert not (repo / "forgotten.txt").exists()
     r2 = ws.merge_task("2", "two")
     assert r2.ok and r2.kind == "merged" and r2.commit == run(repo, "rev-parse", "HEAD")
     assert run(repo, "log", "-1", "--format=%s") == "[orchestrator] Merge task 2: two"
