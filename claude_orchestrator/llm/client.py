@@ -225,7 +225,7 @@ class LLM:
     def _send(
         self, body: dict[str, Any], stream: bool, model: str, est: int, role: str, task_id: str | None
     ) -> Any:
-        self.limiter.acquire(model, est)
+        ticket = self.limiter.acquire(model, est)
         headers: Any = None
         charged: int | None = None
         out = 0
@@ -274,7 +274,9 @@ class LLM:
                 )
             raise
         finally:
-            self.limiter.release(model, headers, input_tokens=est, charged_input=charged, output_tokens=out)
+            self.limiter.release(
+                model, headers, ticket=ticket, input_tokens=est, charged_input=charged, output_tokens=out
+            )
 
     def structured(
         self,

@@ -3,8 +3,7 @@
 Capacity per model and per kind (requests, input tokens, output tokens) is estimated from the latest
 ``anthropic-ratelimit-*`` headers (limit, remaining, reset) and from configured per-minute limits. Each
 admission reserves its share; a window past its reset refills to its limit; a 429 pauses the model until
-its retry-after. The estimate is conservative: in-flight requests the server may not have counted yet are
-subtracted from the remaining it reports. This module does not import ``anthropic``.
+its retry-after. The estimate is the lower of the server's remaining and our own count of admissions in the window. This module does not import ``anthropic``.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ class _Bucket:
 class _ModelState:
     server: dict[str, _Bucket] = field(default_factory=lambda: {k: _Bucket() for k in KINDS})
     local: dict[str, _Bucket] = field(default_factory=dict)
-    inflight: int = 0
+    inflight: set[int] = field(default_factory=set)  # tickets admitted and not yet answered
     paused_until: float = 0.0
 
 
@@ -69,7 +68,7 @@ class RateLimiter:
         self._models: dict[str, _ModelState] = {}
         self._cond = threading.Condition()
         self.waited_s = 0.0  # total time threads spent waiting for admission
-        self.admitted = 0
+        self.admitted = 0  # also the last ticket number
 
     def _state(self, model: str) -> _ModelState:
         st = self._models.get(model)
@@ -105,8 +104,8 @@ class RateLimiter:
                     return now + 0.01 if b.refilled else b.reset_at + SLACK_S
         return None
 
-    def acquire(self, model: str, input_tokens: int = 0) -> float:
-        """Block until `model` has capacity; reserve it; return the seconds waited."""
+    def acquire(self, model: str, input_tokens: int = 0) -> int:
+        """Block until `model` has capacity; reserve it; return a ticket for `release`."""
         start = self._clock()
         with self._cond:
             st = self._state(model)
@@ -120,17 +119,17 @@ class RateLimiter:
                 for kind, b in buckets.items():
                     if b.limit is not None:
                         b.remaining -= self._need(kind, input_tokens)
-            st.inflight += 1
             self.admitted += 1
-            waited = self._clock() - start
-            self.waited_s += waited
-            return waited
+            st.inflight.add(self.admitted)
+            self.waited_s += self._clock() - start
+            return self.admitted
 
     def release(
         self,
         model: str,
         headers: Mapping[str, str] | None = None,
         *,
+        ticket: int = 0,
         input_tokens: int = 0,
         charged_input: int | None = None,
         output_tokens: int = 0,
@@ -138,7 +137,7 @@ class RateLimiter:
         """After a response (or an error): learn from its headers and settle token estimates."""
         with self._cond:
             st = self._state(model)
-            st.inflight = max(0, st.inflight - 1)
+            st.inflight.discard(ticket)
             now = self._clock()
             for buckets in (st.server, st.local):
                 if charged_input is not None and "input_tokens" in buckets:
@@ -150,23 +149,24 @@ class RateLimiter:
             self._cond.notify_all()
 
     def _learn(self, st: _ModelState, headers: Mapping[str, str], now: float) -> None:
+        """Take the lower of the server's remaining and our own count since the window began: ours
+        knows our requests still in flight, the server's knows other clients of the same limit."""
         h = {k.lower(): v for k, v in headers.items()}
         for kind in KINDS:
             name = kind.replace("_", "-")
             try:
                 limit = int(h[f"anthropic-ratelimit-{name}-limit"])
-                remaining = int(h[f"anthropic-ratelimit-{name}-remaining"])
+                remaining = float(h[f"anthropic-ratelimit-{name}-remaining"])
             except (KeyError, ValueError):
                 continue
             reset = parse_reset(h.get(f"anthropic-ratelimit-{name}-reset", "")) or now
             b = st.server[kind]
-            # others still in flight may not be counted by the server yet
-            unseen = st.inflight if kind == "requests" else 0
-            estimate = remaining - unseen
             if b.limit is None or reset > b.reset_at + 0.5 * SLACK_S:  # a newer window
-                b.limit, b.remaining, b.reset_at, b.refilled = limit, float(estimate), reset, False
+                # refilled at the old reset: our count is for this window already
+                b.remaining = min(b.remaining, remaining) if b.refilled else remaining
+                b.limit, b.reset_at, b.refilled = limit, reset, False
             elif not b.refilled and reset >= b.reset_at - 0.5 * SLACK_S:  # the same window
-                b.limit, b.remaining = limit, min(b.remaining, float(estimate))
+                b.limit, b.remaining = limit, min(b.remaining, remaining)
 
     def pause(self, model: str, seconds: float) -> None:
         """A 429 said retry-after: hold every request for `model` until then."""

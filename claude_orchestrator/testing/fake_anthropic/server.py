@@ -253,6 +253,7 @@ def _invalid(message: str) -> Reply:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeAnthropic
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -299,8 +300,6 @@ class _Handler(BaseHTTPRequestHandler):
             )
         req = FakeRequest("POST", self.path, self._headers(), body, request_id=request_id)
         fake._record(req)
-        if fake.latency:
-            time.sleep(fake.latency)
         key = (
             self.headers.get("x-api-key")
             or (self.headers.get("authorization") or "").removeprefix("Bearer ").strip()
@@ -320,8 +319,8 @@ class _Handler(BaseHTTPRequestHandler):
                 404, error_body("not_found_error", f"no route {endpoint}", request_id), {}, request_id
             )
         reply, usage, extra = fake.handle_messages(req)
-        if reply.delay:
-            time.sleep(reply.delay)
+        if fake.latency or reply.delay:  # the model's time, after admission
+            time.sleep(fake.latency + reply.delay)
         with fake._lock:
             rl = fake.limiter.headers(req.model)
         headers = {**rl, **extra, **reply.headers}
