@@ -60,6 +60,7 @@ class _Attempt:
     token: int
     slot: int
     cancel: threading.Event
+    unit: WorkUnit  # as the worker got it (attempt, feedback)
     stop_cancelled: bool = False
     fut: Future[WorkResult] | None = None
 
@@ -97,7 +98,7 @@ class Scheduler:
         timeout_margin_s: float = 5.0,
         done_before: Iterable[str] = (),
         exclusive_files: bool = False,
-        on_unit_finished: Callable[[SchedUnit, WorkResult], Decision] | None = None,
+        on_unit_finished: Callable[[WorkUnit, WorkResult], Decision] | None = None,
         max_review_retries: int = 1,
         can_dispatch: Callable[[], str | None] | None = None,
         gate_poll_s: float = 0.5,
@@ -294,7 +295,7 @@ class Scheduler:
         except Exception as e:
             st.fail(uid, f"no worker for backend {wu.backend!r}: {e}")
             return
-        att = _Attempt(uid, no, next(self._seq), self._free_slots.pop(), threading.Event())
+        att = _Attempt(uid, no, next(self._seq), self._free_slots.pop(), threading.Event(), wu)
         self._running[att.token] = att
         st.status[uid] = RUNNING
         self._locks.acquire(self.graph.files[uid])
@@ -332,7 +333,7 @@ class Scheduler:
             self._integrating[token] = (att, res)
             if self._integrator is None:
                 self._integrator = ThreadPoolExecutor(1, thread_name_prefix=f"integrate-{self.run_id}")
-            f2 = self._integrator.submit(self.on_unit_finished, self.graph.units[uid], res)
+            f2 = self._integrator.submit(self.on_unit_finished, att.unit, res)
             f2.add_done_callback(self._post("decision", token))
             return
         self._release(att)

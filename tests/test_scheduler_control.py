@@ -14,8 +14,7 @@ from claude_orchestrator import events as ev
 from claude_orchestrator.errors import MergeConflictError
 from claude_orchestrator.events import Event, EventBus
 from claude_orchestrator.scheduler import Decision, Scheduler
-from claude_orchestrator.units import SchedUnit
-from claude_orchestrator.workers.base import Worker, WorkResult, run_process_group
+from claude_orchestrator.workers.base import Worker, WorkResult, WorkUnit, run_process_group
 from claude_orchestrator.workers.fake import FakeSpec, FakeWorker
 
 
@@ -80,17 +79,18 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path):
 
 
 def test_review_retry_carries_feedback_and_does_not_use_max_retries():
-    calls: list[tuple[str, int]] = []
+    calls: list[tuple[str, int]] = []  # (unit, attempt) as the hook saw them
 
-    def hook(su: SchedUnit, res: WorkResult) -> Decision:
-        calls.append((su.id, len(calls)))
-        if su.id == "1" and sum(1 for c in calls if c[0] == "1") == 1:
+    def hook(u: WorkUnit, res: WorkResult) -> Decision:
+        calls.append((u.unit_id, u.attempt))
+        if u.unit_id == "1" and sum(1 for c in calls if c[0] == "1") == 1:
             return Decision("retry", feedback="tests missing for parse()")
-        return Decision("done", commit="abc123", branch=f"orchestrator/{su.id}")
+        return Decision("done", commit="abc123", branch=f"orchestrator/{u.unit_id}")
 
     s, fw, rec = make([U("1"), U("2", ["1"])], max_retries=0, on_unit_finished=hook)
     out = s.run()
     assert out.done == {"1", "2"} and fw.calls["1"] == 2
+    assert calls == [("1", 1), ("1", 2), ("2", 1)]
     second = [u for u in fw.units if u.unit_id == "1"][1]
     assert second.attempt == 2 and second.feedback == "tests missing for parse()"
     retry = rec.of(ev.TASK_RETRY)[0].data
@@ -100,7 +100,7 @@ def test_review_retry_carries_feedback_and_does_not_use_max_retries():
 
 
 def test_second_review_retry_fails_and_blocks():
-    hook = lambda su, res: Decision("retry", feedback="still wrong")  # noqa: E731
+    hook = lambda u, res: Decision("retry", feedback="still wrong")  # noqa: E731
     s, fw, rec = make([U("1"), U("2", ["1"])], on_unit_finished=hook)
     out = s.run()
     assert out.failed == {"1"} and out.blocked == {"2"} and fw.calls["1"] == 2
@@ -108,10 +108,10 @@ def test_second_review_retry_fails_and_blocks():
 
 
 def test_fail_decision_and_integration_error():
-    def hook(su: SchedUnit, res: WorkResult) -> Decision:
-        if su.id == "1":
+    def hook(u: WorkUnit, res: WorkResult) -> Decision:
+        if u.unit_id == "1":
             return Decision("fail", reason="review rejected: no tests")
-        if su.id == "3":
+        if u.unit_id == "3":
             raise MergeConflictError("conflict in src/a.py")
         return Decision()
 
@@ -122,7 +122,7 @@ def test_fail_decision_and_integration_error():
 
 
 def test_integrator_bug_stops_the_run_loudly():
-    def hook(su: SchedUnit, res: WorkResult) -> Decision:
+    def hook(u: WorkUnit, res: WorkResult) -> Decision:
         raise KeyError("bug")
 
     s, _, _ = make([U("1")], on_unit_finished=hook)
@@ -134,14 +134,14 @@ def test_hook_runs_one_at_a_time_and_adds_follow_ups():
     active, peak = [0], [0]
     lock = threading.Lock()
 
-    def hook(su: SchedUnit, res: WorkResult) -> Decision:
+    def hook(u: WorkUnit, res: WorkResult) -> Decision:
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
         try:
-            if su.id == "1":
+            if u.unit_id == "1":
                 return Decision(new_units=[U("20", ["1"]), U("21", ["20", "2"]), U("22", ["99"])])
-            if su.id == "2":  # a cycle among follow-ups is refused, the run goes on
+            if u.unit_id == "2":  # a cycle among follow-ups is refused, the run goes on
                 return Decision(new_units=[U("30", ["31"]), U("31", ["30"])])
             return Decision()
         finally:

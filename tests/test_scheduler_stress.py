@@ -30,11 +30,11 @@ def test_random_runs_keep_their_invariants(seed: int):
     hook_calls: dict[str, int] = {}
     lock = threading.Lock()
 
-    def hook(su, res):
+    def hook(u, res):
         with lock:  # only one hook at a time, so this never waits
-            hook_calls[su.id] = hook_calls.get(su.id, 0) + 1
-        v = verdicts[su.id]
-        if v == "retry" and hook_calls[su.id] == 1:
+            hook_calls[u.unit_id] = hook_calls.get(u.unit_id, 0) + 1
+        v = verdicts[u.unit_id]
+        if v == "retry" and hook_calls[u.unit_id] == 1:
             return Decision("retry", feedback="again")
         return Decision("fail", reason="no") if v == "fail" else Decision()
 
