@@ -34,6 +34,8 @@ def test_1h_writes_geo_and_model_resolution() -> None:
         "cache_creation": {"ephemeral_1h_input_tokens": 1_000_000},
     }
     assert cost_usd("claude-opus-5-5", usage) == pytest.approx(8.0)
+    assert cost_usd("claude-opus-5-5", Usage(cache_write_1h=1_000_000)) == pytest.approx(8.0)
+    assert cost_usd("claude-opus-5-5", Usage.from_api(usage)) == pytest.approx(8.0)
     p = Pricing()
     assert p.cost_usd("claude-opus-5-5", {"input_tokens": 1_000_000}, inference_geo="us") == pytest.approx(
         4.4

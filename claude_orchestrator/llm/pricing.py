@@ -82,7 +82,11 @@ class Pricing:
 def _fields(usage: Any) -> dict[str, int]:
     """input/output/cache-write-5m/1h/read counts from our Usage, an SDK Usage, or an API usage dict."""
     get = usage.get if isinstance(usage, Mapping) else (lambda k, d=None: getattr(usage, k, d))
-    if get("cache_write_5m") is not None:  # our Usage dataclass
+    if isinstance(usage, Mapping):
+        ours = "cache_read_input_tokens" not in usage and "cache_creation_input_tokens" not in usage
+    else:
+        ours = hasattr(usage, "cache_write_5m")
+    if ours:  # our Usage dataclass (or its dict)
         w5, w1 = int(get("cache_write_5m") or 0), int(get("cache_write_1h") or 0)
         read = int(get("cache_read") or 0)
     else:
