@@ -73,7 +73,9 @@ def git(
             check=False,
         )
     except FileNotFoundError:
-        raise WorkspaceError("git is not installed (no 'git' on PATH)") from None
+        if shutil.which("git") is None:
+            raise WorkspaceError("git is not installed (no 'git' on PATH)") from None
+        raise WorkspaceError(f"cannot run git in {cwd}: no such directory") from None
     except subprocess.TimeoutExpired:
         raise WorkspaceError(f"git {args[0]} timed out after {GIT_TIMEOUT:.0f}s in {cwd}") from None
     if check and proc.returncode != 0:
@@ -95,7 +97,7 @@ def ok(cwd: Path, *args: str) -> bool:
 
 @lru_cache(maxsize=1)
 def version() -> tuple[int, int]:
-    m = re.search(r"(\d+)\.(\d+)", out(Path.cwd(), "--version"))
+    m = re.search(r"(\d+)\.(\d+)", out(Path(os.path.abspath(os.sep)), "--version"))
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 

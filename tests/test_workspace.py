@@ -315,3 +315,10 @@ fcntl.flock(fd, fcntl.LOCK_EX)
 print("held", flush=True)
 sys.stdin.readline()
 """
+
+
+def test_a_task_directory_that_vanished_is_named(repo: Path, tmp_path: Path) -> None:
+    from claude_orchestrator import gitops
+
+    with pytest.raises(WorkspaceError, match="no such directory"):
+        gitops.git(tmp_path / "gone", "status")
