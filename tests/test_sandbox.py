@@ -134,3 +134,12 @@ def test_root_must_exist(tmp_path: Path):
     with pytest.raises(SandboxError):
         Sandbox(tmp_path / "nope")
     assert os.path.isdir(tmp_path)
+
+
+def test_symlink_loop_is_a_clear_error(box: Sandbox):
+    (box.root / "loop1").symlink_to(box.root / "loop2")
+    (box.root / "loop2").symlink_to(box.root / "loop1")
+    text, is_error = box.dispatch("read_file", {"path": "loop1"})
+    assert is_error and text.startswith("loop1: ")
+    text, is_error = box.dispatch("write_file", {"path": "loop1/x", "content": "x"})
+    assert is_error and text.startswith("loop1/x: ")

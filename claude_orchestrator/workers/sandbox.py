@@ -60,6 +60,12 @@ class Sandbox:
         """The path inside root that `path` names, or SandboxError."""
         if not isinstance(path, str) or not path.strip() or "\0" in path:
             raise SandboxError("path must be a non-empty string")
+        try:
+            return self._resolve(path, write)
+        except (RuntimeError, OSError) as e:  # symlink loops, unreadable parents
+            raise SandboxError(f"{path}: cannot resolve: {e}") from None
+
+    def _resolve(self, path: str, write: bool) -> Path:
         raw = Path(path)
         cand = Path(os.path.normpath(raw if raw.is_absolute() else self.root / raw))
         if not _within(cand, self.root):
@@ -67,10 +73,8 @@ class Sandbox:
         for p in (cand, *cand.parents):
             if not _within(p, self.root):
                 break
-            if p.is_symlink() or p.exists():
-                real = p.resolve()
-                if not _within(real, self.root):
-                    raise SandboxError(f"{path}: resolves outside the workspace (symlink)")
+            if (p.is_symlink() or p.exists()) and not _within(p.resolve(), self.root):
+                raise SandboxError(f"{path}: resolves outside the workspace (symlink)")
         if write:
             for p in (cand, cand.resolve()):
                 if ".git" in p.relative_to(self.root).parts:
@@ -86,6 +90,10 @@ class Sandbox:
         p = self.resolve(path)
         if not p.is_file():
             raise SandboxError(f"{path}: no such file")
+        if p.stat().st_size > 20_000_000:
+            raise SandboxError(
+                f"{path}: too large to read ({p.stat().st_size} bytes); use grep or run_command"
+            )
         lines = p.read_text(encoding="utf-8", errors="replace").splitlines()
         start = max(1, offset or 1)
         stop = len(lines) if limit is None else min(len(lines), start - 1 + max(0, limit))
