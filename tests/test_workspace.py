@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from gitrepo import AUTHOR, changed_in, commit_files, files_in, isolate_git, make_repo, porcelain, run, write
 
+from claude_orchestrator import gitops
 from claude_orchestrator.config import GitConfig
 from claude_orchestrator.errors import DirtyWorktreeError, RepoStateError, WorkspaceError
 from claude_orchestrator.workspace import NoGitWorkspace, Workspace
@@ -317,8 +318,6 @@ sys.stdin.readline()
 """
 
 
-def test_a_task_directory_that_vanished_is_named(repo: Path, tmp_path: Path) -> None:
-    from claude_orchestrator import gitops
-
+def test_a_task_directory_that_vanished_is_named(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError, match="no such directory"):
         gitops.git(tmp_path / "gone", "status")
