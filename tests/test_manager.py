@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from tm_helpers import first_json, make_project, read_json, run_real, task, tasks_path
 
 from claude_orchestrator.cli.main import cli
 from claude_orchestrator.config import OrchestratorConfig
@@ -15,7 +16,6 @@ from claude_orchestrator.errors import StructuredOutputError
 from claude_orchestrator.llm import LLM, Ledger
 from claude_orchestrator.manager import Manager
 from claude_orchestrator.testing.fake_anthropic import FakeAnthropic, json_reply, text_reply
-from tm_helpers import first_json, make_project, read_json, run_real, task, tasks_path
 
 
 def planned(n: int, deps: dict[int, list[int]] | None = None) -> dict[str, Any]:
