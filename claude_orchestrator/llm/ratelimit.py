@@ -61,8 +61,11 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.time,
         max_wait_s: float = 600.0,
+        window_s: float = 60.0,
     ) -> None:
+        """`window_s`: the window of the configured limits (a minute; shorter in tests and benchmarks)."""
         self.config = config or RateLimitConfig()
+        self.window_s = window_s
         self._clock = clock
         self.max_wait_s = max_wait_s
         self._models: dict[str, _ModelState] = {}
@@ -82,7 +85,9 @@ class RateLimiter:
             }
             for kind, limit in per_min.items():
                 if limit:
-                    st.local[kind] = _Bucket(limit=limit, remaining=limit, reset_at=now + 60.0, window_s=60.0)
+                    st.local[kind] = _Bucket(
+                        limit=limit, remaining=limit, reset_at=now + self.window_s, window_s=self.window_s
+                    )
         return st
 
     def _need(self, kind: str, input_tokens: int) -> float:
