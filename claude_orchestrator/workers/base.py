@@ -52,6 +52,7 @@ class WorkContext:
     report: Callable[[dict[str, Any]], None] = _no_report  # {phase, turns, tokens_in, tokens_out, cost_usd}
     timeout_s: float | None = None
     env: dict[str, str] = field(default_factory=dict)
+    transcript_path: Path | str | None = None  # where a backend writes its transcript (JSONL)
 
 
 @dataclass(frozen=True)

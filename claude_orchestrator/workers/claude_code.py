@@ -362,6 +362,8 @@ class ClaudeCodeWorker:
             if r.usage:
                 tin, tout = _tokens_in(r.usage), int(r.usage.get("output_tokens") or 0)
             data.update(subtype=r.subtype, terminal_reason=r.terminal_reason, stop_reason=r.stop_reason)
+            if r.model_usage:  # per-model usage, so the engine's ledger can attribute it
+                data["model_usage"] = dict(r.model_usage)
             if r.api_error_status:
                 data["api_error_status"] = r.api_error_status
         if run.rate_limit is not None:
