@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import anthropic
 import pytest
@@ -259,3 +260,70 @@ def test_standalone_server_answers() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_cache_ttl_5m_and_1h_with_a_fake_clock() -> None:
+    now = [1000.0]
+    with FakeAnthropic(clock=lambda: now[0]) as fake:
+        c = client(fake)
+        c.messages.create(model=MODEL, max_tokens=5, **_cached_body(1))  # type: ignore[arg-type]
+        now[0] += 290  # a hit refreshes the 5-minute entry
+        u = c.messages.create(model=MODEL, max_tokens=5, **_cached_body(1)).usage  # type: ignore[arg-type]
+        assert u.cache_read_input_tokens == 2100
+        now[0] += 290
+        u = c.messages.create(model=MODEL, max_tokens=5, **_cached_body(1)).usage  # type: ignore[arg-type]
+        assert u.cache_read_input_tokens == 2100
+        now[0] += 400  # past 5 minutes: only the 1-hour entry could survive, and it ends after the 5m one
+        u = c.messages.create(model=MODEL, max_tokens=5, **_cached_body(1)).usage  # type: ignore[arg-type]
+        assert u.cache_read_input_tokens == 2100  # the 1h breakpoint covers the whole prefix
+        now[0] += 3700
+        u = c.messages.create(model=MODEL, max_tokens=5, **_cached_body(1)).usage  # type: ignore[arg-type]
+        assert u.cache_read_input_tokens == 0 and u.cache_creation_input_tokens == 2100
+
+
+def test_error_counts_and_fail_next() -> None:
+    with FakeAnthropic(replies=[text_reply("queued")]) as fake:
+        fake.fail_next(error_reply(500), error_reply(529))
+        c = client(fake, max_retries=2)
+        assert c.messages.create(model=MODEL, max_tokens=5, messages=HI).content[0].text == "queued"  # type: ignore[union-attr]
+        assert fake.accounting.errors == {500: 1, 529: 1} and fake.pending == 0
+        assert [r.status for r in fake.requests] == [500, 529, 200]
+
+
+def test_standalone_replay_of_a_recorded_file(tmp_path: Path) -> None:
+    from claude_orchestrator.config import OrchestratorConfig
+    from claude_orchestrator.llm import LLM, Recorder
+
+    rec_path = tmp_path / "run.jsonl"
+    with FakeAnthropic(replies=[text_reply("recorded answer")]) as fake, Recorder(rec_path) as rec:
+        llm = LLM.from_config(OrchestratorConfig(), api_key="sk-x", base_url=fake.base_url, recorder=rec)
+        llm.create(role="worker", model=MODEL, system="s", messages=HI, max_tokens=5)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "claude_orchestrator.testing.fake_anthropic", "--replay", str(rec_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
+        llm = LLM.from_config(OrchestratorConfig(), api_key="sk-x", base_url=url)
+        assert (
+            llm.create(role="worker", model=MODEL, system="s", messages=HI, max_tokens=5).text
+            == "recorded answer"
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "claude_orchestrator.testing.fake_anthropic",
+            "--replay",
+            str(tmp_path / "none.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "none.jsonl" in bad.stderr

@@ -81,6 +81,7 @@ class FakeAnthropic:
         replay: str | Path | None = None,
         api_key: str | None = None,
         min_cache_tokens: dict[str, int] | int = 1024,
+        clock: Callable[[], float] = time.monotonic,
         default_text: str = DEFAULT_TEXT,
         port: int = 0,
         host: str = "127.0.0.1",
@@ -91,7 +92,7 @@ class FakeAnthropic:
         self.default_text = default_text
         self.requests: list[FakeRequest] = []
         self.accounting = Accounting()
-        self.cache = PromptCache(min_cache_tokens)
+        self.cache = PromptCache(min_cache_tokens, clock)  # `clock` drives cache TTLs
         limits = rate_limits or RateLimits()
         if window_s is not None:
             limits.window_s = window_s
@@ -171,6 +172,13 @@ class FakeAnthropic:
             req.index = len(self.requests)
             self.requests.append(req)
             self._changed.notify_all()
+
+    def _finish(self, req: FakeRequest, status: int) -> None:
+        """Note how a request was answered (0: connection reset)."""
+        with self._lock:
+            req.status = status
+            if status != 200:
+                self.accounting.errors[status] += 1
 
     def _choose(self, req: FakeRequest) -> Reply:
         with self._lock:
@@ -305,16 +313,16 @@ class _Handler(BaseHTTPRequestHandler):
             or (self.headers.get("authorization") or "").removeprefix("Bearer ").strip()
         )
         if not key or (fake.api_key is not None and key != fake.api_key):
-            req.status = 401
+            fake._finish(req, 401)
             return self._json(
                 401, error_body("authentication_error", "invalid x-api-key", request_id), {}, request_id
             )
         endpoint = req.endpoint
         if endpoint == "/v1/messages/count_tokens":
-            req.status = 200
+            fake._finish(req, 200)
             return self._json(200, {"input_tokens": count_input_tokens(body)}, {}, request_id)
         if endpoint != "/v1/messages":
-            req.status = 404
+            fake._finish(req, 404)
             return self._json(
                 404, error_body("not_found_error", f"no route {endpoint}", request_id), {}, request_id
             )
@@ -325,13 +333,13 @@ class _Handler(BaseHTTPRequestHandler):
             rl = fake.limiter.headers(req.model)
         headers = {**rl, **extra, **reply.headers}
         if reply.fault == "reset":
-            req.status = 0
+            fake._finish(req, 0)
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
             self.connection.close()
             return
         if reply.status != 200:
-            req.status = reply.status
+            fake._finish(req, reply.status)
             err = error_body(
                 reply.error_type or "api_error", reply.error_message, request_id, reply.error_code
             )
@@ -339,7 +347,7 @@ class _Handler(BaseHTTPRequestHandler):
         model = req.model
         msg_id = new_id("msg")
         if reply.fault == "stream_error" and not req.stream:
-            req.status = 529
+            fake._finish(req, 529)
             return self._json(
                 529,
                 error_body(reply.error_type or "overloaded_error", reply.error_message, request_id),
@@ -347,7 +355,7 @@ class _Handler(BaseHTTPRequestHandler):
                 request_id,
             )
         usage = usage or {"input_tokens": 0, "output_tokens": 0}
-        req.status = 200
+        fake._finish(req, 200)
         if not req.stream:
             return self._json(
                 200, message_json(reply, msg_id=msg_id, model=model, usage=usage), headers, request_id
