@@ -8,6 +8,7 @@ int ids, non-empty title and description, a priority, one of the 7 statuses, 2-s
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ _SUB_KEYS = (*_TASK_KEYS, "parentId")
 Dep = int | str
 
 
-@dataclass
+@dataclass(slots=True)
 class Subtask:
     id: int
     parent_id: int
@@ -64,7 +65,7 @@ class Subtask:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class Task:
     id: int
     title: str
@@ -103,7 +104,7 @@ class Task:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class TagData:
     name: str
     tasks: list[Task] = field(default_factory=list)
@@ -142,7 +143,7 @@ class TagData:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class Document:
     """A whole tasks.json: its tags in file order, plus unknown top-level entries."""
 
@@ -158,131 +159,151 @@ class Document:
 # ---------------------------------------------------------------- reading
 
 
+_STATUS_SET = frozenset(STATUSES)
+_PRIORITY_SET = frozenset(PRIORITIES)
+_SUB_KEY_SET = frozenset(_SUB_KEYS)
+_TASK_KEY_SET = frozenset((*_TASK_KEYS, "subtasks"))
+
+
 class _Reader:
+    """Fast paths for well-formed values; the `where` text is only built when something is wrong."""
+
     def __init__(self, path: object) -> None:
         self.path = path
 
-    def fail(self, problem: str) -> TaskFileError:
-        return TaskFileError(self.path, problem)
+    def fail(self, where: Any, problem: str) -> TaskFileError:
+        return TaskFileError(self.path, f"{where() if callable(where) else where}: {problem}")
 
-    def int_id(self, value: Any, where: str) -> int:
-        if isinstance(value, bool):
-            raise self.fail(f"{where}: id {value!r} is not a number")
-        if isinstance(value, int) and value >= 0:
+    def int_id(self, value: Any, where: Any) -> int:
+        if type(value) is int and value >= 0:
             return value
         if isinstance(value, float) and value.is_integer() and value >= 0:
             return int(value)
         if isinstance(value, str) and _INT_RE.match(value):
             return int(value)
-        raise self.fail(f"{where}: id {value!r} is not a number")
+        raise self.fail(where, f"id {value!r} is not a number")
 
-    def text(self, obj: dict[str, Any], key: str, where: str, default: str = "") -> str:
-        value = obj.get(key, default)
+    def text(self, obj: dict[str, Any], key: str, where: Any) -> str:
+        value = obj.get(key)
+        if type(value) is str:
+            return value
         if value is None:
-            return default
-        if not isinstance(value, str):
-            raise self.fail(f"{where}: {key} must be a string, not {type(value).__name__}")
-        return value
+            return ""
+        raise self.fail(where, f"{key} must be a string, not {type(value).__name__}")
 
-    def status(self, obj: dict[str, Any], where: str) -> str:
-        value = obj.get("status") or "pending"
+    def status(self, obj: dict[str, Any], where: Any) -> str:
+        value = obj.get("status")
+        if type(value) is str and value in _STATUS_SET:
+            return str(value)
+        if not value:
+            return "pending"
         if isinstance(value, str):
             value = STATUS_ALIASES.get(value.strip(), value.strip())
-        if value not in STATUSES:
-            raise self.fail(f"{where}: unknown status {value!r} (expected one of {', '.join(STATUSES)})")
-        return str(value)
+            if value in _STATUS_SET:
+                return value
+        raise self.fail(where, f"unknown status {value!r} (expected one of {', '.join(STATUSES)})")
 
-    def priority(self, obj: dict[str, Any], where: str, default: str | None) -> str | None:
+    def priority(self, obj: dict[str, Any], where: Any, default: str | None) -> str | None:
         value = obj.get("priority")
+        if type(value) is str and value in _PRIORITY_SET:
+            return str(value)
         if value is None or value == "":
             return default
-        if value not in PRIORITIES:
-            raise self.fail(f"{where}: unknown priority {value!r} (expected one of {', '.join(PRIORITIES)})")
-        return str(value)
+        raise self.fail(where, f"unknown priority {value!r} (expected one of {', '.join(PRIORITIES)})")
 
-    def raw_deps(self, obj: dict[str, Any], where: str) -> list[Any]:
+    def raw_deps(self, obj: dict[str, Any], where: Any) -> list[Any]:
         deps = obj.get("dependencies")
-        if deps is None:
-            return []
-        if not isinstance(deps, list):
-            raise self.fail(f"{where}: dependencies must be a list")
+        if not deps:
+            if deps is None or deps == []:
+                return []
+            raise self.fail(where, "dependencies must be a list")
+        if type(deps) is not list:
+            raise self.fail(where, "dependencies must be a list")
         for d in deps:
-            ok = (isinstance(d, int) and not isinstance(d, bool)) or (
-                isinstance(d, str) and (_INT_RE.match(d) or _SUB_RE.match(d))
-            )
-            if not ok:
-                raise self.fail(f"{where}: dependency {d!r} is not a task id (N or P.S)")
-        return deps
+            if type(d) is int or (
+                isinstance(d, str) and ((d.isascii() and d.isdigit()) or _INT_RE.match(d) or _SUB_RE.match(d))
+            ):
+                continue
+            raise self.fail(where, f"dependency {d!r} is not a task id (N or P.S)")
+        return list(deps)
 
-    def subtask(self, obj: Any, parent: int, where: str) -> Subtask:
-        if not isinstance(obj, dict):
-            raise self.fail(f"{where}: a subtask must be an object")
+    def subtask(self, obj: Any, parent: int, where: Any) -> Subtask:
+        if type(obj) is not dict:
+            raise self.fail(where, "a subtask must be an object")
         sid = self.int_id(obj.get("id"), where)
-        where = f"{where} (subtask {parent}.{sid})"
-        extra = {k: v for k, v in obj.items() if k not in _SUB_KEYS}
+
+        def here() -> str:
+            return f"{where() if callable(where) else where} (subtask {parent}.{sid})"
+
+        extra = {k: v for k, v in obj.items() if k not in _SUB_KEY_SET}
         pid = obj.get("parentId")
         if pid is not None and pid != "undefined":
             extra["parentId"] = pid
         return Subtask(
-            id=sid,
-            parent_id=parent,
-            title=self.text(obj, "title", where),
-            description=self.text(obj, "description", where),
-            status=self.status(obj, where),
-            dependencies=self.raw_deps(obj, where),  # resolved once all ids are known
-            details=self.text(obj, "details", where),
-            test_strategy=self.text(obj, "testStrategy", where),
-            priority=self.priority(obj, where, None),
-            extra=extra,
+            sid,
+            parent,
+            self.text(obj, "title", here),
+            self.text(obj, "description", here),
+            self.status(obj, here),
+            self.raw_deps(obj, here),  # resolved once all ids are known
+            self.text(obj, "details", here),
+            self.text(obj, "testStrategy", here),
+            self.priority(obj, here, None),
+            extra,
         )
 
-    def task(self, obj: Any, where: str) -> Task:
-        if not isinstance(obj, dict):
-            raise self.fail(f"{where}: a task must be an object")
-        tid = self.int_id(obj.get("id"), where)
-        where = f"{where.split(':')[0]}: task {tid}"
+    def task(self, obj: Any, tag: str, index: int) -> Task:
+        if type(obj) is not dict:
+            raise self.fail(f"tag '{tag}': task #{index + 1}", "a task must be an object")
+        tid = self.int_id(obj.get("id"), f"tag '{tag}': task #{index + 1}")
+
+        def where() -> str:
+            return f"tag '{tag}': task {tid}"
+
         subs_raw = obj.get("subtasks") or []
-        if not isinstance(subs_raw, list):
-            raise self.fail(f"{where}: subtasks must be a list")
+        if type(subs_raw) is not list:
+            raise self.fail(where, "subtasks must be a list")
         subs = [self.subtask(s, tid, where) for s in subs_raw]
-        seen: set[int] = set()
-        for s in subs:
-            if s.id in seen:
-                raise self.fail(f"{where}: duplicate subtask id {tid}.{s.id}")
-            seen.add(s.id)
+        if len(subs) > 1 and len({s.id for s in subs}) != len(subs):
+            seen: set[int] = set()
+            for s in subs:
+                if s.id in seen:
+                    raise self.fail(where, f"duplicate subtask id {tid}.{s.id}")
+                seen.add(s.id)
         deps = [_norm_task_dep(d) for d in self.raw_deps(obj, where)]
         return Task(
-            id=tid,
-            title=self.text(obj, "title", where),
-            description=self.text(obj, "description", where),
-            status=self.status(obj, where),
-            priority=self.priority(obj, where, "medium") or "medium",
-            dependencies=deps,
-            details=self.text(obj, "details", where),
-            test_strategy=self.text(obj, "testStrategy", where),
-            subtasks=subs,
-            extra={k: v for k, v in obj.items() if k not in (*_TASK_KEYS, "subtasks")},
+            tid,
+            self.text(obj, "title", where),
+            self.text(obj, "description", where),
+            self.status(obj, where),
+            self.priority(obj, where, "medium") or "medium",
+            deps,
+            self.text(obj, "details", where),
+            self.text(obj, "testStrategy", where),
+            subs,
+            {k: v for k, v in obj.items() if k not in _TASK_KEY_SET},
         )
 
     def tag(self, name: str, obj: dict[str, Any]) -> TagData:
         tasks_raw = obj.get("tasks")
         if not isinstance(tasks_raw, list):
-            raise self.fail(f"tag '{name}': tasks must be a list, not {type(tasks_raw).__name__}")
+            raise self.fail(f"tag '{name}'", f"tasks must be a list, not {type(tasks_raw).__name__}")
         meta = obj.get("metadata")
         if meta is None:
             meta = {}
         if not isinstance(meta, dict):
-            raise self.fail(f"tag '{name}': metadata must be an object")
-        tasks = [self.task(t, f"tag '{name}': task #{i + 1}") for i, t in enumerate(tasks_raw)]
+            raise self.fail(f"tag '{name}'", "metadata must be an object")
+        tasks = [self.task(t, name, i) for i, t in enumerate(tasks_raw)]
         ids: set[int] = set()
         for t in tasks:
             if t.id in ids:
-                raise self.fail(f"tag '{name}': duplicate task id {t.id}")
+                raise self.fail(f"tag '{name}'", f"duplicate task id {t.id}")
             ids.add(t.id)
         for t in tasks:
+            sibs = {x.id for x in t.subtasks}
             for s in t.subtasks:
-                sibs = {x.id for x in t.subtasks}
-                s.dependencies = [_norm_sub_dep(d, t.id, sibs, ids) for d in s.dependencies]
+                if s.dependencies:
+                    s.dependencies = [_norm_sub_dep(d, t.id, sibs, ids) for d in s.dependencies]
         extra = {k: v for k, v in obj.items() if k not in ("tasks", "metadata")}
         return TagData(name=name, tasks=tasks, metadata=dict(meta), extra=extra)
 
@@ -313,7 +334,7 @@ def parse_document(data: Any, path: object = "tasks.json") -> Document:
     """Build a Document from decoded JSON; any problem raises TaskFileError naming the file."""
     r = _Reader(path)
     if not isinstance(data, dict):
-        raise r.fail(f"expected a JSON object at the top level, not {type(data).__name__}")
+        raise TaskFileError(path, f"expected a JSON object at the top level, not {type(data).__name__}")
     if is_tagged(data):
         doc = Document(tagged=True)
         for key, value in data.items():
@@ -331,19 +352,27 @@ def parse_document(data: Any, path: object = "tasks.json") -> Document:
         return doc
     if not data:
         return Document()
-    raise r.fail('no tasks found: expected {"<tag>": {"tasks": [...]}} or {"tasks": [...]}')
+    raise TaskFileError(path, 'no tasks found: expected {"<tag>": {"tasks": [...]}} or {"tasks": [...]}')
 
 
 def loads_document(text: str, path: object = "tasks.json") -> Document:
     if not text.strip():
         return Document()
+    enabled = gc.isenabled()
+    gc.disable()  # many small objects, no cycles: collection passes only cost time here
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise TaskFileError(path, f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
-    except RecursionError:
-        raise TaskFileError(path, "malformed JSON: nested too deeply") from None
-    return parse_document(data, path)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise TaskFileError(
+                path, f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}"
+            ) from None
+        except RecursionError:
+            raise TaskFileError(path, "malformed JSON: nested too deeply") from None
+        return parse_document(data, path)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def check_writable(doc: Document, path: object = "tasks.json") -> None:
