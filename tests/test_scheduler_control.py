@@ -283,3 +283,17 @@ def test_worker_that_ignores_cancel_is_reported_left_behind():
         w.release.set()
     assert out.interrupted == {"1"} and out.reasons["1"] == "did not stop after cancel"
     assert any(e.data.get("message") == "workers still running after cancel (left behind)" for e in seen)
+
+
+def test_request_stop_from_a_signal_handler():
+    import signal
+
+    fw = FakeWorker(default=FakeSpec(hang=True))
+    s, fw, _ = make([U("1"), U("2", ["1"])], fw, grace_s=0.0)
+    old = signal.signal(signal.SIGUSR1, lambda *_: s.request_stop())
+    try:
+        s.bus.subscribe(lambda e: os.kill(os.getpid(), signal.SIGUSR1) if e.kind == ev.TASK_STARTED else None)
+        out = s.run()
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+    assert out.interrupted == {"1"} and out.pending == {"2"} and fw.active == 0
