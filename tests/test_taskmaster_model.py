@@ -254,3 +254,14 @@ def test_reader_on_random_bytes(blob):
     text = blob.decode("utf-8", "replace") if isinstance(blob, bytes) else blob
     with contextlib.suppress(TaskFileError):
         loads_document(text, "r.json")
+
+
+def test_example_database_is_valid_and_round_trips():
+    from pathlib import Path
+
+    from claude_orchestrator.taskmaster.graph import TaskGraph
+
+    text = (Path(__file__).resolve().parent.parent / "examples" / "tasks.json").read_text()
+    doc = loads_document(text, "examples/tasks.json")
+    TaskGraph(doc.tags["master"]).check()
+    assert json.loads(dump_document(doc)) == json.loads(text)
