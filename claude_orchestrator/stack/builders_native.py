@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -144,12 +145,23 @@ def build_java(ctx: BuildContext) -> ComponentBuild:
     return _build_javac(ctx, res)
 
 
+def jar_has_main_class(jar: Path) -> bool:
+    try:
+        with zipfile.ZipFile(jar) as zf:
+            manifest = zf.read("META-INF/MANIFEST.MF").decode("utf-8", errors="replace")
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return False
+    return any(line.startswith("Main-Class:") for line in manifest.splitlines())
+
+
 def _jar_result(res: ComponentBuild, libs: Path, ctx: BuildContext) -> ComponentBuild:
     jar = _largest_jar(libs)
-    if jar:
-        res.run_command = "java -jar " + shlex.quote(jar.relative_to(ctx.folder).as_posix())
-    else:
+    if jar is None:
         res.notes.append(f"no jar in {libs.relative_to(ctx.folder)}; no run command")
+        return res
+    rel = shlex.quote(jar.relative_to(ctx.folder).as_posix())
+    main = None if jar_has_main_class(jar) else find_main_class(ctx, ctx.files(".java"))
+    res.run_command = f"java -cp {rel} {shlex.quote(main)}" if main else f"java -jar {rel}"
     return res
 
 
