@@ -182,3 +182,13 @@ def test_example_audit_plugin_logs_and_blocks(tmp_path, monkeypatch):
     ]
     assert records[2]["project_dir"] == str(result.project_dir)
     assert not (tmp_path / "out" / "leaky").exists()
+
+
+def test_two_different_plugins_with_one_name_are_refused(tmp_path):
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / f"p_{sub}.py").write_text("PLUGIN_NAME = 'same'\n")
+    mgr = StackPlugins()
+    mgr.load_dir(tmp_path / "a")
+    with pytest.raises(PluginError, match="two plugins are named 'same'"):
+        mgr.load_dir(tmp_path / "b")

@@ -87,8 +87,16 @@ class StackPlugins:
     # ------------------------------------------------------------ registration
     def register(self, plugin: object, name: str | None = None, source: str = "code") -> str:
         name = name or str(getattr(plugin, "PLUGIN_NAME", "") or getattr(plugin, "__name__", "")) or None
-        if name and (self.pm.has_plugin(name) or self.pm.is_registered(plugin)):
-            return name  # already loaded (found twice): register once
+        if self.pm.is_registered(plugin):
+            return self.pm.get_name(plugin) or str(name)
+        existing = self.pm.get_plugin(name) if name else None
+        if existing is not None:
+            same_file = getattr(existing, "__file__", None) and getattr(
+                existing, "__file__", None
+            ) == getattr(plugin, "__file__", None)
+            if same_file:
+                return str(name)  # the same plugin found twice: register it once
+            raise PluginError(f"two plugins are named {name!r} ({self._sources.get(str(name))} and {source})")
         try:
             registered = self.pm.register(plugin, name=name)
         except (ValueError, pluggy.PluginValidationError) as e:
