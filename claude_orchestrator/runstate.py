@@ -48,6 +48,18 @@ class RunOutcome:
     makespan_s: float
 
 
+def scheduler_options(execution: Any) -> dict[str, Any]:
+    """Scheduler keyword arguments from `OrchestratorConfig.execution`."""
+    return {
+        "max_workers": execution.max_workers,
+        "max_retries": execution.max_retries,
+        "retry_backoff_s": execution.retry_backoff_seconds,
+        "timeout_s": execution.worker_timeout,
+        "grace_s": execution.shutdown_grace_seconds,
+        "exclusive_files": execution.exclusive_files,
+    }
+
+
 Emit = Callable[..., None]  # emit(kind, task_id, **data)
 
 

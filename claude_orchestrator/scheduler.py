@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import logging
 import queue
 import threading
 import time
@@ -24,11 +23,19 @@ from typing import Any
 from . import events as ev
 from .errors import OrchestratorError
 from .events import EventBus
-from .runstate import BACKOFF, INTEGRATING, PENDING, READY, RUNNING, Decision, RunOutcome, RunState
+from .runstate import (
+    BACKOFF,
+    INTEGRATING,
+    PENDING,
+    READY,
+    RUNNING,
+    Decision,
+    RunOutcome,
+    RunState,
+    scheduler_options,
+)
 from .units import FileLocks, Preview, SchedUnit, UnitGraph, build_graph, id_key, schedule_preview
-from .workers.base import WorkContext, Worker, WorkResult, WorkUnit
-
-log = logging.getLogger(__name__)
+from .workers.base import WorkContext, Worker, WorkResult, WorkUnit, run_worker
 
 __all__ = [
     "Decision",
@@ -41,18 +48,6 @@ __all__ = [
 ]
 
 
-def scheduler_options(execution: Any) -> dict[str, Any]:
-    """Scheduler keyword arguments from `OrchestratorConfig.execution`."""
-    return {
-        "max_workers": execution.max_workers,
-        "max_retries": execution.max_retries,
-        "retry_backoff_s": execution.retry_backoff_seconds,
-        "timeout_s": execution.worker_timeout,
-        "grace_s": execution.shutdown_grace_seconds,
-        "exclusive_files": execution.exclusive_files,
-    }
-
-
 @dataclass
 class _Attempt:
     uid: str
@@ -63,24 +58,6 @@ class _Attempt:
     unit: WorkUnit  # as the worker got it (attempt, feedback)
     stop_cancelled: bool = False
     fut: Future[WorkResult] | None = None
-
-
-def _call_worker(
-    worker: Worker,
-    unit: WorkUnit,
-    workdir_for: Callable[[WorkUnit], Path],
-    make_ctx: Callable[[Path], WorkContext],
-) -> WorkResult:
-    """Runs in a worker thread. Turns an exception into a failed result (with the type named)."""
-    t0 = time.monotonic()
-    try:
-        res = worker.run(unit, make_ctx(workdir_for(unit)))
-        if not isinstance(res, WorkResult):
-            return WorkResult.failure(f"worker {worker.name!r} returned {type(res).__name__}, not WorkResult")
-    except Exception as e:
-        log.exception("worker %s raised on unit %s", getattr(worker, "name", worker), unit.unit_id)
-        return WorkResult.failure(f"worker raised {type(e).__name__}: {e}", duration_s=time.monotonic() - t0)
-    return res if res.duration_s else replace(res, duration_s=time.monotonic() - t0)
 
 
 class Scheduler:
@@ -306,10 +283,12 @@ class Scheduler:
         def report(data: dict[str, Any]) -> None:  # called from the worker thread: only emits
             self.bus.publish(ev.Event(ev.TASK_PROGRESS, self.run_id, uid, {**data, "attempt": no}))
 
-        def make_ctx(workdir: Path) -> WorkContext:
-            return WorkContext(workdir, self.run_id, att.cancel, report, self.timeout_s, dict(self.env))
+        def make_ctx() -> WorkContext:  # in the worker thread: preparing a worktree takes time
+            return WorkContext(
+                self.workdir_for(wu), self.run_id, att.cancel, report, self.timeout_s, dict(self.env)
+            )
 
-        att.fut = self._pool.submit(_call_worker, worker, wu, self.workdir_for, make_ctx)
+        att.fut = self._pool.submit(run_worker, worker, wu, make_ctx)
         att.fut.add_done_callback(self._post("result", att.token))
         if self.timeout_s is not None:
             self._add_timer(self.timeout_s + self.timeout_margin_s, "timeout", att.token)
@@ -324,7 +303,7 @@ class Scheduler:
         if self._zombies.pop(token, None) is not None:
             return  # already counted as timed out or interrupted
         att = self._running.pop(token)
-        res = fut.result()  # _call_worker never raises
+        res = fut.result()  # run_worker never raises
         st, uid = self.state, att.uid
         st.results[uid] = res
         if res.ok and self.on_unit_finished is not None:

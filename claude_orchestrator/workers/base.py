@@ -8,15 +8,18 @@ error. Workers never print; progress goes through ``ctx.report`` which only emit
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,20 @@ class Worker(Protocol):
     def run(self, unit: WorkUnit, ctx: WorkContext) -> WorkResult:
         """Do the unit in ctx.workdir; return ok=False with an error instead of raising."""
         ...
+
+
+def run_worker(worker: Worker, unit: WorkUnit, make_ctx: Callable[[], WorkContext]) -> WorkResult:
+    """Run a worker and never raise: an exception (or a wrong return type) becomes a failed result that
+    names it. `make_ctx` runs inside the call too, so a failing workdir setup is a failed attempt."""
+    t0 = time.monotonic()
+    try:
+        res = worker.run(unit, make_ctx())
+        if not isinstance(res, WorkResult):
+            return WorkResult.failure(f"worker {worker.name!r} returned {type(res).__name__}, not WorkResult")
+    except Exception as e:
+        log.exception("worker %s raised on unit %s", getattr(worker, "name", worker), unit.unit_id)
+        return WorkResult.failure(f"worker raised {type(e).__name__}: {e}", duration_s=time.monotonic() - t0)
+    return res if res.duration_s else replace(res, duration_s=time.monotonic() - t0)
 
 
 # --- subprocess in its own process group -------------------------------------------------------------
