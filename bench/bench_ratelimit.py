@@ -5,7 +5,7 @@ baseline that relies on the SDK's own retries alone (max_retries=8, retry-after 
 run. Figures: useful requests completed per window as a share of the limit (server clock), and the share
 of requests answered 429.
 
-    python bench/bench_ratelimit.py [--threads 16] [--limit 40] [--window 1.0] [--windows 8]
+    python bench/bench_ratelimit.py [--threads 16] [--limit 40] [--window 1.0] [--windows 8] [--itpm N]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import anthropic
 from claude_orchestrator.config import OrchestratorConfig
 from claude_orchestrator.errors import LLMError
 from claude_orchestrator.llm import LLM
-from claude_orchestrator.testing.fake_anthropic import FakeAnthropic, RateLimits
+from claude_orchestrator.testing.fake_anthropic import FakeAnthropic, RateLimits, count_input_tokens
 
 MODEL = "claude-sonnet-5-5"
 PROMPT = [{"role": "user", "content": "ping " * 40}]
@@ -58,13 +58,18 @@ def run_phase(
         inside = [r for r in fake.requests if start <= r.ts < end]
         ok = sum(1 for r in inside if r.status == 200)
         limited = sum(1 for r in inside if r.status == 429)
-        cap = (limits.requests or 0) * windows
+        if limits.requests:
+            cap = limits.requests * windows
+        else:  # an input-token limit: the most whole requests that fit a window
+            per_request = count_input_tokens({"system": "s", "messages": PROMPT})
+            cap = (limits.input_tokens or 0) // per_request * windows
         return {
             "name": name,  # type: ignore[dict-item]
             "ok": ok,
             "requests": len(inside),
             "r429": limited,
             "goodput": ok / cap,
+            "cap": cap,
             "share_429": limited / max(1, len(inside)),
         }
 
@@ -90,9 +95,16 @@ def main() -> None:
     p.add_argument("--window", type=float, default=1.0, help="seconds")
     p.add_argument("--windows", type=int, default=8)
     p.add_argument("--latency", type=float, default=0.05, help="seconds the fake takes per request")
+    p.add_argument("--itpm", type=int, default=None, help="limit input tokens per window instead of requests")
     a = p.parse_args()
+    if a.itpm:
+        limits = RateLimits(input_tokens=a.itpm, window_s=a.window)
+        what = f"{a.itpm} input tokens"
+    else:
+        limits = RateLimits(requests=a.limit, window_s=a.window)
+        what = f"{a.limit} requests"
     print(
-        f"{a.threads} threads, limit {a.limit} requests per {a.window:g} s window, {a.windows} windows, latency {a.latency:g} s"
+        f"{a.threads} threads, limit {what} per {a.window:g} s window, {a.windows} windows, latency {a.latency:g} s"
     )
     for name, factory in (
         ("ours (admission + one retry loop)", ours),
@@ -102,12 +114,12 @@ def main() -> None:
             name,
             factory,
             threads=a.threads,
-            limits=RateLimits(requests=a.limit, window_s=a.window),
+            limits=RateLimits(limits.requests, limits.input_tokens, None, limits.window_s),
             windows=a.windows,
             latency=a.latency,
         )
         print(
-            f"  {name:36s} goodput {r['goodput']:6.1%} of the limit ({r['ok']}/{a.limit * a.windows}), "
+            f"  {name:36s} goodput {r['goodput']:6.1%} of the limit ({r['ok']}/{r['cap']}), "
             f"429s {r['share_429']:6.1%} of {r['requests']} requests"
         )
 
