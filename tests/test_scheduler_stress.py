@@ -7,10 +7,13 @@ import random
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_scheduler import U, make
 
 from claude_orchestrator import events as ev
 from claude_orchestrator.scheduler import Decision
+from claude_orchestrator.units import schedule_preview
 from claude_orchestrator.workers.fake import FakeSpec, FakeWorker
 
 
@@ -83,3 +86,32 @@ def test_random_runs_keep_their_invariants(seed: int):
     assert len(rec.of(ev.TASK_COMPLETED)) == len(out.done)
     assert {e.task_id for e in rec.of(ev.TASK_FAILED)} == out.failed
     assert {e.task_id for e in rec.of(ev.TASK_BLOCKED)} == out.blocked
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.lists(st.integers(1, 40), max_size=3), st.floats(0.1, 10)), min_size=1, max_size=40
+    ),
+    st.integers(1, 5),
+)
+def test_preview_is_a_valid_list_schedule(spec, workers):
+    units, dur = [], {}
+    for i, (deps, d) in enumerate(spec, 1):
+        units.append(U(str(i), sorted({str(x) for x in deps if x < i})))
+        dur[str(i)] = d
+    p = schedule_preview(units, workers, dur)
+    slots = {s.unit_id: s for s in p.slots}
+    assert sorted(slots, key=int) == [su.id for su in units] and len(p.slots) == len(units)
+    for su in units:
+        for d in su.unit.dependencies:
+            assert slots[su.id].start >= slots[d].end - 1e-9
+    points = sorted({s.start for s in p.slots})
+    for t in points:  # never more than `workers` at once, never two on one worker
+        live = [s for s in p.slots if s.start <= t < s.end]
+        assert len(live) <= workers and len({s.worker for s in live}) == len(live)
+    total = sum(dur.values())
+    cp = sum(dur[u] for u in p.critical_path)
+    assert p.lower_bound == pytest.approx(max(cp, total / workers))
+    # Graham's bound for list scheduling: at most total/m + (1 - 1/m) * critical path
+    assert p.lower_bound - 1e-9 <= p.makespan <= total / workers + (1 - 1 / workers) * cp + 1e-9
