@@ -8,69 +8,19 @@ The AI commands call one hook each (the `_manager_*` functions at the end), whic
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from .. import __version__
 from ..errors import NeedsFeatureError
-from .common import LazyGroup, echo_json, run_main
-
-F = TypeVar("F", bound=Callable[..., Any])
-_FORMATS = ("json", "text", "compact")
-
-
-class _Group(LazyGroup):
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except OSError as e:  # permissions, full disk: one line, not a traceback
-            click.echo(f"Error: {e}", err=True)
-            ctx.exit(1)
+from .common import echo_json, run_main
+from .taskmaster_common import TMGroup, _ctx, common
+from .taskmaster_tags import tags_add, tags_group, tags_remove, tags_use
 
 
-def common(fn: F) -> F:
-    """--tag, -f/--file (or a format name), -p/--project, --format."""
-    fn = click.option("--format", "fmt", type=click.Choice(_FORMATS), default=None, help="Output format.")(fn)
-    fn = click.option(
-        "-p", "--project", type=click.Path(file_okay=False, path_type=Path), help="Project root."
-    )(fn)
-    fn = click.option(
-        "-f", "--file", "file", default=None, help="Path to tasks.json (or an output format: json)."
-    )(fn)
-    fn = click.option("-t", "--tag", default=None, help="Tag to work on (default: the current tag).")(fn)
-    return fn
-
-
-class Ctx:
-    """What every command needs: the store, the tag, and whether to print JSON."""
-
-    def __init__(
-        self, tag: str | None, file: str | None, project: Path | None, fmt: str | None, as_json: bool
-    ):
-        if file in _FORMATS:
-            fmt, file = file, None
-        self.json = as_json or fmt == "json"
-        from ..taskmaster.store import TaskStore
-
-        self.store = TaskStore.discover(project, Path(file) if file else None)
-        self.explicit_tag = tag
-
-    @property
-    def tag(self) -> str:
-        return self.explicit_tag or self.store.current_tag()
-
-    def load(self) -> Any:
-        return self.store.load(self.tag)
-
-
-def _ctx(kw: dict[str, Any], as_json: bool = False) -> Ctx:
-    return Ctx(kw.pop("tag"), kw.pop("file"), kw.pop("project"), kw.pop("fmt"), as_json)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=TMGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="task-master (claude-orchestrator)")
 def cli() -> None:
     """Task Master-compatible task database (.taskmaster/tasks/tasks.json)."""
@@ -340,68 +290,7 @@ def generate_cmd(output: Path | None, **kw: Any) -> None:
     click.echo(f"Wrote {len(paths)} task files to {output or c.store.tasks_path.parent}")
 
 
-@cli.group("tags", invoke_without_command=True)
-@click.pass_context
-@common
-def tags_group(ctx: click.Context, **kw: Any) -> None:
-    """List tags, or add/use/remove one."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(tags_list, **kw)
-
-
-@tags_group.command("list")
-@click.option("--show-metadata", is_flag=True)
-@click.option("--json", "as_json", is_flag=True)
-@common
-def tags_list(show_metadata: bool = False, as_json: bool = False, **kw: Any) -> None:
-    c = _ctx(kw, as_json)
-    doc = c.store.read_document()
-    current = c.store.current_tag()
-    rows = []
-    for name in list(doc.tags) or ["master"]:
-        tag = doc.tag(name)
-        done = sum(1 for t in tag.tasks if t.status == "done")
-        rows.append({"name": name, "current": name == current, "tasks": len(tag.tasks), "completed": done})
-        if show_metadata:
-            rows[-1]["metadata"] = tag.metadata
-    if c.json:
-        echo_json({"tags": rows, "currentTag": current})
-        return
-    for r in rows:
-        mark = "*" if r["current"] else " "
-        click.echo(f"{mark} {r['name']}  ({r['tasks']} tasks, {r['completed']} done)")
-
-
-@tags_group.command("add")
-@click.argument("name")
-@click.option("--copy-from", default=None)
-@click.option("--description", default=None)
-@common
-def tags_add(name: str, copy_from: str | None, description: str | None, **kw: Any) -> None:
-    c = _ctx(kw)
-    c.store.add_tag(name, description=description, copy_from=copy_from)
-    click.echo(f"Created tag '{name}'")
-
-
-@tags_group.command("use")
-@click.argument("name")
-@common
-def tags_use(name: str, **kw: Any) -> None:
-    c = _ctx(kw)
-    c.store.use_tag(name)
-    click.echo(f"Switched to tag '{name}'")
-
-
-@tags_group.command("remove")
-@click.argument("name")
-@click.option("-y", "--yes", is_flag=True)
-@common
-def tags_remove(name: str, yes: bool, **kw: Any) -> None:
-    c = _ctx(kw)
-    c.store.remove_tag(name)
-    click.echo(f"Removed tag '{name}'")
-
-
+cli.add_command(tags_group)
 cli.add_command(tags_add, "add-tag")
 cli.add_command(tags_use, "use-tag")
 cli.add_command(tags_remove, "delete-tag")
