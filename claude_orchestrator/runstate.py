@@ -30,6 +30,10 @@ class Decision:
     commit: str | None = None
     branch: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.kind not in ("done", "retry", "fail"):
+            raise ValueError(f"Decision.kind must be done, retry or fail, not {self.kind!r}")
+
 
 @dataclass
 class RunOutcome:

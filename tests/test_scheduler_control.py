@@ -297,3 +297,8 @@ def test_request_stop_from_a_signal_handler():
     finally:
         signal.signal(signal.SIGUSR1, old)
     assert out.interrupted == {"1"} and out.pending == {"2"} and fw.active == 0
+
+
+def test_decision_kind_is_checked():
+    with pytest.raises(ValueError, match="Decision.kind must be done, retry or fail, not 'accept'"):
+        Decision("accept")  # type: ignore[arg-type]
