@@ -139,7 +139,7 @@ def _all_text(req: FakeRequest) -> str:
     return "\n".join(parts)
 
 
-_TASK = re.compile(r"\bTask (\d+)(?:\.\d+)?\b")
+_TASK = re.compile(r"^# Task (\d+)(?:\.\d+)?:", re.MULTILINE)  # the worker prompt's heading
 _CWD = re.compile(r"(?:[Ww]orking directory|cwd)\s*[:=]\s*`?(/[^\s`'\"]+)")
 
 
@@ -150,7 +150,7 @@ def demo_model(req: FakeRequest) -> Reply:
         return json_reply({"tasks": PLAN})
     if "reviewing manager" in system:
         return json_reply({"verdict": "pass", "issues": [], "follow_ups": []})
-    match = _TASK.search(req.last_user_text or text)
+    match = _TASK.search(text)
     task_id = int(match.group(1)) if match else None
     if task_id in FILES and (req.has_tool("Write") or req.has_tool("write_file")):
         path, content = FILES[task_id]

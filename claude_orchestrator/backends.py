@@ -1,0 +1,132 @@
+"""The worker backends of a run, behind the scheduler's Worker interface, plus the per-unit wrapper that
+marks a unit in progress, gives it its dependencies' results and a transcript path, and books Claude Code's
+usage in the run's ledger."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .config import OrchestratorConfig
+from .errors import ConfigError, OrchestratorError
+from .runs import task_dir
+from .taskmaster import ops
+from .taskmaster.store import TaskStore
+from .workers.base import WorkContext, Worker, WorkResult, WorkUnit
+
+
+class BuildWorker:
+    """Build-plan tasks through the stack runner (`build` backend)."""
+
+    name = "build"
+
+    def __init__(self, cfg: OrchestratorConfig, out_dir: Path, tasks: dict[str, dict[str, Any]]) -> None:
+        self.cfg, self.out_dir, self.tasks = cfg, out_dir, tasks
+
+    def run(self, unit: WorkUnit, ctx: WorkContext) -> WorkResult:
+        from .workers.build import run_build_task
+
+        t0 = time.monotonic()
+        ctx.report({"phase": "building"})
+        try:
+            res = run_build_task(self.tasks.get(unit.unit_id, {}), self.out_dir, self.cfg)
+        except OrchestratorError as e:
+            return WorkResult.failure(str(e), duration_s=time.monotonic() - t0)
+        data = {"build": res.to_dict()}
+        if not res.ok:
+            return WorkResult.failure(
+                res.error or "build failed", duration_s=time.monotonic() - t0, data=data
+            )
+        summary = f"Built {', '.join(res.stacks) or 'project'} in {res.folder}" + (
+            f"; run with: {res.run_command}" if res.run_command else ""
+        )
+        return WorkResult(ok=True, summary=summary, duration_s=time.monotonic() - t0, data=data)
+
+
+@dataclass
+class Backends:
+    """Backends are made on first use (the api one needs credentials, Claude Code needs its CLI)."""
+
+    cfg: OrchestratorConfig
+    root: Path
+    tasks: dict[str, dict[str, Any]]
+    llm_factory: Callable[[], Any]
+    on_rate_limit: Callable[[float, str], None]
+
+    def __post_init__(self) -> None:
+        self._made: dict[str, Worker] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Worker:
+        with self._lock:
+            if name not in self._made:
+                self._made[name] = self._make(name)
+            return self._made[name]
+
+    def _make(self, name: str) -> Worker:
+        if name == "claude-code":
+            from .workers.claude_code import ClaudeCodeWorker
+
+            return ClaudeCodeWorker(self.cfg, on_rate_limit=self.on_rate_limit, project_root=self.root)
+        if name == "api":
+            from .workers.api_agent import ApiAgentWorker
+
+            return ApiAgentWorker(self.llm_factory(), self.cfg, project_root=self.root)
+        if name == "build":
+            return BuildWorker(self.cfg, self.root / self.cfg.stack.output_dir, self.tasks)
+        raise ConfigError(f"unknown backend '{name}'")
+
+
+class UnitRunner:
+    """What the scheduler calls for a unit: status in-progress, context, the backend, usage booking."""
+
+    def __init__(
+        self,
+        backend: Worker,
+        *,
+        store: TaskStore,
+        tag: str,
+        run_path: Path,
+        summaries: dict[str, str],
+        ledger: Any,
+        slot: Callable[[WorkUnit], Any],
+    ) -> None:
+        self.backend = backend
+        self.name = backend.name
+        self.store, self.tag, self.run_path = store, tag, run_path
+        self.summaries, self.ledger, self.slot = summaries, ledger, slot
+
+    def run(self, unit: WorkUnit, ctx: WorkContext) -> WorkResult:
+        with self.store.edit(self.tag) as data:
+            ops.set_status(data, [unit.unit_id], "in-progress")
+        deps = {d: self.summaries[d] for d in unit.dependencies if d in self.summaries}
+        unit = replace(unit, dependency_results=deps)
+        tdir = task_dir(self.run_path, unit.unit_id, create=True)
+        ctx = replace(ctx, transcript_path=tdir / f"transcript-{unit.attempt}.jsonl")
+        with self.slot(unit):
+            res = self.backend.run(unit, ctx)
+        if self.backend.name == "claude-code":
+            self._book_claude_code(unit, res)
+        return res
+
+    def _book_claude_code(self, unit: WorkUnit, res: WorkResult) -> None:
+        """Claude Code bills through its own process: put its per-model usage in our ledger."""
+        usage = res.data.get("model_usage") or {}
+        for model, mu in usage.items():
+            if not isinstance(mu, dict):
+                continue
+            self.ledger.record(
+                role="worker",
+                model=str(model),
+                task_id=unit.unit_id,
+                usage={
+                    "input_tokens": mu.get("inputTokens", 0),
+                    "output_tokens": mu.get("outputTokens", 0),
+                    "cache_creation_input_tokens": mu.get("cacheCreationInputTokens", 0),
+                    "cache_read_input_tokens": mu.get("cacheReadInputTokens", 0),
+                },
+            )

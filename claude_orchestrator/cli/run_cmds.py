@@ -1,0 +1,108 @@
+"""`claude-orchestrator run`: a thin layer over claude_orchestrator.engine.RunEngine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def print_report(report: Any, echo: Any = click.echo) -> None:
+    if report.status == "dry-run":
+        p = report.preview
+        echo(f"Schedule ({len(p.order)} units, {len(p.slots and {s.worker for s in p.slots})} workers):")
+        for s in sorted(p.slots, key=lambda s: (s.start, s.worker)):
+            echo(f"  worker {s.worker}: {s.unit_id:<8} t={s.start:.0f}..{s.end:.0f}")
+        echo("Critical path: " + (" -> ".join(p.critical_path) or "(none)"))
+        if p.blocked:
+            for uid, deps in sorted(p.blocked.items()):
+                echo(f"  {uid} cannot run: depends on {', '.join(deps)} (not selected or not runnable)")
+        echo("Dry run: nothing was executed.")
+        return
+    for n in report.notices:
+        echo(f"note: {n}")
+    if report.status == "nothing-to-do":
+        echo("Nothing to do: every selected task is done.")
+        return
+    echo(f"Run {report.run_id}: {report.status} in {report.duration_s:.1f}s, cost ${report.cost_usd:.4f}")
+    echo(f"  done: {', '.join(report.done) or '-'}")
+    for uid, why in report.failed.items():
+        echo(f"  failed: {uid}: {why}")
+    for uid, by in report.blocked.items():
+        echo(f"  blocked: {uid} (by {', '.join(by) or '?'})")
+    if report.target_branch:
+        echo(f"  merged into branch: {report.target_branch}")
+    echo(f"  run folder: {report.run_path}")
+
+
+@click.command("run")
+@click.option("-w", "--workers", type=click.IntRange(1, 64), help="Parallel workers (execution.max_workers).")
+@click.option("--id", "ids", help="Only these tasks, e.g. 3,5 (subtasks as P.S).")
+@click.option("--with-deps", is_flag=True, help="With --id: also run their unfinished dependencies.")
+@click.option("--tag", help="Task Master tag (default: the current tag).")
+@click.option("--backend", type=click.Choice(["claude-code", "api", "build"]), help="Backend for every task.")
+@click.option(
+    "--working-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Project folder."
+)
+@click.option("--branch", help="Merge into this branch (created for the run) instead of the current one.")
+@click.option("--dry-run", is_flag=True, help="Print the schedule and the critical path; run nothing.")
+@click.option("--no-progress", is_flag=True, help="Plain event lines instead of the live display.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@click.option("--budget-usd", type=click.FloatRange(min=0, min_open=True), help="Stop new work at this cost.")
+@click.option("--no-review", is_flag=True, help="Skip the manager's review of each task.")
+@click.option("--fresh", is_flag=True, help="Start a new run even if the last one was interrupted.")
+@click.option(
+    "--record", type=click.Path(dir_okay=False, path_type=Path), help="Save model exchanges (JSONL)."
+)
+@click.option("-f", "--file", type=click.Path(dir_okay=False, path_type=Path), help="tasks.json path.")
+def run_cmd(
+    workers: int | None,
+    ids: str | None,
+    with_deps: bool,
+    tag: str | None,
+    backend: str | None,
+    working_dir: Path | None,
+    branch: str | None,
+    dry_run: bool,
+    no_progress: bool,
+    verbose: bool,
+    budget_usd: float | None,
+    no_review: bool,
+    fresh: bool,
+    record: Path | None,
+    file: Path | None,
+) -> None:
+    """Execute every ready task with parallel workers, each in its own git worktree."""
+    import logging
+    import sys
+
+    from ..config import load_config, load_dotenv
+    from ..engine import RunEngine, RunOptions
+    from ..taskmaster.ops import parse_ids
+    from ..taskmaster.store import TaskStore
+
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG)
+    root = (working_dir or Path.cwd()).resolve()
+    store = TaskStore.discover(root, file)
+    load_dotenv(store.root / ".env")
+    cfg = load_config(None, start=store.root)
+    options = RunOptions(
+        workers=workers,
+        ids=parse_ids(ids) if ids else None,
+        with_deps=with_deps,
+        tag=tag,
+        backend=backend,
+        branch=branch,
+        dry_run=dry_run,
+        no_progress=no_progress or not cfg.monitoring.show_progress_bar,
+        verbose=verbose,
+        budget_usd=budget_usd,
+        record=record,
+        review=False if no_review else None,
+        resume=not fresh,
+    )
+    report = RunEngine(store, cfg, options).run()
+    print_report(report)
+    sys.exit(report.exit_code)

@@ -1,0 +1,417 @@
+"""`run`: the task graph executed by parallel workers, isolated in worktrees, merged one at a time,
+recorded durably in `.taskmaster/runs/<run-id>/` and resumable after a crash."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import events as ev
+from .config import OrchestratorConfig
+from .errors import BudgetExceededError, ConfigError, OrchestratorError
+from .events import EventBus
+from .runs import new_run_id, run_dir, runs_root, write_json_atomic
+from .taskmaster.graph import TaskGraph
+from .taskmaster.store import TaskStore
+
+log = logging.getLogger(__name__)
+
+RUN_FILE = "run.json"
+
+
+@dataclass
+class RunOptions:
+    workers: int | None = None
+    ids: list[str] | None = None
+    with_deps: bool = False
+    tag: str | None = None
+    backend: str | None = None
+    branch: str | None = None
+    dry_run: bool = False
+    no_progress: bool = False
+    verbose: bool = False
+    budget_usd: float | None = None
+    record: Path | None = None
+    review: bool | None = None  # None: config monitoring.enable_opus_review
+    resume: bool = True
+    console: Any = None
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    run_path: Path | None
+    status: str  # completed | failed | stopped | dry-run | nothing-to-do
+    done: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    blocked: dict[str, list[str]] = field(default_factory=dict)
+    cost_usd: float = 0.0
+    duration_s: float = 0.0
+    notices: list[str] = field(default_factory=list)
+    preview: Any = None
+    target_branch: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.status in ("failed", "stopped") else 0
+
+
+def _unfinished_run(root: Path, tag: str) -> str | None:
+    """The newest run of this tag that never finished (crash or kill -9), to resume."""
+    base = runs_root(root)
+    if not base.is_dir():
+        return None
+    for path in sorted((p for p in base.iterdir() if p.is_dir()), reverse=True):
+        meta_file = path / RUN_FILE
+        if not meta_file.is_file():
+            continue
+        try:
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        if meta.get("tag") == tag:
+            return path.name if meta.get("status") == "running" else None
+    return None
+
+
+def _journal_merged(run_path: Path) -> set[str]:
+    """Units the journal saw merged (their status write may have been lost in a crash)."""
+    from .integrations.eventlog import read_events
+
+    merged = set()
+    with contextlib.suppress(OrchestratorError, OSError):
+        for e in read_events(run_path):
+            if e.kind in (ev.TASK_MERGED, ev.TASK_COMPLETED) and e.task_id:
+                merged.add(e.task_id)
+    return merged
+
+
+class RunEngine:
+    def __init__(
+        self, store: TaskStore, cfg: OrchestratorConfig, options: RunOptions, *, llm: Any = None
+    ) -> None:
+        self.store, self.cfg, self.opt = store, cfg, options
+        self._llm = llm
+        self._llm_lock = threading.Lock()
+        self._pause_until = 0.0
+        self._pause_reason = ""
+        self.bus = EventBus()
+        self.ledger: Any = None
+        self.run_id = ""
+        self._budget_stop = False
+
+    # -- pieces ------------------------------------------------------------------------------------
+    def _llm_client(self) -> Any:
+        with self._llm_lock:
+            if self._llm is None:
+                from .llm import LLM, Recorder
+
+                recorder = Recorder(self.opt.record) if self.opt.record else None
+                self._llm = LLM.from_config(self.cfg, ledger=self.ledger, recorder=recorder)
+            return self._llm
+
+    def _on_rate_limit(self, resets_at: float, kind: str) -> None:
+        self._pause_until = max(self._pause_until, resets_at)
+        self._pause_reason = (
+            f"Claude Code usage limit ({kind}) until {time.strftime('%H:%M:%S', time.localtime(resets_at))}"
+        )
+        self.bus.emit(
+            ev.RATE_LIMITED, self.run_id, None, status="rejected", resets_at=resets_at, rate_limit_type=kind
+        )
+
+    def _gate(self, observers: Any, scheduler: Any) -> str | None:
+        if time.time() < self._pause_until:
+            return self._pause_reason
+        try:
+            self.ledger.ensure_budget()
+        except BudgetExceededError as e:
+            if not self._budget_stop:
+                self._budget_stop = True
+                self.bus.emit(ev.WARNING, self.run_id, None, message=f"budget reached, no new work: {e}")
+                scheduler.request_stop(self.cfg.execution.worker_timeout)
+            return str(e)
+        if observers.check_usage() == "critical":
+            return "usage past the critical threshold"
+        return None
+
+    # -- the run -----------------------------------------------------------------------------------
+    def run(self) -> RunReport:
+        from .environment import find_claude_cli
+        from .runplan import select_units
+
+        cfg, opt, store = self.cfg, self.opt, self.store
+        tag_name = opt.tag or store.current_tag()
+        tag = store.load(tag_name)
+        TaskGraph(tag).check()  # unknown ids, self-dependencies, cycles: exit 2, nothing started
+        cli = find_claude_cli()
+        sel = select_units(
+            tag,
+            ids=opt.ids,
+            with_deps=opt.with_deps,
+            backend=opt.backend,
+            default_backend=cfg.execution.default_backend,
+            cli_available=cli is not None,
+        )
+        workers = opt.workers or cfg.execution.max_workers
+        if opt.dry_run:
+            from .units import schedule_preview
+
+            preview = schedule_preview(sel.units, workers, done_before=sel.done_before)
+            return RunReport("", None, "dry-run", preview=preview)
+        if not sel.runnable_ids:
+            return RunReport("", None, "nothing-to-do", notices=["every selected task is done"])
+
+        resumed = _unfinished_run(store.root, tag_name) if opt.resume else None
+        self.run_id = resumed or new_run_id()
+        run_path = run_dir(store.root, self.run_id, create=True)
+        meta = {
+            "run_id": self.run_id,
+            "tag": tag_name,
+            "status": "running",
+            "started_at": time.time(),
+            "branch": opt.branch,
+            "pid": os.getpid(),
+        }
+        notices = []
+        if resumed:
+            notices.append(f"resuming run {resumed}")
+            self._recover(run_path, tag_name)
+            tag = store.load(tag_name)
+            sel = select_units(
+                tag,
+                ids=opt.ids,
+                with_deps=opt.with_deps,
+                backend=opt.backend,
+                default_backend=cfg.execution.default_backend,
+                cli_available=cli is not None,
+            )
+        return self._execute(sel, tag_name, run_path, meta, workers, notices)
+
+    def _recover(self, run_path: Path, tag_name: str) -> None:
+        from .taskmaster import ops
+
+        merged = _journal_merged(run_path)
+        if not merged:
+            return
+        with self.store.edit(tag_name) as data:
+            for uid in sorted(merged):
+                with contextlib.suppress(OrchestratorError):
+                    if data.find(uid).status != "done":
+                        ops.set_status(data, [uid], "done")
+
+    def _execute(
+        self, sel: Any, tag_name: str, run_path: Path, meta: dict[str, Any], workers: int, notices: list[str]
+    ) -> RunReport:
+        from .backends import Backends, UnitRunner
+        from .integrate import Integrator, mark_failed
+        from .llm import Ledger
+        from .observers import run_observers
+        from .runplan import _unit
+        from .scheduler import Scheduler, SchedUnit, scheduler_options
+        from .workspace import Workspace
+
+        cfg, opt, store = self.cfg, self.opt, self.store
+        git_cfg = cfg.git if cfg.git.auto_commit else cfg.git.model_copy(update={"use_worktrees": False})
+        ws = Workspace.open(
+            store.root,
+            self.run_id,
+            git_cfg,
+            target_branch=opt.branch,
+            ignore_paths=(".taskmaster/", "orchestrator_config.json"),
+        )
+        if not ws.is_git:
+            notices.append(str(ws.notice))
+        write_json_atomic(run_path / RUN_FILE, {**meta, "target_branch": ws.target_branch})
+
+        budgets = cfg.budgets
+        if opt.budget_usd is not None:
+            budgets = budgets.model_copy(update={"run_usd": opt.budget_usd})
+        self.ledger = Ledger(self.run_id, pricing=cfg.pricing, budgets=budgets)
+        usage_file = run_path / "usage.json"
+        if usage_file.is_file():  # resumed: keep counting what was spent before
+            with contextlib.suppress(Exception):
+                for rec in Ledger.load(usage_file).records():
+                    self.ledger.record(
+                        role=rec.role,
+                        model=rec.model,
+                        usage=rec.usage,
+                        task_id=rec.task_id,
+                        request_id=rec.request_id,
+                        run_id=rec.run_id,
+                    )
+        self._budget_stop = False
+
+        review = cfg.monitoring.enable_opus_review if opt.review is None else opt.review
+        manager = None
+        if review:
+            try:
+                from .manager import Manager
+
+                manager = Manager(
+                    llm=self._llm_client(), cfg=cfg, project_root=store.root, run_id=self.run_id
+                )
+            except ConfigError as e:
+                notices.append(f"review is off: {e}")
+        needs_api = any(u.unit.backend == "api" for u in sel.units)
+        if needs_api:
+            self._llm_client()  # fail now, clearly, rather than in every task
+
+        summaries: dict[str, str] = {}
+        for uid, tj in sel.tasks.items():
+            orch = (
+                (tj.get("metadata") or {}).get("orchestrator")
+                if isinstance(tj.get("metadata"), dict)
+                else None
+            )
+            if isinstance(orch, dict) and orch.get("summary"):
+                summaries[uid] = str(orch["summary"])
+        for t in store.load(tag_name).tasks:  # results of tasks done in earlier runs
+            orch = (
+                t.extra.get("metadata", {}).get("orchestrator")
+                if isinstance(t.extra.get("metadata"), dict)
+                else None
+            )
+            if isinstance(orch, dict) and orch.get("summary"):
+                summaries.setdefault(t.uid, str(orch["summary"]))
+
+        backends = Backends(cfg, store.root, sel.tasks, self._llm_client, self._on_rate_limit)
+
+        def make_unit(task: Any) -> SchedUnit:
+            from .runplan import choose_backend
+
+            be = choose_backend(task.to_json(), opt.backend, cfg.execution.default_backend, True)
+            return SchedUnit(_unit(task, None, be))
+
+        integrator = Integrator(
+            store=store,
+            tag=tag_name,
+            workspace=ws,
+            bus=self.bus,
+            run_id=self.run_id,
+            run_path=run_path,
+            manager=manager,
+            auto_commit=cfg.git.auto_commit,
+            make_unit=make_unit,
+            summaries=summaries,
+        )
+
+        def slot(unit: Any) -> Any:
+            return ws.task_slot(unit.unit_id, unit.relevant_files or None)
+
+        def worker_for(unit: Any) -> Any:
+            return UnitRunner(
+                backends.get(unit.backend),
+                store=store,
+                tag=tag_name,
+                run_path=run_path,
+                summaries=summaries,
+                ledger=self.ledger,
+                slot=slot,
+            )
+
+        def on_event(e: ev.Event) -> None:
+            if e.kind == ev.TASK_FAILED and e.task_id:
+                mark_failed(
+                    store, tag_name, e.task_id, str(e.data.get("reason", "failed")), self.run_id, run_path
+                )
+
+        unsub_status = self.bus.subscribe(on_event)
+
+        def on_usage(_rec: Any) -> None:
+            u = self.ledger.usage()
+            self.bus.emit(
+                ev.USAGE,
+                self.run_id,
+                None,
+                tokens_in=u.total_input,
+                tokens_out=u.output_tokens,
+                cache_read=u.cache_read,
+                cache_write=u.cache_creation_input_tokens,
+                cost_usd=self.ledger.cost_usd(),
+                budget_usd=budgets.run_usd,
+            )
+
+        unsub_usage = self.ledger.subscribe(on_usage)
+        t0 = time.monotonic()
+        opts = scheduler_options(cfg.execution)
+        opts["max_workers"] = workers
+        opts["exclusive_files"] = opts.get("exclusive_files") or not ws.is_git
+        try:
+            with run_observers(
+                self.bus, cfg, run_path, run_id=self.run_id, console=opt.console, no_progress=opt.no_progress
+            ) as obs:
+                for n in notices:
+                    self.bus.emit(ev.LOG, self.run_id, None, message=n)
+                sched = Scheduler(
+                    sel.units,
+                    worker_for,
+                    bus=self.bus,
+                    run_id=self.run_id,
+                    done_before=sel.done_before,
+                    on_unit_finished=integrator,
+                    workdir_for=lambda u: ws.prepare(u.unit_id),
+                    can_dispatch=lambda: self._gate(obs, sched),
+                    **opts,
+                )
+                with _sigint_stops(sched):
+                    outcome = sched.run()
+                self.ledger.save(usage_file)
+                obs.write_summary()
+        finally:
+            unsub_status()
+            unsub_usage()
+            if ws.is_git:
+                with contextlib.suppress(OrchestratorError):
+                    ws.commit_status()
+                ws.finish()
+        final = "completed" if outcome.status == "completed" else outcome.status
+        write_json_atomic(
+            run_path / RUN_FILE,
+            {**meta, "status": final, "target_branch": ws.target_branch, "finished_at": time.time()},
+        )
+        return RunReport(
+            self.run_id,
+            run_path,
+            final,
+            done=sorted(outcome.done - outcome.groups, key=_idkey),
+            failed={u: outcome.reasons.get(u, "") for u in sorted(outcome.failed, key=_idkey)},
+            blocked={u: outcome.blocked_by.get(u, []) for u in sorted(outcome.blocked, key=_idkey)},
+            cost_usd=self.ledger.cost_usd(),
+            duration_s=time.monotonic() - t0,
+            notices=notices,
+            target_branch=ws.target_branch,
+        )
+
+
+def _idkey(uid: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in uid.split("."))
+
+
+@contextlib.contextmanager
+def _sigint_stops(sched: Any) -> Iterator[None]:
+    """Ctrl-C: stop dispatching and give running tasks their grace; a second Ctrl-C shortens it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    presses = []
+
+    def handler(signum: int, frame: Any) -> None:
+        presses.append(signum)
+        sched.request_stop(None if len(presses) == 1 else 2.0)
+
+    old_int = signal.signal(signal.SIGINT, handler)
+    old_term = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)

@@ -1,0 +1,151 @@
+"""From a tag's tasks to the scheduler's units: which tasks run, as which units, with which backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InputError, NotFoundError
+from .taskmaster.model import Subtask, TagData, Task
+from .units import SchedUnit
+from .workers.base import WorkUnit
+
+RUNNABLE = ("pending", "in-progress", "blocked")  # blocked: failed in an earlier run, tried again
+SKIPPED = ("deferred", "cancelled", "review")
+BACKENDS = ("claude-code", "api", "build")
+
+
+@dataclass
+class Selection:
+    units: list[SchedUnit]
+    done_before: set[str]
+    tasks: dict[str, dict[str, Any]]  # unit id -> the task/subtask JSON (with parent fields for subtasks)
+    skipped: dict[str, str] = field(default_factory=dict)  # task id -> why it does not run
+
+    @property
+    def runnable_ids(self) -> list[str]:
+        return [u.id for u in self.units if u.id not in self.done_before]
+
+
+def _str_list(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v.get("path") if isinstance(v, dict) else v) for v in value if v]
+    return []
+
+
+def choose_backend(task_json: dict[str, Any], override: str | None, default: str, cli_available: bool) -> str:
+    """--backend, then the task's metadata.backend, then a build plan, then config (auto: Claude Code
+    when its CLI is available, else our own tool loop)."""
+    from .workers.build import plan_from_task
+
+    if override:
+        return override
+    meta = task_json.get("metadata")
+    if isinstance(meta, dict) and meta.get("backend") in BACKENDS:
+        return str(meta["backend"])
+    if plan_from_task(task_json) is not None:
+        return "build"
+    if default != "auto":
+        return default
+    return "claude-code" if cli_available else "api"
+
+
+def _unit(
+    item: Task | Subtask, parent: Task | None, backend: str, extra_deps: Iterable[str] = ()
+) -> WorkUnit:
+    src = item.extra
+    deps = [str(d) for d in item.dependencies]
+    prio = item.priority or (parent.priority if parent else None) or "medium"
+    desc = item.description
+    if parent is not None:
+        desc = f"{desc}\n\n(Part of task {parent.id}: {parent.title} — {parent.description})"
+    return WorkUnit(
+        unit_id=item.uid,
+        task_id=str(parent.id if parent else item.id),
+        title=item.title,
+        description=desc,
+        details=item.details,
+        test_strategy=item.test_strategy,
+        acceptance_criteria=_str_list(src.get("acceptanceCriteria")),
+        relevant_files=_str_list(src.get("relevantFiles")),
+        dependencies=sorted(set(deps) | set(extra_deps)),
+        priority=prio,
+        backend=backend,
+        metadata=dict(src.get("metadata") or {}) if isinstance(src.get("metadata"), dict) else {},
+    )
+
+
+def _with_deps(tag: TagData, wanted: set[str]) -> set[str]:
+    """`wanted` plus every unfinished task it depends on, transitively (ids of top-level tasks)."""
+    out, stack = set(), list(wanted)
+    while stack:
+        tid = stack.pop()
+        if tid in out:
+            continue
+        out.add(tid)
+        task = tag.task(int(tid.split(".")[0]))
+        if task is None:
+            continue
+        deps = [str(d).split(".")[0] for d in task.dependencies]
+        for s in task.subtasks:
+            deps += [str(d).split(".")[0] for d in s.dependencies]
+        for d in deps:
+            dt = tag.task(int(d)) if d.isdigit() else None
+            if dt is not None and dt.status != "done" and d not in out:
+                stack.append(d)
+    return out
+
+
+def select_units(
+    tag: TagData,
+    *,
+    ids: list[str] | None = None,
+    with_deps: bool = False,
+    backend: str | None = None,
+    default_backend: str = "auto",
+    cli_available: bool = True,
+) -> Selection:
+    """Units for the run: tasks without subtasks are units "N"; a task with subtasks is a group "N"
+    whose subtasks "N.S" run. Done tasks and subtasks count as done before the run."""
+    if backend is not None and backend not in BACKENDS:
+        raise InputError(f"unknown backend '{backend}' (choose from {', '.join(BACKENDS)})")
+    wanted: set[str] | None = None
+    if ids:
+        for i in ids:
+            tag.find(i)  # NotFoundError names an unknown id
+        wanted = {i.split(".")[0] for i in ids}
+        if with_deps:
+            wanted = _with_deps(tag, wanted)
+    units: list[SchedUnit] = []
+    done: set[str] = set()
+    info: dict[str, dict[str, Any]] = {}
+    skipped: dict[str, str] = {}
+    for task in tag.tasks:
+        tid = task.uid
+        if task.status == "done":
+            done.add(tid)
+            done.update(s.uid for s in task.subtasks)
+            continue
+        if wanted is not None and tid not in wanted:
+            skipped[tid] = "not selected"
+            continue
+        if task.status in SKIPPED:
+            skipped[tid] = f"status {task.status}"
+            continue
+        tjson = task.to_json()
+        be = choose_backend(tjson, backend, default_backend, cli_available)
+        info[tid] = tjson
+        if not task.subtasks or be == "build":
+            units.append(SchedUnit(_unit(task, None, be)))
+            continue
+        units.append(SchedUnit(_unit(task, None, be)))  # the group
+        for s in task.subtasks:
+            if s.status == "done":
+                done.add(s.uid)
+            sjson = {**s.to_json(), "id": s.uid, "parentTask": {"id": task.id, "title": task.title}}
+            info[s.uid] = sjson
+            units.append(SchedUnit(_unit(s, task, be), parent=tid))
+    if ids and not units:
+        raise NotFoundError(f"nothing to run among {', '.join(ids)}: they are done or not runnable")
+    return Selection(units=units, done_before=done, tasks=info, skipped=skipped)
