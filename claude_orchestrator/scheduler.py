@@ -281,7 +281,8 @@ class Scheduler:
         )
 
         def report(data: dict[str, Any]) -> None:  # called from the worker thread: only emits
-            self.bus.publish(ev.Event(ev.TASK_PROGRESS, self.run_id, uid, {**data, "attempt": no}))
+            if not att.cancel.is_set():  # a cancelled attempt's progress is noise
+                self.bus.publish(ev.Event(ev.TASK_PROGRESS, self.run_id, uid, {**data, "attempt": no}))
 
         def make_ctx() -> WorkContext:  # in the worker thread: preparing a worktree takes time
             return WorkContext(
