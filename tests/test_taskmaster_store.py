@@ -187,3 +187,14 @@ def test_readers_never_see_a_half_written_file(tmp_path):
         stop.set()
         th.join()
     assert errors == []
+
+
+def test_default_tag_falls_back_to_the_first_tag_when_master_is_absent(tmp_path):
+    make_project(tmp_path)
+    tasks_path(tmp_path).write_text(json.dumps({"feature": {"tasks": [task(1)]}}))
+    store = TaskStore(tmp_path)
+    assert store.load().name == "feature" and [t.id for t in store.load().tasks] == [1]
+    with store.edit() as data:
+        ops.set_status(data, ["1"], "done")
+    assert list(read_json(tmp_path)) == ["feature"]
+    assert store.load("master").tasks == []

@@ -140,7 +140,7 @@ def set_status_cmd(
     status = status or status_arg
     if not ids or not status:
         raise InputError("set-status needs ids and a status: `set-status --id=1,2.1 --status=done`")
-    with c.store.edit(c.tag) as data:
+    with c.store.edit(c.explicit_tag) as data:
         changed = ops.set_status(data, ops.parse_ids(ids), status)
     click.echo(
         f"Set {ids} to {status}" + (f" (changed: {', '.join(changed)})" if changed else " (no change)")
@@ -169,7 +169,7 @@ def add_task_cmd(title: str | None, description: str | None, prompt: str | None,
         _manager_add_task(c.store, c.tag, prompt, dependencies=kw["dependencies"], priority=kw["priority"])
         return
     priority = kw["priority"] or c.store.config().get("global", {}).get("defaultPriority") or "medium"
-    with c.store.edit(c.tag) as data:
+    with c.store.edit(c.explicit_tag) as data:
         task = ops.add_task(
             data,
             title or "",
@@ -199,7 +199,7 @@ def add_subtask_cmd(parent: str, title: str | None, task_id: str | None, **kw: A
     c = _ctx(kw)
     if task_id is not None:
         raise InputError("converting a task into a subtask (--task-id) is not supported; use --title")
-    with c.store.edit(c.tag) as data:
+    with c.store.edit(c.explicit_tag) as data:
         sub = ops.add_subtask(
             data,
             parent,
@@ -221,7 +221,7 @@ def remove_task_cmd(ids: str, yes: bool, **kw: Any) -> None:
     from ..taskmaster import ops
 
     c = _ctx(kw)
-    with c.store.edit(c.tag) as data:
+    with c.store.edit(c.explicit_tag) as data:
         removed = ops.remove_task(data, ops.parse_ids(ids))
     click.echo(f"Removed {', '.join(removed)}")
 
@@ -235,7 +235,7 @@ def _dep_cmd(name: str, adding: bool) -> click.Command:
 
         c = _ctx(kw)
         fn = ops.add_dependency if adding else ops.remove_dependency
-        with c.store.edit(c.tag) as data:
+        with c.store.edit(c.explicit_tag) as data:
             changed = fn(data, unit_id, depends_on)
         verb = "now depends on" if adding else "no longer depends on"
         click.echo(f"{unit_id} {verb} {depends_on}" + ("" if changed else " (unchanged)"))
@@ -273,7 +273,7 @@ def fix_cmd(**kw: Any) -> None:
     from ..taskmaster.graph import TaskGraph
 
     c = _ctx(kw)
-    with c.store.edit(c.tag) as data:
+    with c.store.edit(c.explicit_tag) as data:
         changes = TaskGraph(data).fix()
     click.echo("\n".join(changes) if changes else "No dependency problems found.")
 

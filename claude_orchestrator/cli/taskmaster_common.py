@@ -55,7 +55,7 @@ class Ctx:
         return self.explicit_tag or self.store.current_tag()
 
     def load(self) -> Any:
-        return self.store.load(self.tag)
+        return self.store.load(self.explicit_tag)
 
 
 def _ctx(kw: dict[str, Any], as_json: bool = False) -> Ctx:

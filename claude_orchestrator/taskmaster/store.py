@@ -212,9 +212,19 @@ class TaskStore:
             raise TaskFileError(self.tasks_path, "is a directory") from None
         return loads_document(text, self.tasks_path)
 
+    def _resolve(self, doc: Document, tag: str | None) -> str:
+        """The tag asked for, else the current one; like the new core, the first tag when the default
+        'master' is absent from a file that has other tags."""
+        if tag:
+            return tag
+        name = self.current_tag()
+        if name == DEFAULT_TAG and name not in doc.tags and doc.tags:
+            return next(iter(doc.tags))
+        return name
+
     def load(self, tag: str | None = None) -> TagData:
-        name = tag or self.current_tag()
-        return self.read_document().tag(name)
+        doc = self.read_document()
+        return doc.tag(self._resolve(doc, tag))
 
     def tags(self) -> list[str]:
         names = list(self.read_document().tags)
@@ -233,8 +243,8 @@ class TaskStore:
     @contextmanager
     def edit(self, tag: str | None = None) -> Iterator[TagData]:
         """Yield the tag's TagData for changes; saved under the lock on normal exit."""
-        name = tag or self.current_tag()
         with self.edit_document() as doc:
+            name = self._resolve(doc, tag)
             data = doc.tags.get(name) or TagData(name=name)
             yield data
             stamp_metadata(data)
