@@ -72,6 +72,7 @@ def test_node_main_name_and_lifecycle_scripts(tmp_path):
     assert result.run_command == "node '$(touch pwned).js'"
     assert (rc, lines) == (0, ["node ok"])
     assert markers(tmp_path) == []  # lifecycle scripts are plan commands: not run without opt-in
+    assert "install scripts not run (preinstall; needs --allow-commands)" in result.components[0].notes
     allowed = execute_plan({"name": "n", "files": files}, tmp_path / "allowed", allow_commands=True)
     assert (allowed.project_dir / "pwned").exists()  # ...and the opt-in really is the gate
 

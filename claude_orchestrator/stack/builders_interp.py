@@ -147,8 +147,10 @@ def build_node(ctx: BuildContext) -> ComponentBuild:
         pkg = {}
     tool = res.tool = _node_tool(ctx)
     scripts_flag = [] if ctx.allow_commands else ["--ignore-scripts"]
-    if not ctx.allow_commands and isinstance(pkg.get("scripts"), dict):
-        res.notes.append("npm lifecycle scripts not run (needs --allow-commands)")
+    scripts = pkg.get("scripts") if isinstance(pkg.get("scripts"), dict) else {}
+    held = sorted(set(scripts) & {"preinstall", "install", "postinstall", "prepare", "prepublish"})
+    if held and not ctx.allow_commands:
+        res.notes.append(f"install scripts not run ({', '.join(held)}; needs --allow-commands)")
     if (ctx.folder / "package.json").is_file():
         if tool == "pnpm":
             argv = ["pnpm", "install", "--frozen-lockfile", *scripts_flag]
