@@ -142,12 +142,16 @@ class Scheduler:
             critical_path=g.critical_path([u for u in g.units if u not in dead]),
             workers=self.max_workers,
         )
-        self.state.start()
         try:
+            self.state.start()
             self._loop()
+        except BaseException as e:  # a bug, or Ctrl-C with no handler: cancel everything, then re-raise
+            self._abort = e
         finally:
             self._shutdown()
         if self._abort is not None:
+            err = f"{type(self._abort).__name__}: {self._abort}"
+            self._emit(ev.RUN_FINISHED, None, status="error", error=err, duration_s=time.monotonic() - t0)
             raise self._abort
         return self.state.outcome(time.monotonic() - t0, self._stopping)
 
@@ -159,7 +163,7 @@ class Scheduler:
                 self._begin_stop(self._stop_requests[self._stops_seen])
                 self._stops_seen += 1
             self._dispatch()
-            if self._finished():
+            if self._abort is not None or self._finished():
                 return
             wait = min(1.0, self._timers[0][0] - time.monotonic()) if self._timers else 1.0
             try:
@@ -243,8 +247,9 @@ class Scheduler:
         assert self.can_dispatch is not None
         try:
             reason = self.can_dispatch()
-        except Exception as e:  # a broken gate holds the run rather than overspending
-            reason = f"admission check failed: {type(e).__name__}: {e}"
+        except Exception as e:  # a broken gate is a bug: stop the run loudly rather than overspend
+            self._abort = e
+            return False
         if reason:
             if reason != self._gate_reason:
                 self._emit(ev.WARNING, None, message=f"dispatch held: {reason}", hold=reason)

@@ -125,9 +125,20 @@ def test_integrator_bug_stops_the_run_loudly():
     def hook(u: WorkUnit, res: WorkResult) -> Decision:
         raise KeyError("bug")
 
-    s, _, _ = make([U("1")], on_unit_finished=hook)
+    s, _, rec = make([U("1"), U("2", ["1"])], on_unit_finished=hook)
     with pytest.raises(KeyError):
         s.run()
+    assert rec.of(ev.RUN_FINISHED)[0].data["status"] == "error"
+
+
+def test_broken_admission_gate_stops_the_run_loudly():
+    def gate() -> str | None:
+        raise RuntimeError("ledger unreadable")
+
+    s, fw, rec = make([U("1")], can_dispatch=gate)
+    with pytest.raises(RuntimeError, match="ledger unreadable"):
+        s.run()
+    assert fw.calls == {} and rec.of(ev.RUN_FINISHED)[0].data["error"] == "RuntimeError: ledger unreadable"
 
 
 def test_hook_runs_one_at_a_time_and_adds_follow_ups():
