@@ -415,7 +415,7 @@ class Scheduler:
         _, stuck = wait_futures(futs, timeout=self.kill_wait_s) if futs else (set(), set())
         self._pool.shutdown(wait=not stuck, cancel_futures=True)
         if self._integrator is not None:
-            self._integrator.shutdown(wait=True)
+            self._integrator.shutdown(wait=True, cancel_futures=True)  # queued hooks only on abort
         if stuck:
             self._emit(
                 ev.WARNING,
