@@ -29,10 +29,21 @@ def describe_event(e: Event) -> str:
     if k == ev.RUN_STARTED:
         return f"run {e.run_id} started: {_int(d.get('total'))} tasks, {_int(d.get('ready'))} ready"
     if k == ev.RUN_FINISHED:
+        cost = f", ${_num(d.get('cost_usd')):.2f}" if d.get("cost_usd") is not None else ""
         return (
             f"run {e.run_id} {d.get('status', 'finished')}: {_int(d.get('done'))} done, "
-            f"{_int(d.get('failed'))} failed, ${_num(d.get('cost_usd')):.2f}, {_num(d.get('duration_s')):.0f}s"
+            f"{_int(d.get('failed'))} failed{cost}, {_num(d.get('duration_s')):.0f}s"
         )
+    if k == ev.TASK_COMMITTED:
+        return f"{tid} committed {str(d.get('commit') or '')[:12]} on {d.get('branch') or '?'}"
+    if k == ev.TASK_REVIEWED:
+        issues = d.get("issues") or []
+        why = f": {'; '.join(map(str, issues))}" if issues else ""
+        fu = d.get("follow_ups") or []
+        more = f" (+{len(fu)} follow-up)" if fu else ""
+        return f"{tid} review {str(d.get('verdict', '?')).upper()}{why}{more}"
+    if k == ev.TASK_MERGED:
+        return f"{tid} merged into {d.get('target') or '?'} @ {str(d.get('commit') or '')[:12]}"
     if k == ev.TASK_STARTED:
         att = _int(d.get("attempt") or 1)
         extra = f" (attempt {att})" if att > 1 else ""

@@ -1,0 +1,46 @@
+"""`claude-orchestrator demo`: the whole system offline, in a temporary git repository."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("demo")
+@click.option(
+    "--keep", type=click.Path(file_okay=False, path_type=Path), help="Build the demo in this (empty) folder."
+)
+@click.option("-w", "--workers", type=click.IntRange(1, 16), default=3, show_default=True)
+@click.option("--no-progress", is_flag=True, help="Plain event lines instead of the live display.")
+@click.option(
+    "--backend", type=click.Choice(["claude-code", "api"]), help="Worker backend (default: Claude Code)."
+)
+def demo_cmd(keep: Path | None, workers: int, no_progress: bool, backend: str | None) -> None:
+    """Plan a small PRD into tasks and run them with parallel workers: offline on the embedded fake model,
+    or on real Claude when ANTHROPIC_API_KEY is set."""
+    from rich.console import Console
+
+    from ..config import load_dotenv
+    from ..demo import run_demo
+    from .run_cmds import print_report
+
+    load_dotenv(Path.cwd() / ".env")
+    console = Console()
+    res = run_demo(keep, workers=workers, no_progress=no_progress, console=console, backend=backend)
+    print_report(res.report, echo=console.print)
+    console.print(f"\nGit history of {res.repo} (one commit per task):")
+    for line in res.git_log:
+        console.print(f"  {line}", markup=False, highlight=False)
+    console.print(
+        f"\nWhere everything is:\n"
+        f"  project:      {res.repo}\n"
+        f"  tasks:        {res.repo}/.taskmaster/tasks/tasks.json  (try: cd {res.repo} && task-master list)\n"
+        f"  run folder:   {res.report.run_path}  (events.ndjson, usage.json, summary.json, tasks/*)\n"
+        f"  usage:        cd {res.repo} && claude-orchestrator status\n"
+        f"  backend:      {res.backend}; model: {'embedded fake (offline)' if res.offline else 'real Claude'}",
+        markup=False,
+        highlight=False,
+    )
+    sys.exit(res.report.exit_code)
