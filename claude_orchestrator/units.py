@@ -88,7 +88,8 @@ class UnitGraph:
         batch = list(batch)
         ids = [s.id for s in batch]
         known = set(self.units) | set(self.groups) | self.skipped
-        dups = sorted({i for i in ids if ids.count(i) > 1 or i in known}, key=id_key)
+        counts = Counter(ids)
+        dups = sorted({i for i in ids if counts[i] > 1 or i in known}, key=id_key)
         if dups:
             raise DependencyError(f"duplicate unit ids: {', '.join(dups)}", problems=dups)
         by_id = {s.id: s for s in batch}
