@@ -147,7 +147,8 @@ def build_node(ctx: BuildContext) -> ComponentBuild:
         pkg = {}
     tool = res.tool = _node_tool(ctx)
     scripts_flag = [] if ctx.allow_commands else ["--ignore-scripts"]
-    scripts = pkg.get("scripts") if isinstance(pkg.get("scripts"), dict) else {}
+    raw_scripts = pkg.get("scripts")
+    scripts: dict[str, Any] = raw_scripts if isinstance(raw_scripts, dict) else {}
     held = sorted(set(scripts) & {"preinstall", "install", "postinstall", "prepare", "prepublish"})
     if held and not ctx.allow_commands:
         res.notes.append(f"install scripts not run ({', '.join(held)}; needs --allow-commands)")
