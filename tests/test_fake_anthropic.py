@@ -83,8 +83,11 @@ def test_x_api_key_accepted_and_wrong_key_401() -> None:
 def test_count_tokens_and_hello() -> None:
     with FakeAnthropic() as fake:
         c = client(fake)
-        n = c.messages.count_tokens(model=MODEL, messages=[{"role": "user", "content": "x" * 400}])
-        assert n.input_tokens == 100
+        raw = c.messages.with_raw_response.count_tokens(
+            model=MODEL, messages=[{"role": "user", "content": "x" * 400}]
+        )
+        assert raw.parse().input_tokens == 100
+        assert raw.request_id and "anthropic-ratelimit-requests-remaining" in raw.headers
         assert c._client.head(f"{fake.base_url}/api/hello").status_code == 200
 
 
