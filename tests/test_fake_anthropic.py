@@ -330,3 +330,13 @@ def test_standalone_replay_of_a_recorded_file(tmp_path: Path) -> None:
         timeout=30,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "none.jsonl" in bad.stderr
+
+
+def test_max_tokens_zero_prewarms_the_cache() -> None:
+    with FakeAnthropic(replies=[text_reply("kept for later")]) as fake:
+        c = client(fake)
+        warm = c.messages.create(model=MODEL, max_tokens=0, **_cached_body(1))  # type: ignore[arg-type]
+        assert warm.content == [] and warm.usage.output_tokens == 0
+        assert warm.usage.cache_creation_input_tokens == 2100
+        hit = c.messages.create(model=MODEL, max_tokens=5, **_cached_body(1))  # type: ignore[arg-type]
+        assert hit.usage.cache_read_input_tokens == 2100 and hit.content[0].text == "kept for later"  # type: ignore[union-attr]

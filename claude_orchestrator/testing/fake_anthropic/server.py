@@ -8,6 +8,7 @@ model function (`model(request) -> Reply`), else a short default text. Every req
 from __future__ import annotations
 
 import collections
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -87,12 +88,12 @@ class FakeAnthropic:
         self.requests: list[FakeRequest] = []
         self.accounting = Accounting()
         self.cache = PromptCache(min_cache_tokens, clock)  # `clock` drives cache TTLs
-        limits = rate_limits or RateLimits()
+        limits = dataclasses.replace(rate_limits or RateLimits())
+        per_model = {m: dataclasses.replace(lim) for m, lim in (per_model_limits or {}).items()}
         if window_s is not None:
-            limits.window_s = window_s
-            for lim in (per_model_limits or {}).values():
+            for lim in (limits, *per_model.values()):
                 lim.window_s = window_s
-        self.limiter = Limiter(limits=limits, per_model=dict(per_model_limits or {}))
+        self.limiter = Limiter(limits=limits, per_model=per_model)
         self._queue: collections.deque[Reply] = collections.deque(replies or [])
         self._replay: dict[str, collections.deque[Reply]] = {}
         if replay is not None:
@@ -212,7 +213,8 @@ class FakeAnthropic:
                 error_message="Number of requests or tokens has exceeded your per-window rate limit",
             )
             return reply, None, {"retry-after": retry_after_header(wait), "x-should-retry": "true"}
-        reply = self._choose(req)
+        # max_tokens 0 only pre-warms the cache: no script consumed, no output
+        reply = Reply(stop_reason="max_tokens") if body.get("max_tokens") == 0 else self._choose(req)
         if reply.is_error:
             return reply, None, {}
         out = count_output(reply.content)

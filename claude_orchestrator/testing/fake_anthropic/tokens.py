@@ -77,7 +77,7 @@ def count_input_tokens(body: dict[str, Any]) -> int:
 
 
 def output_tokens(content: list[dict[str, Any]]) -> int:
-    return max(1, sum(approx_tokens(block_text(b)) for b in content))
+    return max(1, sum(approx_tokens(block_text(b)) for b in content)) if content else 0
 
 
 @dataclass
