@@ -138,8 +138,9 @@ def test_we_read_what_the_real_cli_writes(tmp_path, scratch):
 def test_concurrent_writers_ours_and_the_real_cli_lose_no_update(tmp_path, scratch):
     """Our set-status and the real one run at the same time as processes on different tasks of one file.
     The real set-status loads the tag *before* it takes tasks.json.lock and writes that copy back, so a write
-    to the same tag in between is lost whoever makes it; it works on its own (current) tag here, while
-    our 50 writes go to master through the same lock and file."""
+    to the same tag in between is lost whoever makes it (seen here: 1 of 191 of our writes lost to 8 real
+    set-status calls on one tag). So it works on its own (current) tag, while our 50 writes go to master
+    through the same lock and file; its writes re-read the file under the lock, so no tag loses an update."""
     n_real, n_ours = 5, 50
     root = make_project(
         tmp_path / "p",
