@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 import pytest
-from tm_helpers import clean_env, first_json, make_project, read_json, run_ours, sub, task, tasks_path
+from tm_helpers import clean_env, make_project, read_json, run_ours, sub, task, tasks_path
 
 
 @pytest.fixture
@@ -221,4 +221,23 @@ def test_list_imports_nothing_heavy(proj):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "LOADED="
-    first_json('{"a": 1}')  # helper sanity
+
+
+def test_subtask_removal_and_tag_rename_copy(proj):
+    run_ours(["add-dependency", "--id=3", "--depends-on=2.2"], proj)
+    run_ours(["remove-subtask", "--id=2.2"], proj)
+    tasks = read_json(proj)["master"]["tasks"]
+    assert [s["id"] for s in tasks[1]["subtasks"]] == [1] and tasks[2]["dependencies"] == ["2.1"]
+    assert run_ours(["remove-subtask", "--id=2"], proj, check=False).returncode == 2
+    assert "Removed 1 subtasks" in run_ours(["clear-subtasks", "--all"], proj).stdout
+    assert read_json(proj)["master"]["tasks"][2]["dependencies"] == []
+    run_ours(["tags", "copy", "master", "copy1"], proj)
+    run_ours(["tags", "use", "copy1"], proj)
+    run_ours(["tags", "rename", "copy1", "renamed"], proj)
+    listing = json.loads(run_ours(["tags", "list", "--json"], proj).stdout)
+    assert listing["currentTag"] == "renamed" and [t["name"] for t in listing["tags"]] == [
+        "master",
+        "renamed",
+    ]
+    assert listing["tags"][1]["tasks"] == 3
+    assert run_ours(["tags", "rename", "master", "x"], proj, check=False).returncode == 2

@@ -226,6 +226,40 @@ def remove_task_cmd(ids: str, yes: bool, **kw: Any) -> None:
     click.echo(f"Removed {', '.join(removed)}")
 
 
+@cli.command("remove-subtask")
+@click.option("-i", "--id", "ids", required=True, help="P.S[,P.S]")
+@common
+def remove_subtask_cmd(ids: str, **kw: Any) -> None:
+    """Remove subtasks (and every dependency on them)."""
+    from ..errors import InputError
+    from ..taskmaster import ops
+
+    c = _ctx(kw)
+    wanted = ops.parse_ids(ids)
+    if not all("." in i for i in wanted):
+        raise InputError("remove-subtask takes subtask ids (P.S); use remove-task for tasks")
+    with c.store.edit(c.explicit_tag) as data:
+        removed = ops.remove_task(data, wanted)
+    click.echo(f"Removed {', '.join(removed)}")
+
+
+@cli.command("clear-subtasks")
+@click.option("-i", "--id", "ids", default=None)
+@click.option("--all", "all_", is_flag=True)
+@common
+def clear_subtasks_cmd(ids: str | None, all_: bool, **kw: Any) -> None:
+    """Remove all subtasks of the given tasks (or of every task with --all)."""
+    from ..errors import InputError
+    from ..taskmaster import ops
+
+    c = _ctx(kw)
+    if not ids and not all_:
+        raise InputError("clear-subtasks needs --id=N[,N] or --all")
+    with c.store.edit(c.explicit_tag) as data:
+        gone = ops.clear_subtasks(data, None if all_ else ops.parse_ids(ids or ""))
+    click.echo(f"Removed {len(gone)} subtasks")
+
+
 def _dep_cmd(name: str, adding: bool) -> click.Command:
     @click.option("-i", "--id", "unit_id", required=True)
     @click.option("-d", "--depends-on", required=True)

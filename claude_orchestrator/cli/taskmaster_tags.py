@@ -70,3 +70,22 @@ def tags_remove(name: str, yes: bool, **kw: Any) -> None:
     c = _ctx(kw)
     c.store.remove_tag(name)
     click.echo(f"Removed tag '{name}'")
+
+
+@tags_group.command("rename")
+@click.argument("old")
+@click.argument("new")
+@common
+def tags_rename(old: str, new: str, **kw: Any) -> None:
+    _ctx(kw).store.rename_tag(old, new)
+    click.echo(f"Renamed tag '{old}' to '{new}'")
+
+
+@tags_group.command("copy")
+@click.argument("source")
+@click.argument("target")
+@click.option("--description", default=None)
+@common
+def tags_copy(source: str, target: str, description: str | None, **kw: Any) -> None:
+    _ctx(kw).store.add_tag(target, description=description, copy_from=source)
+    click.echo(f"Copied tag '{source}' to '{target}'")

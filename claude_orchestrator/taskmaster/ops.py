@@ -159,6 +159,20 @@ def remove_task(tag_data: TagData, ids: Sequence[str]) -> list[str]:
     return sorted({u.uid for u in units}, key=unit_sort_key)
 
 
+def clear_subtasks(tag_data: TagData, ids: Sequence[str] | None = None) -> list[str]:
+    """Remove every subtask of the given tasks (all tasks when ``ids`` is None), and dependencies on them."""
+    units = [tag_data.find(i) for i in parse_ids(ids)] if ids is not None else list(tag_data.tasks)
+    tasks: list[Task] = []
+    for u in units:
+        if not isinstance(u, Task):
+            raise InputError(f"{u.uid} is a subtask; clear-subtasks takes task ids")
+        tasks.append(u)
+    gone = [s.uid for t in tasks for s in t.subtasks]
+    if gone:
+        remove_task(tag_data, gone)
+    return gone
+
+
 def add_dependency(tag_data: TagData, unit_id: str, depends_on: str) -> bool:
     """Make ``unit_id`` depend on ``depends_on``. Refuses unknown ids, self-dependencies and cycles.
     Returns False when the dependency was already there."""

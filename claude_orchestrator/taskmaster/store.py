@@ -273,6 +273,21 @@ class TaskStore:
             doc.tags[name] = data
         return data
 
+    def rename_tag(self, old: str, new: str) -> None:
+        if old == DEFAULT_TAG:
+            raise InputError("the 'master' tag cannot be renamed")
+        if not _TAG_NAME.match(new):
+            raise InputError(f"invalid tag name '{new}' (letters, digits, '-', '_', '.')")
+        with self.edit_document() as doc:
+            if old not in doc.tags:
+                raise NotFoundError(f"tag '{old}' does not exist")
+            if new in doc.tags:
+                raise InputError(f"tag '{new}' already exists")
+            doc.tags = {(new if k == old else k): v for k, v in doc.tags.items()}
+            doc.tags[new].name = new
+        if self.current_tag() == old:
+            self._write_state(currentTag=new, lastSwitched=now_iso())
+
     def remove_tag(self, name: str) -> None:
         if name == DEFAULT_TAG:
             raise InputError("the 'master' tag cannot be removed")
