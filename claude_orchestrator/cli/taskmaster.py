@@ -17,6 +17,7 @@ from .. import __version__
 from ..errors import NeedsFeatureError
 from .common import echo_json, run_main
 from .taskmaster_common import TMGroup, _ctx, common
+from .taskmaster_subtasks import add_subtask_cmd, clear_subtasks_cmd, remove_subtask_cmd
 from .taskmaster_tags import tags_add, tags_group, tags_remove, tags_use
 
 
@@ -182,36 +183,6 @@ def add_task_cmd(title: str | None, description: str | None, prompt: str | None,
     click.echo(f"Added task {task.id}: {task.title}")
 
 
-@cli.command("add-subtask")
-@click.option("--parent", required=True)
-@click.option("--title", default=None)
-@click.option("-d", "--description", default="")
-@click.option("--details", default="")
-@click.option("--dependencies", default="")
-@click.option("-s", "--status", default="pending")
-@click.option("-i", "--task-id", default=None, hidden=True)
-@common
-def add_subtask_cmd(parent: str, title: str | None, task_id: str | None, **kw: Any) -> None:
-    """Add a subtask to a task."""
-    from ..errors import InputError
-    from ..taskmaster import ops
-
-    c = _ctx(kw)
-    if task_id is not None:
-        raise InputError("converting a task into a subtask (--task-id) is not supported; use --title")
-    with c.store.edit(c.explicit_tag) as data:
-        sub = ops.add_subtask(
-            data,
-            parent,
-            title or "",
-            description=kw["description"],
-            details=kw["details"],
-            dependencies=ops.parse_ids(kw["dependencies"]),
-            status=kw["status"],
-        )
-    click.echo(f"Added subtask {sub.uid}: {sub.title}")
-
-
 @cli.command("remove-task")
 @click.option("-i", "--id", "ids", required=True)
 @click.option("-y", "--yes", is_flag=True)
@@ -224,40 +195,6 @@ def remove_task_cmd(ids: str, yes: bool, **kw: Any) -> None:
     with c.store.edit(c.explicit_tag) as data:
         removed = ops.remove_task(data, ops.parse_ids(ids))
     click.echo(f"Removed {', '.join(removed)}")
-
-
-@cli.command("remove-subtask")
-@click.option("-i", "--id", "ids", required=True, help="P.S[,P.S]")
-@common
-def remove_subtask_cmd(ids: str, **kw: Any) -> None:
-    """Remove subtasks (and every dependency on them)."""
-    from ..errors import InputError
-    from ..taskmaster import ops
-
-    c = _ctx(kw)
-    wanted = ops.parse_ids(ids)
-    if not all("." in i for i in wanted):
-        raise InputError("remove-subtask takes subtask ids (P.S); use remove-task for tasks")
-    with c.store.edit(c.explicit_tag) as data:
-        removed = ops.remove_task(data, wanted)
-    click.echo(f"Removed {', '.join(removed)}")
-
-
-@cli.command("clear-subtasks")
-@click.option("-i", "--id", "ids", default=None)
-@click.option("--all", "all_", is_flag=True)
-@common
-def clear_subtasks_cmd(ids: str | None, all_: bool, **kw: Any) -> None:
-    """Remove all subtasks of the given tasks (or of every task with --all)."""
-    from ..errors import InputError
-    from ..taskmaster import ops
-
-    c = _ctx(kw)
-    if not ids and not all_:
-        raise InputError("clear-subtasks needs --id=N[,N] or --all")
-    with c.store.edit(c.explicit_tag) as data:
-        gone = ops.clear_subtasks(data, None if all_ else ops.parse_ids(ids or ""))
-    click.echo(f"Removed {len(gone)} subtasks")
 
 
 def _dep_cmd(name: str, adding: bool) -> click.Command:
@@ -324,6 +261,9 @@ def generate_cmd(output: Path | None, **kw: Any) -> None:
     click.echo(f"Wrote {len(paths)} task files to {output or c.store.tasks_path.parent}")
 
 
+cli.add_command(add_subtask_cmd)
+cli.add_command(remove_subtask_cmd)
+cli.add_command(clear_subtasks_cmd)
 cli.add_command(tags_group)
 cli.add_command(tags_add, "add-tag")
 cli.add_command(tags_use, "use-tag")

@@ -24,6 +24,7 @@ def tags_group(ctx: click.Context, **kw: Any) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @common
 def tags_list(show_metadata: bool = False, as_json: bool = False, **kw: Any) -> None:
+    """List tags with task counts (* marks the current one)."""
     c = _ctx(kw, as_json)
     doc = c.store.read_document()
     current = c.store.current_tag()
@@ -48,6 +49,7 @@ def tags_list(show_metadata: bool = False, as_json: bool = False, **kw: Any) -> 
 @click.option("--description", default=None)
 @common
 def tags_add(name: str, copy_from: str | None, description: str | None, **kw: Any) -> None:
+    """Create a tag (optionally a copy of another)."""
     c = _ctx(kw)
     c.store.add_tag(name, description=description, copy_from=copy_from)
     click.echo(f"Created tag '{name}'")
@@ -57,6 +59,7 @@ def tags_add(name: str, copy_from: str | None, description: str | None, **kw: An
 @click.argument("name")
 @common
 def tags_use(name: str, **kw: Any) -> None:
+    """Switch the current tag (state.json currentTag)."""
     c = _ctx(kw)
     c.store.use_tag(name)
     click.echo(f"Switched to tag '{name}'")
@@ -67,6 +70,7 @@ def tags_use(name: str, **kw: Any) -> None:
 @click.option("-y", "--yes", is_flag=True)
 @common
 def tags_remove(name: str, yes: bool, **kw: Any) -> None:
+    """Delete a tag and its tasks."""
     c = _ctx(kw)
     c.store.remove_tag(name)
     click.echo(f"Removed tag '{name}'")
@@ -77,6 +81,7 @@ def tags_remove(name: str, yes: bool, **kw: Any) -> None:
 @click.argument("new")
 @common
 def tags_rename(old: str, new: str, **kw: Any) -> None:
+    """Rename a tag."""
     _ctx(kw).store.rename_tag(old, new)
     click.echo(f"Renamed tag '{old}' to '{new}'")
 
@@ -87,5 +92,6 @@ def tags_rename(old: str, new: str, **kw: Any) -> None:
 @click.option("--description", default=None)
 @common
 def tags_copy(source: str, target: str, description: str | None, **kw: Any) -> None:
+    """Copy a tag with its tasks."""
     _ctx(kw).store.add_tag(target, description=description, copy_from=source)
     click.echo(f"Copied tag '{source}' to '{target}'")
