@@ -108,6 +108,7 @@ class RunEngine:
         self.ledger: Any = None
         self.run_id = ""
         self._budget_stop = False
+        self._budgets: Any = None
 
     # -- pieces ------------------------------------------------------------------------------------
     def _llm_client(self) -> Any:
@@ -117,6 +118,7 @@ class RunEngine:
 
                 recorder = Recorder(self.opt.record) if self.opt.record else None
                 self._llm = LLM.from_config(self.cfg, ledger=self.ledger, recorder=recorder)
+                self.ledger.configure(budgets=self._budgets)  # from_config applied the config's budgets
             return self._llm
 
     def _on_rate_limit(self, resets_at: float, kind: str) -> None:
@@ -134,14 +136,19 @@ class RunEngine:
         try:
             self.ledger.ensure_budget()
         except BudgetExceededError as e:
-            if not self._budget_stop:
-                self._budget_stop = True
-                self.bus.emit(ev.WARNING, self.run_id, None, message=f"budget reached, no new work: {e}")
-                scheduler.request_stop(self.cfg.execution.worker_timeout)
+            self._stop_for(str(e), scheduler)
             return str(e)
         if observers.check_usage() == "critical":
+            self._stop_for("usage past the critical threshold", scheduler)
             return "usage past the critical threshold"
         return None
+
+    def _stop_for(self, reason: str, scheduler: Any) -> None:
+        """Stop new work (running tasks may finish): budgets do not refill by waiting."""
+        if not self._budget_stop:
+            self._budget_stop = True
+            self.bus.emit(ev.WARNING, self.run_id, None, message=f"no new work: {reason}")
+            scheduler.request_stop(self.cfg.execution.worker_timeout)
 
     # -- the run -----------------------------------------------------------------------------------
     def run(self) -> RunReport:
@@ -235,6 +242,7 @@ class RunEngine:
         budgets = cfg.budgets
         if opt.budget_usd is not None:
             budgets = budgets.model_copy(update={"run_usd": opt.budget_usd})
+        self._budgets = budgets
         self.ledger = Ledger(self.run_id, pricing=cfg.pricing, budgets=budgets)
         usage_file = run_path / "usage.json"
         if usage_file.is_file():  # resumed: keep counting what was spent before

@@ -128,7 +128,7 @@ def demo_prd() -> str:
     return (resources.files("claude_orchestrator") / "testing" / "demo_prd.txt").read_text(encoding="utf-8")
 
 
-def _all_text(req: FakeRequest) -> str:
+def request_text(req: FakeRequest) -> str:
     parts = [req.system_text]
     for m in req.messages:
         c = m.get("content")
@@ -145,7 +145,7 @@ _CWD = re.compile(r"(?:[Ww]orking directory|cwd)\s*[:=]\s*`?(/[^\s`'\"]+)")
 
 def demo_model(req: FakeRequest) -> Reply:
     system = req.system_text
-    text = _all_text(req)
+    text = request_text(req)
     if "planning manager" in system and "requirements document" in system:
         return json_reply({"tasks": PLAN})
     if "reviewing manager" in system:
