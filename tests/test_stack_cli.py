@@ -110,10 +110,12 @@ def test_plugins_command_lists_hooks(tmp_path):
     assert data[0]["name"] == "audit"
 
 
-def test_generate_without_manager_needs_feature():
+def test_generate_without_credentials_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
     res = invoke("generate", "a CLI calculator in Rust", "--no-plugins")
-    assert res.exit_code == 1
-    assert res.stderr.strip() == "Error: generate needs the manager (not available yet)"
+    assert res.exit_code == 2
+    assert "ANTHROPIC_API_KEY" in res.stderr
 
 
 def test_build_plan_prompt_states_the_shape():
@@ -124,22 +126,24 @@ def test_build_plan_prompt_states_the_shape():
 
 
 def test_generate_validates_the_managers_plan_then_executes(tmp_path, monkeypatch):
-    from claude_orchestrator.stack import generate
+    from claude_orchestrator.testing.fake_anthropic import FakeAnthropic, json_reply
 
-    calls = []
-
-    def fake_generate_plan(request, *, system, user, cfg):
-        calls.append((request, "relative/path.ext" in system, request in user))
-        if "evil" in request:
-            return json.dumps({"name": "e", "files": [{"filename": "../x", "code": ""}]})
-        return {"name": "gen", "files": [{"filename": "main.py", "code": "print('generated')"}]}
-
-    monkeypatch.setattr(generate, "_manager_generate_plan", lambda: fake_generate_plan)
-    res = invoke("generate", "hello", "-o", tmp_path / "out", "--run", "--no-plugins")
-    assert res.exit_code == 0 and res.stdout.rstrip().endswith("generated")
-    res = invoke("generate", "evil", "-o", tmp_path / "out", "--no-plugins")
-    assert res.exit_code == 2 and "contains '..'" in res.stderr
-    assert calls == [("hello", True, True), ("evil", True, True)]
+    good = {"name": "gen", "files": [{"filename": "main.py", "code": "print('generated')"}]}
+    evil = {"name": "e", "files": [{"filename": "../x", "code": ""}]}
+    with FakeAnthropic() as fake:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-generate")
+        fake.enqueue(json_reply(evil, fenced=True), json_reply(good))  # invalid once, then repaired
+        res = invoke("generate", "hello", "-o", tmp_path / "out", "--run", "--no-plugins")
+        assert res.exit_code == 0, res.stderr
+        assert res.stdout.rstrip().endswith("generated")
+        asks = [r for r in fake.requests if r.endpoint == "/v1/messages"]
+        assert len(asks) == 2 and "contains '..'" in asks[1].last_user_text
+        assert "relative/path.ext" in asks[0].system_text and "hello" in asks[0].last_user_text
+        fake.enqueue(*(json_reply(evil) for _ in range(3)))
+        res = invoke("generate", "evil", "-o", tmp_path / "out2", "--no-plugins")
+        assert res.exit_code == 1 and "never produced a valid build plan" in res.stderr
+        assert not (tmp_path / "out2").exists() or not any((tmp_path / "out2").iterdir())
 
 
 def test_ctrl_c_kills_the_project_process_group(tmp_path):
