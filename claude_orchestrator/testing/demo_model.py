@@ -6,6 +6,7 @@ sends its own side requests) as well as our own tool loop."""
 
 from __future__ import annotations
 
+import json
 import re
 from importlib import resources
 from typing import Any
@@ -139,23 +140,116 @@ def request_text(req: FakeRequest) -> str:
     return "\n".join(parts)
 
 
-_TASK = re.compile(r"^# Task (\d+)(?:\.\d+)?:", re.MULTILINE)  # the worker prompt's heading
+_TASK = re.compile(r"^# Task (\d+(?:\.\d+)?):", re.MULTILINE)  # the worker prompt's heading
 _CWD = re.compile(r"(?:[Ww]orking directory|cwd)\s*[:=]\s*`?(/[^\s`'\"]+)")
+
+
+_NEXT_SUB = re.compile(r"Number the subtasks from (\d+)")
+_REQUEST = re.compile(r"Request:\s*\n(.+?)\n\s*\nReturn", re.DOTALL)
+
+
+def _files_for(unit: str) -> tuple[str, str]:
+    if unit.isdigit() and int(unit) in FILES:
+        return FILES[int(unit)]
+    slug = unit.replace(".", "-")
+    return f"notes/task-{slug}.md", f"# Task {unit}\n\nDone by the demo worker.\n"
+
+
+def _manager_answer(system: str, req: FakeRequest) -> Reply | None:
+    """Answers for the manager's prompts (prompts/*.md), recognised by their system text."""
+    user = req.last_user_text
+    if "planning manager" in system and "requirements document" in system:
+        return json_reply({"tasks": PLAN})
+    if "reviewing manager" in system:
+        return json_reply({"verdict": "pass", "issues": [], "follow_ups": []})
+    if "asks for new work to be added" in system:
+        m = _REQUEST.search(user)
+        request = " ".join((m.group(1) if m else "New work").split())
+        return json_reply(
+            {
+                "tasks": [
+                    {
+                        "id": 1,
+                        "title": request[:80],
+                        "description": request,
+                        "details": "As requested.",
+                        "testStrategy": "Check the result.",
+                        "priority": "medium",
+                        "dependencies": [],
+                        "existingDependencies": [],
+                        "acceptanceCriteria": ["the request is met"],
+                        "relevantFiles": [],
+                    }
+                ]
+            }
+        )
+    if "Break one task into" in system:
+        first = int(m.group(1)) if (m := _NEXT_SUB.search(system)) else 1
+        return json_reply(
+            {
+                "subtasks": [
+                    {
+                        "id": first,
+                        "title": "Prepare the groundwork",
+                        "description": "Lay out what the task needs.",
+                        "dependencies": [],
+                        "details": "Create the files and stubs the task needs.",
+                        "status": "pending",
+                        "testStrategy": "Files exist.",
+                    },
+                    {
+                        "id": first + 1,
+                        "title": "Finish the work",
+                        "description": "Complete and verify the task.",
+                        "dependencies": [first],
+                        "details": "Implement the rest and run the checks.",
+                        "status": "pending",
+                        "testStrategy": "Checks pass.",
+                    },
+                ]
+            }
+        )
+    if "Score how complex" in system:
+        items = []
+        for line in user.splitlines():
+            if line.startswith("{") and '"id"' in line:
+                t = json.loads(line)
+                items.append(
+                    {
+                        "taskId": t["id"],
+                        "taskTitle": t.get("title", ""),
+                        "complexityScore": 4,
+                        "recommendedSubtasks": 2,
+                        "expansionPrompt": "Split setup from the rest.",
+                        "reasoning": "Small and well understood.",
+                    }
+                )
+        return json_reply({"complexityAnalysis": items})
+    if "You write build plans" in system:
+        return json_reply(
+            {
+                "name": "hello-demo",
+                "description": "prints a greeting",
+                "files": [{"filename": "main.py", "code": "print('hello from a generated plan')\n"}],
+                "post_install": [],
+                "run": "python3 main.py",
+            }
+        )
+    return None
 
 
 def demo_model(req: FakeRequest) -> Reply:
     system = req.system_text
     text = request_text(req)
-    if "planning manager" in system and "requirements document" in system:
-        return json_reply({"tasks": PLAN})
-    if "reviewing manager" in system:
-        return json_reply({"verdict": "pass", "issues": [], "follow_ups": []})
+    answer = _manager_answer(system, req)
+    if answer is not None:
+        return answer
     match = _TASK.search(text)
-    task_id = int(match.group(1)) if match else None
-    if task_id in FILES and (req.has_tool("Write") or req.has_tool("write_file")):
-        path, content = FILES[task_id]
+    if match and (req.has_tool("Write") or req.has_tool("write_file")):
+        unit = match.group(1)
+        path, content = _files_for(unit)
         if req.tool_results:
-            return text_reply(f"Task {task_id} done: wrote {path}.")
+            return text_reply(f"Task {unit} done: wrote {path}.")
         if req.has_tool("write_file"):
             return tool_use_reply("write_file", {"path": path, "content": content})
         cwd = _CWD.search(text)
