@@ -75,6 +75,18 @@ def test_problems_name_unknown_self_duplicate_and_cycles():
     assert len(info.value.problems) == 6
 
 
+def test_cycles_through_a_parent_and_its_subtasks():
+    # 3 waits for 1, 1 waits for its subtask 1.1, and 1.1 waits for 3
+    tag = tag_of(task(1, subtasks=[sub(1, deps=[3])]), task(2), task(3, deps=[1]))
+    assert TaskGraph(tag).problems() == ["cycle: 1 -> 3 -> 1.1 -> 1"]
+    assert TaskGraph(tag).fix() == ["removed circular dependency 3 from 1.1 (cycle: 1 -> 3 -> 1.1 -> 1)"]
+    # a subtask inherits its parent's dependencies: 5 needs 4.1, and 4.1 waits for 4's dependency 5
+    tag = tag_of(task(4, deps=[5], subtasks=[sub(1)]), task(5, deps=["4.1"]))
+    assert TaskGraph(tag).problems() == ["cycle: 4.1 -> 5 -> 4.1"]
+    TaskGraph(tag).fix()
+    assert tag.task(4).dependencies == [] and tag.task(5).dependencies == ["4.1"]
+
+
 def test_fix_removes_every_problem():
     tag = tag_of(task(1, deps=[9, 1]), task(2, deps=[3]), task(3, deps=[4]), task(4, deps=[2, 1, 1]))
     changes = TaskGraph(tag).fix()
@@ -126,3 +138,40 @@ def test_next_on_a_large_graph_is_fast():
     t0 = time.perf_counter()
     assert TaskGraph(tag).next_task().uid == "500"
     assert time.perf_counter() - t0 < 0.5
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+random_graphs = st.integers(1, 12).flatmap(
+    lambda n: st.lists(
+        st.tuples(
+            st.sampled_from(["pending", "done", "in-progress", "cancelled"]),
+            st.lists(st.integers(1, n + 2), max_size=3),
+            st.lists(st.lists(st.sampled_from([1, 2, 3, "1.1", "2.1", "3.2"]), max_size=2), max_size=3),
+        ),
+        min_size=n,
+        max_size=n,
+    )
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_graphs)
+def test_fix_always_leaves_a_valid_acyclic_graph(spec):
+    tasks = [
+        task(i, status, deps=deps, subtasks=[sub(j + 1, deps=sd) for j, sd in enumerate(subs)])
+        for i, (status, deps, subs) in enumerate(spec, start=1)
+    ]
+    tag = tag_of(*tasks)
+    TaskGraph(tag).fix()
+    g = TaskGraph(tag)
+    assert g.problems() == []
+    order = g.topological_order()
+    pos = {u: i for i, u in enumerate(order)}
+    for uid, unit in g.units.items():
+        assert all(pos[str(d)] < pos[uid] for d in unit.dependencies)
+    ready = g.ready_units()
+    assert all(g.units[u].status == "pending" for u in ready)
+    g.next_task()
+    assert g.critical_path_length() <= len(g.units)

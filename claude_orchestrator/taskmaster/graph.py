@@ -68,10 +68,11 @@ class TaskGraph:
         return g
 
     def cycles(self) -> list[list[str]]:
-        """One cycle (as unit ids, closed) per strongly connected component that has one."""
+        """One cycle (as unit ids, closed) per strongly connected component that has one. Structure counts:
+        a parent waits for its subtasks, and a subtask for its parent's dependencies."""
         import networkx as nx
 
-        g = self.dependency_digraph()
+        g = self.schedule_digraph()
         found: list[list[str]] = []
         for comp in nx.strongly_connected_components(g):
             if len(comp) < 2:
@@ -119,13 +120,24 @@ class TaskGraph:
             if not cycles:
                 break
             for cyc in cycles:
-                dep, unit_id = cyc[-2], cyc[-1]
-                unit = self.units[unit_id]
-                unit.dependencies = [d for d in unit.dependencies if dep_key(d) != dep]
-                changes.append(
-                    f"removed circular dependency {dep} from {unit_id} (cycle: {' -> '.join(cyc)})"
-                )
+                changes.append(self._break(cyc))
         return changes
+
+    def _break(self, cyc: list[str]) -> str:
+        """Remove the dependency closest to the cycle's end that makes it (a subtask's inherited one is
+        removed from its parent)."""
+        for i in range(len(cyc) - 2, -1, -1):
+            dep, uid = cyc[i], cyc[i + 1]
+            unit = self.units[uid]
+            owner: Task | Subtask | None = unit if any(dep_key(d) == dep for d in unit.dependencies) else None
+            if owner is None and isinstance(unit, Subtask):
+                parent = self.tag.task(unit.parent_id)
+                if parent is not None and any(dep_key(d) == dep for d in parent.dependencies):
+                    owner = parent
+            if owner is not None:
+                owner.dependencies = [d for d in owner.dependencies if dep_key(d) != dep]
+                return f"removed circular dependency {dep} from {owner.uid} (cycle: {' -> '.join(cyc)})"
+        raise DependencyError(f"cannot break cycle {' -> '.join(cyc)}", cycle=cyc)
 
     # ------------------------------------------------------------ next (task-master's getNextTask)
     def next_task(self) -> Task | Subtask | None:

@@ -185,7 +185,7 @@ def add_dependency(tag_data: TagData, unit_id: str, depends_on: str) -> bool:
         raise DependencyError(f"subtask {unit.uid} cannot depend on its own parent task {key}")
     import networkx as nx
 
-    g = TaskGraph(tag_data).dependency_digraph()
+    g = TaskGraph(tag_data).schedule_digraph()
     if nx.has_path(g, unit.uid, key):
         path = nx.shortest_path(g, unit.uid, key)
         cycle = [*path, unit.uid]
