@@ -41,7 +41,6 @@ class ModelsConfig(_Section):
 class ExecutionConfig(_Section):
     max_workers: int = Field(3, ge=1, le=64)
     worker_timeout: float = Field(1800, gt=0, description="seconds before a worker's process group is killed")
-    manager_timeout: float = Field(300, gt=0)
     max_retries: int = Field(3, ge=0)
     retry_backoff_seconds: float = Field(2.0, ge=0)
     default_backend: Literal["auto", "claude-code", "api", "build"] = "auto"
