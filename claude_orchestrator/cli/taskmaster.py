@@ -167,7 +167,7 @@ def add_task_cmd(title: str | None, description: str | None, prompt: str | None,
 
     c = _ctx(kw)
     if prompt is not None and title is None:
-        _manager_add_task(c.store, c.tag, prompt, dependencies=kw["dependencies"], priority=kw["priority"])
+        _manager_add_task(c.store, c.tag, prompt, **kw)
         return
     priority = kw["priority"] or c.store.config().get("global", {}).get("defaultPriority") or "medium"
     with c.store.edit(c.explicit_tag) as data:
