@@ -193,13 +193,19 @@ def test_generate_writes_markdown(proj):
         ["parse-prd", "prd.txt"],
         ["expand", "--id=2"],
         ["analyze-complexity"],
-        ["complexity-report"],
         ["add-task", "--prompt=x"],
     ],
 )
-def test_ai_commands_say_they_need_the_manager(proj, args):
+def test_ai_commands_without_credentials_say_what_to_set(proj, args):
+    (proj / "prd.txt").write_text("# PRD\nA thing.\n")
     proc = run_ours(args, proj, check=False)
-    assert proc.returncode == 1 and "needs the manager" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    assert "ANTHROPIC_API_KEY" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_complexity_report_without_a_report(proj):
+    proc = run_ours(["complexity-report"], proj, check=False)
+    assert proc.returncode == 2 and "analyze-complexity" in proc.stderr
 
 
 def test_init_command(tmp_path):

@@ -14,7 +14,6 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import NeedsFeatureError
 from .common import echo_json, run_main
 from .taskmaster_common import TMGroup, _ctx, common
 from .taskmaster_subtasks import add_subtask_cmd, clear_subtasks_cmd, remove_subtask_cmd
@@ -158,7 +157,7 @@ cli.add_command(set_status_cmd, "status")
 @click.option("--test-strategy", default="")
 @click.option("--priority", default=None)
 @click.option("--dependencies", default="")
-@click.option("--prompt", default=None, help="AI mode (needs the manager).")
+@click.option("--prompt", default=None, help="Describe the task; the manager writes it.")
 @click.option("-r", "--research", is_flag=True)
 @common
 def add_task_cmd(title: str | None, description: str | None, prompt: str | None, **kw: Any) -> None:
@@ -324,28 +323,34 @@ def complexity_report_cmd(**kw: Any) -> None:
     _manager_complexity_report(c.store, c.tag, **kw)
 
 
-def _needs_manager(command: str) -> NeedsFeatureError:
-    return NeedsFeatureError(f"{command} needs the manager (not available yet)")
-
-
 def _manager_parse_prd(store: Any, tag: str, prd: Path | None, **opts: Any) -> None:
-    raise _needs_manager("parse-prd")
+    from . import taskmaster_ai
+
+    taskmaster_ai.parse_prd(store, tag, prd, **opts)
 
 
 def _manager_expand(store: Any, tag: str, task_id: str | None, all_tasks: bool, **opts: Any) -> None:
-    raise _needs_manager("expand")
+    from . import taskmaster_ai
+
+    taskmaster_ai.expand(store, tag, task_id, all_tasks, **opts)
 
 
 def _manager_analyze_complexity(store: Any, tag: str, **opts: Any) -> None:
-    raise _needs_manager("analyze-complexity")
+    from . import taskmaster_ai
+
+    taskmaster_ai.analyze_complexity(store, tag, **opts)
 
 
 def _manager_complexity_report(store: Any, tag: str, **opts: Any) -> None:
-    raise _needs_manager("complexity-report")
+    from . import taskmaster_ai
+
+    taskmaster_ai.complexity_report(store, tag, **opts)
 
 
 def _manager_add_task(store: Any, tag: str, prompt: str, **opts: Any) -> None:
-    raise _needs_manager("add-task --prompt")
+    from . import taskmaster_ai
+
+    taskmaster_ai.add_task(store, tag, prompt, **opts)
 
 
 def main(argv: list[str] | None = None) -> None:
