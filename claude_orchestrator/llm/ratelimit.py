@@ -18,6 +18,7 @@ from ..config import RateLimitConfig
 
 KINDS = ("requests", "input_tokens", "output_tokens")
 SLACK_S = 0.005  # start a little after a reset, so the server has rolled its window too
+STRAGGLER_S = 0.5  # a request sent this close before a reset may land in the next window
 
 
 @dataclass
@@ -28,10 +29,12 @@ class _Bucket:
     window_s: float | None = None  # known for configured limits; headers give only the reset time
     refilled: bool = False  # past reset_at and refilled; waiting for the new window's headers
 
-    def refresh(self, now: float) -> None:
+    def refresh(self, now: float, stragglers: int = 0) -> None:
+        """Refill once past the reset. `stragglers`: requests sent just before the reset and still
+        unanswered, which the server may have counted in the new window."""
         if self.limit is None or now < self.reset_at or self.refilled:
             return
-        self.remaining = self.limit
+        self.remaining = self.limit - stragglers
         if self.window_s:  # a local fixed window rolls on
             periods = int((now - self.reset_at) // self.window_s) + 1
             self.reset_at += periods * self.window_s
@@ -43,7 +46,7 @@ class _Bucket:
 class _ModelState:
     server: dict[str, _Bucket] = field(default_factory=lambda: {k: _Bucket() for k in KINDS})
     local: dict[str, _Bucket] = field(default_factory=dict)
-    inflight: set[int] = field(default_factory=set)  # tickets admitted and not yet answered
+    inflight: dict[int, float] = field(default_factory=dict)  # ticket -> admission time, until answered
     paused_until: float = 0.0
 
 
@@ -99,6 +102,9 @@ class RateLimiter:
             return st.paused_until
         for buckets in (st.server, st.local):
             for kind, b in buckets.items():
+                if buckets is st.server and kind == "requests" and not b.refilled and now >= b.reset_at:
+                    late = sum(1 for t in st.inflight.values() if b.reset_at - STRAGGLER_S <= t < b.reset_at)
+                    b.refresh(now, late)
                 b.refresh(now)
                 if b.limit is None:
                     continue
@@ -125,7 +131,7 @@ class RateLimiter:
                     if b.limit is not None:
                         b.remaining -= self._need(kind, input_tokens)
             self.admitted += 1
-            st.inflight.add(self.admitted)
+            st.inflight[self.admitted] = self._clock()
             self.waited_s += self._clock() - start
             return self.admitted
 
@@ -142,7 +148,7 @@ class RateLimiter:
         """After a response (or an error): learn from its headers and settle token estimates."""
         with self._cond:
             st = self._state(model)
-            st.inflight.discard(ticket)
+            st.inflight.pop(ticket, None)
             now = self._clock()
             for buckets in (st.server, st.local):
                 if charged_input is not None and "input_tokens" in buckets:
