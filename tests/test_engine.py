@@ -350,3 +350,24 @@ def test_kill_9_then_resume_runs_nothing_twice(tmp_path: Path, env_fake: Any, ki
     subjects = git(root, "log", "--format=%s", "main").splitlines()
     per_task = [s for s in subjects if re.match(r"\[orchestrator\] Task \d+:", s)]
     assert len(per_task) == n, subjects
+
+
+def test_slack_hears_completions_and_the_url_stays_secret(tmp_path: Path, env_fake: Any, monkeypatch):
+    from claude_orchestrator.testing.fake_slack import FakeSlack
+
+    root = make_repo(tmp_path / "p", [_task(1), _task(2, [1])])
+    env_fake(_writer({"1": ("a.txt", "a\n"), "2": ("b.txt", "b\n")}))
+    with FakeSlack() as slack:
+        monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.url)
+        slack.fail_next(500)  # retried with backoff, never fails the run
+        res = run_cli(root, "--backend", "api", "--no-review")
+        assert res.exit_code == 0, res.output
+        assert slack.wait_for_posts(3, timeout=30)
+        texts = [json.dumps(p) for p in slack.posts]
+    assert sum("Task 1" in t or "task 1" in t for t in texts) >= 1
+    assert any("complete" in t.lower() for t in texts)
+    run_dir = next((root / ".taskmaster" / "runs").iterdir())
+    for f in run_dir.rglob("*"):
+        if f.is_file():
+            assert slack.url not in f.read_text(errors="replace")
+    assert slack.url not in res.output
