@@ -50,8 +50,10 @@ def test_text_and_streaming(fake: FakeAnthropic) -> None:
     r = llm.create(role="worker", model=SONNET, system="sys", messages=HI, max_tokens=100)
     assert r.text == "short" and r.stop_reason == "end_turn" and r.request_id
     assert fake.requests[0].stream is False
-    r = llm.create(role="worker", model=SONNET, system="sys", messages=HI, max_tokens=32000)
+    r = llm.create(role="worker", model=SONNET, system="sys", messages=HI, max_tokens=32000, effort="low")
     assert fake.requests[1].stream is True
+    assert fake.requests[1].body["output_config"] == {"effort": "low"}
+    assert r.request_id == fake.requests[1].request_id
     assert [b["type"] for b in r.content] == ["thinking", "text"] and r.text == "long"
     assert r.content[0]["signature"]
 

@@ -235,6 +235,8 @@ class LLM:
                 with self.client.messages.stream(**body) as s:
                     headers = s.response.headers
                     msg = s.get_final_message()
+                    if getattr(msg, "_request_id", None) is None:
+                        msg._request_id = s.request_id
             else:
                 raw = self.client.messages.with_raw_response.create(**body)
                 headers = raw.headers
