@@ -313,3 +313,29 @@ def test_request_stop_from_a_signal_handler():
 def test_decision_kind_is_checked():
     with pytest.raises(ValueError, match="Decision.kind must be done, retry or fail, not 'accept'"):
         Decision("accept")  # type: ignore[arg-type]
+
+
+def test_more_review_retries_when_asked_and_workdir_errors_are_attempt_failures(tmp_path: Path):
+    seen: dict[str, int] = {}
+
+    def hook(u: WorkUnit, res: WorkResult) -> Decision:
+        seen[u.unit_id] = seen.get(u.unit_id, 0) + 1
+        return Decision("retry", feedback=f"round {seen[u.unit_id]}") if seen[u.unit_id] <= 3 else Decision()
+
+    calls = [0]
+
+    def workdir_for(u: WorkUnit) -> Path:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise OSError("git worktree add failed")
+        return tmp_path
+
+    s, fw, rec = make(
+        [U("1")], on_unit_finished=hook, max_review_retries=3, max_retries=1, workdir_for=workdir_for
+    )
+    out = s.run()
+    assert out.done == {"1"} and fw.calls["1"] == 4 and seen["1"] == 4
+    reasons = [e.data["reason"] for e in rec.of(ev.TASK_RETRY)]
+    assert reasons[0] == "worker raised OSError: git worktree add failed"
+    assert reasons[1:] == ["review: round 1", "review: round 2", "review: round 3"]
+    assert [u.feedback for u in fw.units] == [None, "round 1", "round 2", "round 3"]
