@@ -75,3 +75,27 @@ def test_python_dash_m_works():
         [sys.executable, "-m", "claude_orchestrator", "--help"], capture_output=True, text=True
     )
     assert proc.returncode == 0 and "demo" in proc.stdout
+
+
+def test_standalone_fake_server_with_the_demo_model(tmp_path: Path):
+    from claude_orchestrator.config import OrchestratorConfig
+    from claude_orchestrator.llm import LLM
+    from claude_orchestrator.manager import Manager
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "claude_orchestrator.testing.fake_anthropic", "--port", "0", "--demo"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        url = line.strip().rsplit(" ", 1)[-1]
+        assert url.startswith("http://127.0.0.1:")
+        cfg = OrchestratorConfig()
+        manager = Manager(llm=LLM.from_config(cfg, api_key="sk-test", base_url=url), cfg=cfg)
+        answer = manager.review({"id": 1, "title": "t", "description": "d"}, diff="+x")
+        assert answer.verdict == "pass"
+    finally:
+        proc.terminate()
+        proc.wait(10)

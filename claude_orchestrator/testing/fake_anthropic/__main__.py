@@ -1,4 +1,4 @@
-"""python -m claude_orchestrator.testing.fake_anthropic --port N [--latency S] [--replay FILE]"""
+"""python -m claude_orchestrator.testing.fake_anthropic --port N [--latency S] [--replay FILE] [--demo]"""
 
 from __future__ import annotations
 
@@ -20,12 +20,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--itpm", type=int, default=None, help="input tokens per window")
     p.add_argument("--otpm", type=int, default=None, help="output tokens per window")
     p.add_argument("--window", type=float, default=60.0, help="rate-limit window in seconds")
+    p.add_argument("--demo", action="store_true", help="answer as the demo model (plans, workers, reviews)")
     args = p.parse_args(argv)
     limits = RateLimits(args.rpm, args.itpm, args.otpm, args.window)
-    kwargs = {"default_text": args.text} if args.text else {}
+    kwargs: dict[str, object] = {"default_text": args.text} if args.text else {}
+    if args.demo:
+        from ..demo_model import demo_model
+
+        kwargs["model"] = demo_model
     try:
         fake = FakeAnthropic(
-            rate_limits=limits, latency=args.latency, replay=args.replay, port=args.port, **kwargs
+            rate_limits=limits,
+            latency=args.latency,
+            replay=args.replay,
+            port=args.port,
+            **kwargs,  # type: ignore[arg-type]
         )
         fake.start()
     except (OSError, ValueError) as e:
