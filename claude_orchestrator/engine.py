@@ -353,6 +353,7 @@ class RunEngine:
         opts = scheduler_options(cfg.execution)
         opts["max_workers"] = workers
         opts["exclusive_files"] = opts.get("exclusive_files") or not ws.is_git
+        opts["max_review_retries"] = 3  # one each for: no changes, review fail, merge conflict
         try:
             with run_observers(
                 self.bus, cfg, run_path, run_id=self.run_id, console=opt.console, no_progress=opt.no_progress

@@ -76,6 +76,15 @@ def _unit(
     )
 
 
+def _estimate(task: Task) -> float | None:
+    """A relative duration from task-master's complexity score (1-10), when the task carries one: the
+    scheduler then prefers the longest weighted chain."""
+    score = task.extra.get("complexity")
+    if isinstance(score, (int, float)) and not isinstance(score, bool) and 0 < score <= 10:
+        return float(score) / (len(task.subtasks) or 1)
+    return None
+
+
 def _with_deps(tag: TagData, wanted: set[str]) -> set[str]:
     """`wanted` plus every unfinished task it depends on, transitively (ids of top-level tasks)."""
     out, stack = set(), list(wanted)
@@ -136,8 +145,9 @@ def select_units(
         tjson = task.to_json()
         be = choose_backend(tjson, backend, default_backend, cli_available)
         info[tid] = tjson
+        est = _estimate(task)
         if not task.subtasks or be == "build":
-            units.append(SchedUnit(_unit(task, None, be)))
+            units.append(SchedUnit(_unit(task, None, be), est_duration_s=est))
             continue
         units.append(SchedUnit(_unit(task, None, be)))  # the group
         for s in task.subtasks:
@@ -145,7 +155,7 @@ def select_units(
                 done.add(s.uid)
             sjson = {**s.to_json(), "id": s.uid, "parentTask": {"id": task.id, "title": task.title}}
             info[s.uid] = sjson
-            units.append(SchedUnit(_unit(s, task, be), parent=tid))
+            units.append(SchedUnit(_unit(s, task, be), parent=tid, est_duration_s=est))
     if ids and not units:
         raise NotFoundError(f"nothing to run among {', '.join(ids)}: they are done or not runnable")
     return Selection(units=units, done_before=done, tasks=info, skipped=skipped)

@@ -42,6 +42,10 @@ def make_repo(root: Path, tasks: list[dict[str, Any]], *, track_tasks: bool = Fa
     git(root, "config", "user.name", "Test")
     git(root, "config", "user.email", "test@example.com")
     init_orchestrator(root, "t")
+    cfg_path = root / "orchestrator_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["execution"]["retry_backoff_seconds"] = 0.05  # keep failure tests fast
+    cfg_path.write_text(json.dumps(cfg))
     path = root / ".taskmaster" / "tasks" / "tasks.json"
     path.write_text(json.dumps({"master": {"tasks": tasks, "metadata": {}}}, indent=2))
     git(root, "add", "-A")
