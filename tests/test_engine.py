@@ -375,3 +375,48 @@ def test_slack_hears_completions_and_the_url_stays_secret(tmp_path: Path, env_fa
         if f.is_file():
             assert slack.url not in f.read_text(errors="replace")
     assert slack.url not in res.output
+
+
+def test_tracked_tasks_json_neither_blocks_merges_nor_loses_status(tmp_path: Path, env_fake: Any):
+    root = make_repo(tmp_path / "p", [_task(1), _task(2), _task(3, [1, 2])], track_tasks=True)
+    env_fake(_writer({"1": ("a.txt", "a\n"), "2": ("b.txt", "b\n"), "3": ("c.txt", "c\n")}))
+    res = run_cli(root, "--backend", "api", "--no-review", "--workers", "2")
+    assert res.exit_code == 0, res.output
+    assert all(t["status"] == "done" for t in tasks_of(root).values())
+    committed = json.loads(git(root, "show", "main:.taskmaster/tasks/tasks.json"))
+    assert [t["status"] for t in committed["master"]["tasks"]] == ["done", "done", "done"]
+    assert git(root, "status", "--porcelain", "--untracked-files=no").strip() == ""
+
+
+def test_outside_git_runs_in_the_directory_and_says_so(tmp_path: Path, env_fake: Any):
+    from claude_orchestrator.project import init_orchestrator
+
+    root = tmp_path / "plain"
+    root.mkdir()
+    init_orchestrator(root, "plain")
+    (root / ".taskmaster" / "tasks" / "tasks.json").write_text(
+        json.dumps({"master": {"tasks": [_task(1), _task(2)], "metadata": {}}})
+    )
+    env_fake(_writer({"1": ("a.txt", "a\n"), "2": ("b.txt", "b\n")}))
+    res = run_cli(root, "--backend", "api", "--no-review")
+    assert res.exit_code == 0, res.output
+    assert "not in a git repository" in res.output
+    assert (root / "a.txt").read_text() == "a\n" and (root / "b.txt").read_text() == "b\n"
+
+
+def test_build_plan_task_runs_through_the_stack_runner(tmp_path: Path, env_fake: Any):
+    plan = {
+        "name": "hello",
+        "files": [{"filename": "main.py", "code": "print('built')\n"}],
+        "run": "python3 main.py",
+    }
+    root = make_repo(tmp_path / "p", [_task(1, metadata={"plan": plan})])
+    fake = env_fake(_writer({}))
+    res = run_cli(root, "--no-review")
+    assert res.exit_code == 0, res.output
+    meta = tasks_of(root)["1"]["metadata"]["orchestrator"]
+    assert meta["backend"] == "build"
+    build = meta["build"]
+    assert build["ok"] and build["stacks"] == ["python"] and build["run_command"] == "python3 main.py"
+    assert (Path(build["folder"]) / "main.py").read_text() == "print('built')\n"
+    assert fake.requests == []  # no model involved
