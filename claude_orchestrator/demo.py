@@ -86,11 +86,12 @@ def run_demo(
     console: Any = None,
     offline: bool | None = None,
     backend: str | None = None,
+    record: Path | None = None,
 ) -> DemoResult:
     from .config import OrchestratorConfig
     from .engine import RunEngine, RunOptions
     from .environment import detect_credentials, find_claude_cli
-    from .llm import LLM, Ledger
+    from .llm import LLM, Ledger, Recorder
     from .manager import Manager, service
     from .taskmaster.store import TaskStore
 
@@ -101,18 +102,31 @@ def run_demo(
     repo = repo.resolve()
     cfg = OrchestratorConfig()
     backend = backend or ("claude-code" if find_claude_cli() is not None else "api")
-    say = console.print if console is not None else print
+
+    def say(text: str) -> None:
+        if console is not None:
+            console.print(text, markup=False, highlight=False)
+        else:
+            print(text)
+
     with offline_model() if offline else contextlib.nullcontext():
         say(f"Demo project: {repo}  ({'offline, embedded fake model' if offline else 'real Claude'})")
         store = TaskStore.discover(repo)
         ledger = Ledger()
-        manager = Manager(llm=LLM.from_config(cfg, ledger=ledger), cfg=cfg, project_root=repo)
+        recorder = Recorder(record.with_suffix(".manager.jsonl")) if record else None
+        manager = Manager(
+            llm=LLM.from_config(cfg, ledger=ledger, recorder=recorder), cfg=cfg, project_root=repo
+        )
         say("The manager reads the PRD and plans the task graph ...")
         tasks = service.parse_prd(manager, store)
         for t in tasks:
             deps = ", ".join(str(d) for d in t.dependencies) or "-"
             say(f"  task {t.id}: {t.title}  (after: {deps})")
-        options = RunOptions(workers=workers, backend=backend, no_progress=no_progress, console=console)
+        if recorder is not None:
+            recorder.close()
+        options = RunOptions(
+            workers=workers, backend=backend, no_progress=no_progress, console=console, record=record
+        )
         engine = RunEngine(store, cfg, options)
         report = engine.run()
         report.cost_usd += ledger.cost_usd()

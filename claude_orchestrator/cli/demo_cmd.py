@@ -17,7 +17,12 @@ import click
 @click.option(
     "--backend", type=click.Choice(["claude-code", "api"]), help="Worker backend (default: Claude Code)."
 )
-def demo_cmd(keep: Path | None, workers: int, no_progress: bool, backend: str | None) -> None:
+@click.option(
+    "--record", type=click.Path(dir_okay=False, path_type=Path), help="Save model exchanges (JSONL)."
+)
+def demo_cmd(
+    keep: Path | None, workers: int, no_progress: bool, backend: str | None, record: Path | None
+) -> None:
     """Plan a small PRD into tasks and run them with parallel workers: offline on the embedded fake model,
     or on real Claude when ANTHROPIC_API_KEY is set."""
     from rich.console import Console
@@ -27,8 +32,15 @@ def demo_cmd(keep: Path | None, workers: int, no_progress: bool, backend: str | 
     from .run_cmds import print_report
 
     load_dotenv(Path.cwd() / ".env")
-    console = Console()
-    res = run_demo(keep, workers=workers, no_progress=no_progress, console=console, backend=backend)
+    console = Console(soft_wrap=True)
+    res = run_demo(
+        keep,
+        workers=workers,
+        no_progress=no_progress,
+        console=console,
+        backend=backend,
+        record=record.resolve() if record else None,
+    )
     print_report(res.report, echo=console.print)
     console.print(f"\nGit history of {res.repo} (one commit per task):")
     for line in res.git_log:

@@ -168,6 +168,12 @@ def run_project_cmd(
 @_plugins_opt
 @_no_plugins_opt
 @_config_opt
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Save every model exchange as JSONL.",
+)
 def generate_cmd(
     prompt: str,
     out_dir: Path | None,
@@ -176,12 +182,19 @@ def generate_cmd(
     plugins_dirs: tuple[Path, ...],
     no_plugins: bool,
     config_path: Path | None,
+    record: Path | None,
 ) -> None:
     """Ask the manager model for a build plan for PROMPT, validate it, then execute it."""
+    from ..llm import LLM, Recorder
     from ..stack.generate import generate_plan_for
 
     cfg = _config(config_path)
-    plan = generate_plan_for(prompt, cfg)
+    recorder = Recorder(record) if record else None
+    try:
+        plan = generate_plan_for(prompt, cfg, LLM.from_config(cfg, recorder=recorder))
+    finally:
+        if recorder is not None:
+            recorder.close()
     plugins = _plugins(cfg, plugins_dirs, no_plugins)
     result = _execute(plan, out_dir, cfg, plugins, allow_commands=allow_commands or None)
     _report(result)

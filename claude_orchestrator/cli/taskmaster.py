@@ -159,6 +159,12 @@ cli.add_command(set_status_cmd, "status")
 @click.option("--dependencies", default="")
 @click.option("--prompt", default=None, help="Describe the task; the manager writes it.")
 @click.option("-r", "--research", is_flag=True)
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Save every model exchange as JSONL.",
+)
 @common
 def add_task_cmd(title: str | None, description: str | None, prompt: str | None, **kw: Any) -> None:
     """Add a task: manually (--title --description) or by --prompt (AI)."""
@@ -279,6 +285,12 @@ cli.add_command(tags_remove, "delete-tag")
 @click.option("-r", "--research", is_flag=True)
 @click.option("--append", is_flag=True)
 @click.option("--force", is_flag=True)
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Save every model exchange as JSONL.",
+)
 @common
 def parse_prd_cmd(prd: Path | None, input_path: Path | None, **kw: Any) -> None:
     """AI: turn a PRD into tasks."""
@@ -293,6 +305,12 @@ def parse_prd_cmd(prd: Path | None, input_path: Path | None, **kw: Any) -> None:
 @click.option("-r", "--research", is_flag=True)
 @click.option("--prompt", default=None)
 @click.option("--force", is_flag=True)
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Save every model exchange as JSONL.",
+)
 @common
 def expand_cmd(task_id: str | None, all_: bool, **kw: Any) -> None:
     """AI: break tasks into subtasks."""
@@ -307,6 +325,12 @@ def expand_cmd(task_id: str | None, all_: bool, **kw: Any) -> None:
 @click.option("--from", "from_id", type=int, default=None)
 @click.option("--to", "to_id", type=int, default=None)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Save every model exchange as JSONL.",
+)
 @common
 def analyze_complexity_cmd(**kw: Any) -> None:
     """AI: score task complexity into a report."""

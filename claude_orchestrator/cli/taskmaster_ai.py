@@ -28,7 +28,7 @@ def _ids(text: str | None) -> list[int]:
 def parse_prd(store: Any, tag: str, prd: Path | None, **opts: Any) -> None:
     from ..manager import service
 
-    with llm_session(store.root) as s:
+    with llm_session(store.root, opts.get("record")) as s:
         tasks = service.parse_prd(
             make_manager(s),
             store,
@@ -54,7 +54,7 @@ def expand(store: Any, tag: str, task_id: str | None, all_tasks: bool, **opts: A
         context=opts.get("prompt") or "",
         tag=tag,
     )
-    with llm_session(store.root) as s:
+    with llm_session(store.root, opts.get("record")) as s:
         manager = make_manager(s)
         if all_tasks:
             done = service.expand_all(manager, store, **kwargs)
@@ -78,7 +78,7 @@ def analyze_complexity(store: Any, tag: str, **opts: Any) -> None:
         ids = [
             t.id for t in store.load(tag).tasks if (lo is None or t.id >= lo) and (hi is None or t.id <= hi)
         ]
-    with llm_session(store.root) as s:
+    with llm_session(store.root, opts.get("record")) as s:
         path, report = service.analyze_complexity(
             make_manager(s),
             store,
@@ -120,7 +120,7 @@ def complexity_report(store: Any, tag: str, **opts: Any) -> None:
 def add_task(store: Any, tag: str, prompt: str, **opts: Any) -> None:
     from ..manager import service
 
-    with llm_session(store.root) as s:
+    with llm_session(store.root, opts.get("record")) as s:
         tasks = service.add_tasks(
             make_manager(s),
             store,
