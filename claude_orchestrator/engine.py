@@ -17,7 +17,7 @@ from typing import Any
 
 from . import events as ev
 from .config import OrchestratorConfig
-from .errors import BudgetExceededError, ConfigError, OrchestratorError
+from .errors import BudgetExceededError, ConfigError, InputError, OrchestratorError
 from .events import EventBus
 from .runs import new_run_id, run_dir, runs_root, write_json_atomic
 from .taskmaster.graph import TaskGraph
@@ -79,8 +79,29 @@ def _unfinished_run(root: Path, tag: str) -> str | None:
         except (OSError, json.JSONDecodeError):
             continue
         if meta.get("tag") == tag:
-            return path.name if meta.get("status") == "running" else None
+            if meta.get("status") != "running":
+                return None
+            pid = meta.get("pid")
+            if isinstance(pid, int) and pid != os.getpid() and _alive(pid):
+                raise InputError(
+                    f"run {path.name} is still running (pid {pid}); wait for it or stop it first"
+                )
+            return path.name
     return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed, not yet reaped) is not running
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def _journal_merged(run_path: Path) -> set[str]:
@@ -160,14 +181,18 @@ class RunEngine:
         tag = store.load(tag_name)
         TaskGraph(tag).check()  # unknown ids, self-dependencies, cycles: exit 2, nothing started
         cli = find_claude_cli()
-        sel = select_units(
-            tag,
-            ids=opt.ids,
-            with_deps=opt.with_deps,
-            backend=opt.backend,
-            default_backend=cfg.execution.default_backend,
-            cli_available=cli is not None,
-        )
+
+        def select(tag: Any) -> Any:
+            return select_units(
+                tag,
+                ids=opt.ids,
+                with_deps=opt.with_deps,
+                backend=opt.backend,
+                default_backend=cfg.execution.default_backend,
+                cli_available=cli is not None,
+            )
+
+        sel = select(tag)
         workers = opt.workers or cfg.execution.max_workers
         if opt.dry_run:
             from .units import schedule_preview
@@ -192,15 +217,7 @@ class RunEngine:
         if resumed:
             notices.append(f"resuming run {resumed}")
             self._recover(run_path, tag_name)
-            tag = store.load(tag_name)
-            sel = select_units(
-                tag,
-                ids=opt.ids,
-                with_deps=opt.with_deps,
-                backend=opt.backend,
-                default_backend=cfg.execution.default_backend,
-                cli_available=cli is not None,
-            )
+            sel = select(store.load(tag_name))
         return self._execute(sel, tag_name, run_path, meta, workers, notices)
 
     def _recover(self, run_path: Path, tag_name: str) -> None:
