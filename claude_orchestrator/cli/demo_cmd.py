@@ -45,12 +45,17 @@ def demo_cmd(
     console.print(f"\nGit history of {res.repo} (one commit per task):")
     for line in res.git_log:
         console.print(f"  {line}", markup=False, highlight=False)
+    bindir = Path(sys.executable).parent
+    tm = bindir / "task-master" if (bindir / "task-master").exists() else "task-master"
+    co = (
+        bindir / "claude-orchestrator" if (bindir / "claude-orchestrator").exists() else "claude-orchestrator"
+    )
     console.print(
         f"\nWhere everything is:\n"
         f"  project:      {res.repo}\n"
-        f"  tasks:        {res.repo}/.taskmaster/tasks/tasks.json  (try: cd {res.repo} && task-master list)\n"
+        f"  tasks:        {res.repo}/.taskmaster/tasks/tasks.json  (try: cd {res.repo} && {tm} list)\n"
         f"  run folder:   {res.report.run_path}  (events.ndjson, usage.json, summary.json, tasks/*)\n"
-        f"  usage:        cd {res.repo} && claude-orchestrator status\n"
+        f"  usage:        cd {res.repo} && {co} status\n"
         f"  backend:      {res.backend}; model: {'embedded fake (offline)' if res.offline else 'real Claude'}",
         markup=False,
         highlight=False,
