@@ -114,11 +114,13 @@ def run_demo(
         store = TaskStore.discover(repo)
         ledger = Ledger()
         recorder = Recorder(record.with_suffix(".manager.jsonl")) if record else None
-        manager = Manager(
-            llm=LLM.from_config(cfg, ledger=ledger, recorder=recorder), cfg=cfg, project_root=repo
-        )
+        llm = LLM.from_config(cfg, ledger=ledger, recorder=recorder)
+        manager = Manager(llm=llm, cfg=cfg, project_root=repo)
         say("The manager reads the PRD and plans the task graph ...")
-        tasks = service.parse_prd(manager, store)
+        try:
+            tasks = service.parse_prd(manager, store)
+        finally:
+            llm.close()
         for t in tasks:
             deps = ", ".join(str(d) for d in t.dependencies) or "-"
             say(f"  task {t.id}: {t.title}  (after: {deps})")

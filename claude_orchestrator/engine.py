@@ -395,6 +395,10 @@ class RunEngine:
         finally:
             unsub_status()
             unsub_usage()
+            if self._llm is not None:
+                self._llm.close()
+                if getattr(self._llm, "recorder", None) is not None:
+                    self._llm.recorder.close()
             if ws.is_git:
                 with contextlib.suppress(OrchestratorError):
                     ws.commit_status()

@@ -322,9 +322,8 @@ def test_kill_9_then_resume_runs_nothing_twice(tmp_path: Path, env_fake: Any, ki
     proc = subprocess.Popen(
         [sys.executable, "-c", KILL_SCRIPT, str(root)],
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     # wait until `kill_after` tasks are done in tasks.json, then kill -9
     import time

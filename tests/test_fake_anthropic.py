@@ -263,6 +263,8 @@ def test_standalone_server_answers() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def test_cache_ttl_5m_and_1h_with_a_fake_clock() -> None:
@@ -317,6 +319,8 @@ def test_standalone_replay_of_a_recorded_file(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
     bad = subprocess.run(
         [
             sys.executable,

@@ -169,10 +169,21 @@ def test_add_no_decompose_insists_on_one_task(project: Path, fake: FakeAnthropic
     assert "exactly one task" in [r for r in fake.requests if r.endpoint == "/v1/messages"][1].last_user_text
 
 
+_OPEN: list[LLM] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients():
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
 def _manager(fake: FakeAnthropic, root: Path) -> tuple[Manager, Ledger]:
     cfg = OrchestratorConfig()
     ledger = Ledger()
     llm = LLM.from_config(cfg, ledger=ledger, api_key="sk-test", base_url=fake.base_url)
+    _OPEN.append(llm)
     return Manager(llm=llm, cfg=cfg, project_root=root), ledger
 
 

@@ -99,3 +99,5 @@ def test_standalone_fake_server_with_the_demo_model(tmp_path: Path):
     finally:
         proc.terminate()
         proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -160,6 +160,9 @@ def test_tail_events_follow_prints_new_events_until_the_run_finishes(project):
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
     lines = rest.splitlines()
     assert len(lines) == 2
     assert lines[0].endswith("task 4 FAILED after 2 attempt(s): boom")

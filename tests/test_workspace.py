@@ -307,6 +307,8 @@ def test_repo_lock_excludes_another_process(repo: Path) -> None:
     assert got.wait(timeout=30)
     t.join(timeout=30)
     assert holder.wait(timeout=30) == 0
+    holder.stdin.close()
+    holder.stdout.close()
 
 
 HOLD_LOCK = """

@@ -34,6 +34,7 @@ def llm_session(root: Path, record: Path | None = None, config: Path | None = No
     try:
         yield Session(cfg=cfg, llm=llm, ledger=ledger, root=root)
     finally:
+        llm.close()
         if recorder is not None:
             recorder.close()
         cost = ledger.cost_usd()

@@ -190,9 +190,11 @@ def generate_cmd(
 
     cfg = _config(config_path)
     recorder = Recorder(record) if record else None
+    llm = LLM.from_config(cfg, recorder=recorder)
     try:
-        plan = generate_plan_for(prompt, cfg, LLM.from_config(cfg, recorder=recorder))
+        plan = generate_plan_for(prompt, cfg, llm)
     finally:
+        llm.close()
         if recorder is not None:
             recorder.close()
     plugins = _plugins(cfg, plugins_dirs, no_plugins)
