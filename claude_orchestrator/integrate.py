@@ -17,6 +17,7 @@ from .runs import task_dir, write_json_atomic
 from .runstate import Decision
 from .taskmaster import ops
 from .taskmaster.store import TaskStore
+from .transcripts import command_outputs
 from .units import SchedUnit
 from .workers.base import WorkResult, WorkUnit
 
@@ -129,7 +130,12 @@ class Integrator:
             "acceptanceCriteria": unit.acceptance_criteria,
         }
         try:
-            answer = self.manager.review(task_json, diff=self.workspace.diff(wid), summary=res.summary)  # type: ignore[union-attr]
+            answer = self.manager.review(  # type: ignore[union-attr]
+                task_json,
+                diff=self.workspace.diff(wid),
+                summary=res.summary,
+                test_output=command_outputs(res.transcript_path) or None,
+            )
         except LLMError as e:
             return Decision("fail", reason=f"review failed: {e}")
         self.bus.emit(

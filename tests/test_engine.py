@@ -419,3 +419,25 @@ def test_build_plan_task_runs_through_the_stack_runner(tmp_path: Path, env_fake:
     assert build["ok"] and build["stacks"] == ["python"] and build["run_command"] == "python3 main.py"
     assert (Path(build["folder"]) / "main.py").read_text() == "print('built')\n"
     assert fake.requests == []  # no model involved
+
+
+def test_review_sees_the_commands_the_worker_ran(tmp_path: Path, env_fake: Any):
+    root = make_repo(tmp_path / "p", [_task(1)])
+    reviews: list[str] = []
+
+    def model(req: FakeRequest) -> Reply:
+        if "reviewing manager" in req.system_text:
+            reviews.append(req.last_user_text)
+            return json_reply({"verdict": "pass", "issues": [], "follow_ups": []})
+        results = req.tool_results
+        if not results:
+            return tool_use_reply("run_command", {"command": "echo '7 passed'"})
+        if len([m for m in req.messages if m.get("role") == "assistant"]) == 1:
+            return tool_use_reply("write_file", {"path": "t.txt", "content": "t\n"})
+        return text_reply("done")
+
+    env_fake(model)
+    res = run_cli(root, "--backend", "api")
+    assert res.exit_code == 0, res.output
+    assert len(reviews) == 1
+    assert "$ echo '7 passed'" in reviews[0] and "7 passed" in reviews[0]
