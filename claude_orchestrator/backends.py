@@ -56,6 +56,7 @@ class Backends:
     tasks: dict[str, dict[str, Any]]
     llm_factory: Callable[[], Any]
     on_rate_limit: Callable[[float, str], None]
+    on_rate_info: Callable[[Any], None] | None = None
 
     def __post_init__(self) -> None:
         self._made: dict[str, Worker] = {}
@@ -71,7 +72,12 @@ class Backends:
         if name == "claude-code":
             from .workers.claude_code import ClaudeCodeWorker
 
-            return ClaudeCodeWorker(self.cfg, on_rate_limit=self.on_rate_limit, project_root=self.root)
+            return ClaudeCodeWorker(
+                self.cfg,
+                on_rate_limit=self.on_rate_limit,
+                on_rate_info=self.on_rate_info,
+                project_root=self.root,
+            )
         if name == "api":
             from .workers.api_agent import ApiAgentWorker
 

@@ -147,8 +147,20 @@ class RunEngine:
         self._pause_reason = (
             f"Claude Code usage limit ({kind}) until {time.strftime('%H:%M:%S', time.localtime(resets_at))}"
         )
+        self.bus.emit(ev.WARNING, self.run_id, None, message=f"pausing new work: {self._pause_reason}")
+
+    def _on_rate_info(self, notice: Any) -> None:
+        """Claude Code's usage-window state, for the display, status and Slack."""
         self.bus.emit(
-            ev.RATE_LIMITED, self.run_id, None, status="rejected", resets_at=resets_at, rate_limit_type=kind
+            ev.RATE_LIMITED,
+            self.run_id,
+            None,
+            backend="claude-code",
+            status=notice.status,
+            utilization=notice.utilization,
+            usage_window_pct=None if notice.utilization is None else 100 * notice.utilization,
+            resets_at=notice.resets_at,
+            rate_limit_type=notice.rate_limit_type,
         )
 
     def _gate(self, observers: Any, scheduler: Any) -> str | None:
@@ -308,7 +320,9 @@ class RunEngine:
             if isinstance(orch, dict) and orch.get("summary"):
                 summaries.setdefault(t.uid, str(orch["summary"]))
 
-        backends = Backends(cfg, store.root, sel.tasks, self._llm_client, self._on_rate_limit)
+        backends = Backends(
+            cfg, store.root, sel.tasks, self._llm_client, self._on_rate_limit, self._on_rate_info
+        )
 
         def make_unit(task: Any) -> SchedUnit:
             from .runplan import choose_backend

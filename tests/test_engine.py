@@ -441,3 +441,45 @@ def test_review_sees_the_commands_the_worker_ran(tmp_path: Path, env_fake: Any):
     assert res.exit_code == 0, res.output
     assert len(reviews) == 1
     assert "$ echo '7 passed'" in reviews[0] and "7 passed" in reviews[0]
+
+
+def test_claude_code_rate_limit_notices_pause_the_pool_and_reach_the_display(tmp_path: Path):
+    import time
+
+    from claude_orchestrator.config import OrchestratorConfig
+    from claude_orchestrator.engine import RunEngine, RunOptions
+    from claude_orchestrator.events import RATE_LIMITED
+    from claude_orchestrator.snapshot import SnapshotBuilder
+    from claude_orchestrator.taskmaster.store import TaskStore
+    from claude_orchestrator.workers.claude_code import parse_rate_limit
+
+    root = make_repo(tmp_path / "p", [_task(1)])
+    engine = RunEngine(TaskStore.discover(root), OrchestratorConfig(), RunOptions())
+    builder = SnapshotBuilder()
+    engine.bus.subscribe(builder)
+    seen = []
+    engine.bus.subscribe(lambda e: seen.append(e) if e.kind == RATE_LIMITED else None)
+    resets = time.time() + 120
+    warn = parse_rate_limit(
+        {
+            "type": "rate_limit_event",
+            "rate_limit_info": {
+                "status": "allowed_warning",
+                "resetsAt": resets,
+                "rateLimitType": "five_hour",
+                "utilization": 0.85,
+            },
+        }
+    )
+    assert warn is not None
+    engine._on_rate_info(warn)
+    assert seen[-1].data["usage_window_pct"] == 85.0
+    assert builder.snapshot().usage.usage_window_pct == 85.0
+    engine._on_rate_limit(resets, "five_hour")
+
+    class Obs:
+        def check_usage(self) -> str:
+            return "ok"
+
+    reason = engine._gate(Obs(), None)
+    assert reason is not None and "five_hour" in reason

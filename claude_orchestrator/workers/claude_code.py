@@ -206,12 +206,14 @@ class ClaudeCodeWorker:
         cli_path: Path | None = None,
         env: dict[str, str] | None = None,
         on_rate_limit: RateLimitCallback | None = None,
+        on_rate_info: Callable[[RateLimitNotice], None] | None = None,
         project_root: Path | None = None,
     ) -> None:
         self.cfg = cfg
         self.cli_path = cli_path
         self.env = dict(env or {})
         self.on_rate_limit = on_rate_limit
+        self.on_rate_info = on_rate_info  # every usage-window notice (display: the Claude Code window)
         self.project_root = project_root
         self._pricing = Pricing(cfg.pricing)
 
@@ -289,6 +291,8 @@ class ClaudeCodeWorker:
             return 0.0
 
     def _on_rate_limit(self, notice: RateLimitNotice | None, run: _Run) -> None:
+        if notice is not None and self.on_rate_info is not None:
+            self.on_rate_info(notice)
         if notice is None or not notice.rejected:
             return
         run.rate_limit = notice
