@@ -64,7 +64,9 @@ def init_orchestrator(root: Path, name: str | None = None) -> list[Path]:
     missing = [line for line in GITIGNORE_LINES if line not in existing]
     if missing:
         body = "\n".join(existing + ([""] if existing else []) + missing) + "\n"
-        gi.write_text(body, encoding="utf-8")
+        from .taskmaster.store import atomic_write
+
+        atomic_write(gi, body)
         created.append(gi)
     return created
 
