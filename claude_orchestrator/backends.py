@@ -18,6 +18,8 @@ from .taskmaster import ops
 from .taskmaster.store import TaskStore
 from .workers.base import WorkContext, Worker, WorkResult, WorkUnit
 
+FATAL_STATUS = (401, 403)  # authentication / permission: retrying or running more tasks cannot help
+
 
 class BuildWorker:
     """Build-plan tasks through the stack runner (`build` backend)."""
@@ -100,11 +102,13 @@ class UnitRunner:
         summaries: dict[str, str],
         ledger: Any,
         slot: Callable[[WorkUnit], Any],
+        on_fatal: Callable[[str], None] | None = None,
     ) -> None:
         self.backend = backend
         self.name = backend.name
         self.store, self.tag, self.run_path = store, tag, run_path
         self.summaries, self.ledger, self.slot = summaries, ledger, slot
+        self.on_fatal = on_fatal  # bad credentials: every other task would fail the same way
 
     def run(self, unit: WorkUnit, ctx: WorkContext) -> WorkResult:
         with self.store.edit(self.tag) as data:
@@ -117,6 +121,8 @@ class UnitRunner:
             res = self.backend.run(unit, ctx)
         if self.backend.name == "claude-code":
             self._book_claude_code(unit, res)
+        if not res.ok and res.data.get("api_error_status") in FATAL_STATUS and self.on_fatal is not None:
+            self.on_fatal(f"the API refused the credentials ({res.data['api_error_status']}): {res.error}")
         return res
 
     def _book_claude_code(self, unit: WorkUnit, res: WorkResult) -> None:

@@ -130,6 +130,7 @@ class RunEngine:
         self.run_id = ""
         self._budget_stop = False
         self._budgets: Any = None
+        self._sched: Any = None
 
     # -- pieces ------------------------------------------------------------------------------------
     def _llm_client(self) -> Any:
@@ -355,7 +356,15 @@ class RunEngine:
                 summaries=summaries,
                 ledger=self.ledger,
                 slot=slot,
+                on_fatal=on_fatal,
             )
+
+        def on_fatal(reason: str) -> None:  # from a worker thread
+            if reason not in notices:
+                notices.append(reason)
+                self.bus.emit(ev.WARNING, self.run_id, None, message=f"stopping the run: {reason}")
+            if self._sched is not None:
+                self._sched.request_stop(5.0)
 
         def on_event(e: ev.Event) -> None:
             if e.kind == ev.TASK_FAILED and e.task_id:
@@ -402,6 +411,7 @@ class RunEngine:
                     can_dispatch=lambda: self._gate(obs, sched),
                     **opts,
                 )
+                self._sched = sched
                 with _sigint_stops(sched):
                     outcome = sched.run()
                 self.ledger.save(usage_file)

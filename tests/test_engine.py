@@ -483,3 +483,14 @@ def test_claude_code_rate_limit_notices_pause_the_pool_and_reach_the_display(tmp
 
     reason = engine._gate(Obs(), None)
     assert reason is not None and "five_hour" in reason
+
+
+def test_rejected_credentials_stop_the_run_instead_of_failing_every_task(tmp_path: Path, env_fake: Any):
+    root = make_repo(tmp_path / "p", [_task(i) for i in range(1, 6)])
+    fake = env_fake(lambda req: error_reply(401, "invalid x-api-key"))
+    res = run_cli(root, "--backend", "api", "--no-review", "--workers", "1")
+    assert res.exit_code == 1
+    assert "refused the credentials (401)" in res.output
+    worker_calls = [r for r in fake.requests if r.endpoint == "/v1/messages"]
+    assert len(worker_calls) <= 2  # no retries of a 401, and no further tasks started
+    assert sum(t["status"] == "pending" for t in tasks_of(root).values()) >= 4

@@ -108,6 +108,7 @@ class ApiAgentWorker:
                 "stop_reason": loop.stop_reason,
                 "tool_calls": loop.tool_calls,
                 "tool_errors": loop.tool_errors,
+                **({"api_error_status": loop.api_error_status} if loop.api_error_status else {}),
             },
         )
         return WorkResult(ok=True, **common) if ok else WorkResult.failure(error or "failed", **common)
@@ -134,6 +135,7 @@ class _Loop:
         self.tool_calls = 0
         self.tool_errors = 0
         self.messages: list[dict[str, Any]] = []
+        self.api_error_status: Any = None
 
     def _append(self, msg: dict[str, Any]) -> None:
         self.messages.append(msg)
@@ -189,6 +191,7 @@ class _Loop:
             except BudgetExceededError as e:
                 return False, last_text, f"budget exceeded, task stopped: {e}"
             except OrchestratorError as e:
+                self.api_error_status = e.fields.get("status")
                 return False, last_text, f"model call failed: {e}"
             self.turns += 1
             tin, tout = usage_tokens(_get(resp, "usage"))
