@@ -63,6 +63,20 @@ def detect_credentials(env: dict[str, str] | None = None) -> Credentials:
     return Credentials(source=source, base_url=base_url)
 
 
+def claude_code_logged_in(env: dict[str, str] | None = None) -> bool:
+    """True when Claude Code has a subscription login (its credentials file or account record)."""
+    env = dict(os.environ) if env is None else env
+    home = Path(env.get("HOME") or Path.home())
+    config_dir = Path(env["CLAUDE_CONFIG_DIR"]) if env.get("CLAUDE_CONFIG_DIR") else home / ".claude"
+    if (config_dir / ".credentials.json").is_file():
+        return True
+    account = home / ".claude.json"
+    try:
+        return account.is_file() and '"oauthAccount"' in account.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
 def git_toplevel(path: Path) -> Path | None:
     if shutil.which("git") is None:
         return None

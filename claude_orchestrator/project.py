@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import CONFIG_FILENAME, default_config_dict, find_config, load_config
-from .environment import claude_cli_version, detect_credentials, find_claude_cli, git_toplevel
+from .environment import (
+    claude_cli_version,
+    claude_code_logged_in,
+    detect_credentials,
+    find_claude_cli,
+    git_toplevel,
+)
 from .errors import OrchestratorError
 
 ENV_EXAMPLE = """\
@@ -109,6 +115,15 @@ def run_checks(root: Path, *, probe_cli: bool = True) -> list[CheckLine]:
         if creds.base_url:
             detail += " (custom ANTHROPIC_BASE_URL)"
         lines.append(CheckLine("api-key", True, detail))
+    elif claude_code_logged_in():
+        lines.append(
+            CheckLine(
+                "api-key",
+                True,
+                "no API key, but Claude Code is logged in: claude-code workers can run; planning and "
+                "reviews by the manager need ANTHROPIC_API_KEY",
+            )
+        )
     else:
         lines.append(
             CheckLine(

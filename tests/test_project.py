@@ -101,3 +101,19 @@ def test_standalone_fake_server_with_the_demo_model(tmp_path: Path):
         proc.wait(10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_check_accepts_a_claude_code_subscription_login(tmp_path: Path):
+    invoke("init", "-d", str(tmp_path / "p"))
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    (home / ".claude" / ".credentials.json").write_text("{}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_CONFIG"))}
+    env["HOME"] = str(home)
+    proc = subprocess.run(
+        [sys.executable, "-m", "claude_orchestrator", "check", "-d", str(tmp_path / "p")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert "[ok  ] api-key       no API key, but Claude Code is logged in" in proc.stdout, proc.stdout
