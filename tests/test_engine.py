@@ -494,3 +494,17 @@ def test_rejected_credentials_stop_the_run_instead_of_failing_every_task(tmp_pat
     worker_calls = [r for r in fake.requests if r.endpoint == "/v1/messages"]
     assert len(worker_calls) <= 2  # no retries of a 401, and no further tasks started
     assert sum(t["status"] == "pending" for t in tasks_of(root).values()) >= 4
+
+
+def test_branch_option_merges_into_a_new_branch_and_leaves_the_current_one(tmp_path: Path, env_fake: Any):
+    root = make_repo(tmp_path / "p", [_task(1), _task(2, [1])])
+    env_fake(_writer({"1": ("a.txt", "a\n"), "2": ("b.txt", "b\n")}))
+    main_before = git(root, "rev-parse", "main").strip()
+    res = run_cli(root, "--backend", "api", "--no-review", "--branch", "feature/work")
+    assert res.exit_code == 0, res.output
+    assert "merged into branch: feature/work" in res.output
+    assert git(root, "rev-parse", "main").strip() == main_before
+    assert (
+        git(root, "show", "feature/work:a.txt") == "a\n" and git(root, "show", "feature/work:b.txt") == "b\n"
+    )
+    assert not (root / "a.txt").exists()  # the checked-out branch (main) did not change
