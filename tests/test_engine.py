@@ -508,3 +508,35 @@ def test_branch_option_merges_into_a_new_branch_and_leaves_the_current_one(tmp_p
         git(root, "show", "feature/work:a.txt") == "a\n" and git(root, "show", "feature/work:b.txt") == "b\n"
     )
     assert not (root / "a.txt").exists()  # the checked-out branch (main) did not change
+
+
+def test_ctrl_c_stops_dispatch_and_leaves_files_consistent(tmp_path: Path, env_fake: Any):
+    import signal
+    import time
+
+    n = 5
+    root = make_repo(tmp_path / "p", [_task(i, [i - 1] if i > 1 else []) for i in range(1, n + 1)])
+    env_fake(_writer({str(i): (f"f{i}.txt", f"{i}\n") for i in range(1, n + 1)}), latency=0.3)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT, str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if any(t["status"] == "done" for t in tasks_of(root).values()):
+                break
+        except (json.JSONDecodeError, KeyError):
+            pass
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 1  # stopped, not completed
+    statuses = [t["status"] for t in tasks_of(root).values()]
+    assert statuses.count("done") < n  # dispatch stopped
+    assert not (root / ".taskmaster" / "tasks" / "tasks.json.lock").exists()
+    run_dir = next((root / ".taskmaster" / "runs").iterdir())
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "stopped"
+    assert json.loads((run_dir / "summary.json").read_text())["run_id"] == run_dir.name
+    # a later run finishes the rest
+    res = run_cli(root, "--backend", "api", "--no-review")
+    assert res.exit_code == 0, res.output
+    assert all(t["status"] == "done" for t in tasks_of(root).values())
