@@ -4,28 +4,24 @@ recorded durably in `.taskmaster/runs/<run-id>/` and resumable after a crash."""
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import signal
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import events as ev
 from .config import OrchestratorConfig
-from .errors import BudgetExceededError, ConfigError, InputError, OrchestratorError
+from .errors import BudgetExceededError, ConfigError, OrchestratorError
 from .events import EventBus
-from .runs import new_run_id, run_dir, runs_root, write_json_atomic
+from .resume import RUN_FILE, recover, sigint_stops, unfinished_run
+from .runs import new_run_id, run_dir, write_json_atomic
 from .taskmaster.graph import TaskGraph
 from .taskmaster.store import TaskStore
 
 log = logging.getLogger(__name__)
-
-RUN_FILE = "run.json"
 
 
 @dataclass
@@ -63,57 +59,6 @@ class RunReport:
     @property
     def exit_code(self) -> int:
         return 1 if self.status in ("failed", "stopped") else 0
-
-
-def _unfinished_run(root: Path, tag: str) -> str | None:
-    """The newest run of this tag that never finished (crash or kill -9), to resume."""
-    base = runs_root(root)
-    if not base.is_dir():
-        return None
-    for path in sorted((p for p in base.iterdir() if p.is_dir()), reverse=True):
-        meta_file = path / RUN_FILE
-        if not meta_file.is_file():
-            continue
-        try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if meta.get("tag") == tag:
-            if meta.get("status") != "running":
-                return None
-            pid = meta.get("pid")
-            if isinstance(pid, int) and pid != os.getpid() and _alive(pid):
-                raise InputError(
-                    f"run {path.name} is still running (pid {pid}); wait for it or stop it first"
-                )
-            return path.name
-    return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (killed, not yet reaped) is not running
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _journal_merged(run_path: Path) -> set[str]:
-    """Units the journal saw merged (their status write may have been lost in a crash)."""
-    from .integrations.eventlog import read_events
-
-    merged = set()
-    with contextlib.suppress(OrchestratorError, OSError):
-        for e in read_events(run_path):
-            if e.kind in (ev.TASK_MERGED, ev.TASK_COMPLETED) and e.task_id:
-                merged.add(e.task_id)
-    return merged
 
 
 class RunEngine:
@@ -215,7 +160,7 @@ class RunEngine:
         if not sel.runnable_ids:
             return RunReport("", None, "nothing-to-do", notices=["every selected task is done"])
 
-        resumed = _unfinished_run(store.root, tag_name) if opt.resume else None
+        resumed = unfinished_run(store.root, tag_name) if opt.resume else None
         self.run_id = resumed or new_run_id()
         run_path = run_dir(store.root, self.run_id, create=True)
         meta = {
@@ -229,21 +174,9 @@ class RunEngine:
         notices = []
         if resumed:
             notices.append(f"resuming run {resumed}")
-            self._recover(run_path, tag_name)
+            recover(store, run_path, tag_name)
             sel = select(store.load(tag_name))
         return self._execute(sel, tag_name, run_path, meta, workers, notices)
-
-    def _recover(self, run_path: Path, tag_name: str) -> None:
-        from .taskmaster import ops
-
-        merged = _journal_merged(run_path)
-        if not merged:
-            return
-        with self.store.edit(tag_name) as data:
-            for uid in sorted(merged):
-                with contextlib.suppress(OrchestratorError):
-                    if data.find(uid).status != "done":
-                        ops.set_status(data, [uid], "done")
 
     def _execute(
         self, sel: Any, tag_name: str, run_path: Path, meta: dict[str, Any], workers: int, notices: list[str]
@@ -412,7 +345,7 @@ class RunEngine:
                     **opts,
                 )
                 self._sched = sched
-                with _sigint_stops(sched):
+                with sigint_stops(sched):
                     outcome = sched.run()
                 self.ledger.save(usage_file)
                 obs.write_summary()
@@ -448,24 +381,3 @@ class RunEngine:
 
 def _idkey(uid: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else 0 for p in uid.split("."))
-
-
-@contextlib.contextmanager
-def _sigint_stops(sched: Any) -> Iterator[None]:
-    """Ctrl-C: stop dispatching and give running tasks their grace; a second Ctrl-C shortens it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    presses = []
-
-    def handler(signum: int, frame: Any) -> None:
-        presses.append(signum)
-        sched.request_stop(None if len(presses) == 1 else 2.0)
-
-    old_int = signal.signal(signal.SIGINT, handler)
-    old_term = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)

@@ -1,0 +1,105 @@
+"""Durable runs: finding an interrupted run to resume, replaying its journal, and Ctrl-C handling."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from . import events as ev
+from .errors import InputError, OrchestratorError
+from .runs import runs_root
+from .taskmaster.store import TaskStore
+
+RUN_FILE = "run.json"
+
+
+def unfinished_run(root: Path, tag: str) -> str | None:
+    """The newest run of this tag that never finished (crash or kill -9), to resume."""
+    base = runs_root(root)
+    if not base.is_dir():
+        return None
+    for path in sorted((p for p in base.iterdir() if p.is_dir()), reverse=True):
+        meta_file = path / RUN_FILE
+        if not meta_file.is_file():
+            continue
+        try:
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        if meta.get("tag") == tag:
+            if meta.get("status") != "running":
+                return None
+            pid = meta.get("pid")
+            if isinstance(pid, int) and pid != os.getpid() and alive(pid):
+                raise InputError(
+                    f"run {path.name} is still running (pid {pid}); wait for it or stop it first"
+                )
+            return path.name
+    return None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed, not yet reaped) is not running
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def journal_merged(run_path: Path) -> set[str]:
+    """Units the journal saw merged (their status write may have been lost in a crash)."""
+    from .integrations.eventlog import read_events
+
+    merged = set()
+    with contextlib.suppress(OrchestratorError, OSError):
+        for e in read_events(run_path):
+            if e.kind in (ev.TASK_MERGED, ev.TASK_COMPLETED) and e.task_id:
+                merged.add(e.task_id)
+    return merged
+
+
+def recover(store: TaskStore, run_path: Path, tag_name: str) -> None:
+    """Units the journal saw merged are done, even if the crash came before their status write."""
+    from .taskmaster import ops
+
+    merged = journal_merged(run_path)
+    if not merged:
+        return
+    with store.edit(tag_name) as data:
+        for uid in sorted(merged):
+            with contextlib.suppress(OrchestratorError):
+                if data.find(uid).status != "done":
+                    ops.set_status(data, [uid], "done")
+
+
+@contextlib.contextmanager
+def sigint_stops(sched: Any) -> Iterator[None]:
+    """Ctrl-C: stop dispatching and give running tasks their grace; a second Ctrl-C shortens it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    presses = []
+
+    def handler(signum: int, frame: Any) -> None:
+        presses.append(signum)
+        sched.request_stop(None if len(presses) == 1 else 2.0)
+
+    old_int = signal.signal(signal.SIGINT, handler)
+    old_term = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
