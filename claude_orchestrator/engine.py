@@ -182,7 +182,7 @@ class RunEngine:
         self, sel: Any, tag_name: str, run_path: Path, meta: dict[str, Any], workers: int, notices: list[str]
     ) -> RunReport:
         from .backends import Backends, UnitRunner
-        from .integrate import Integrator, mark_failed
+        from .integrate import Integrator, earlier_summaries, mark_failed
         from .llm import Ledger
         from .observers import run_observers
         from .runplan import _unit
@@ -236,23 +236,7 @@ class RunEngine:
         if needs_api:
             self._llm_client()  # fail now, clearly, rather than in every task
 
-        summaries: dict[str, str] = {}
-        for uid, tj in sel.tasks.items():
-            orch = (
-                (tj.get("metadata") or {}).get("orchestrator")
-                if isinstance(tj.get("metadata"), dict)
-                else None
-            )
-            if isinstance(orch, dict) and orch.get("summary"):
-                summaries[uid] = str(orch["summary"])
-        for t in store.load(tag_name).tasks:  # results of tasks done in earlier runs
-            orch = (
-                t.extra.get("metadata", {}).get("orchestrator")
-                if isinstance(t.extra.get("metadata"), dict)
-                else None
-            )
-            if isinstance(orch, dict) and orch.get("summary"):
-                summaries.setdefault(t.uid, str(orch["summary"]))
+        summaries = earlier_summaries(store.load(tag_name))  # what earlier runs produced
 
         backends = Backends(
             cfg, store.root, sel.tasks, self._llm_client, self._on_rate_limit, self._on_rate_info

@@ -12,7 +12,6 @@
     │   ├── RetriesExhaustedError     transient errors outlived the retry bound
     │   ├── StructuredOutputError     the model never produced valid JSON for the schema
     │   └── BudgetExceededError       a per-task or per-run budget would be exceeded
-    ├── NeedsFeatureError             a command that needs a part not available here
     ├── WorkerError                   a worker backend failed a task
     │   └── SandboxError              a sandboxed tool call refused (path escape, .git write, bad input)
     ├── WorkspaceError                git / worktree / merge problems
@@ -95,10 +94,6 @@ class StructuredOutputError(LLMError):
 
 
 class BudgetExceededError(LLMError):
-    pass
-
-
-class NeedsFeatureError(OrchestratorError):
     pass
 
 

@@ -216,6 +216,18 @@ class Integrator:
             self.summaries[wid] = res.summary[:2000]
 
 
+def earlier_summaries(tag: Any) -> dict[str, str]:
+    """Unit id -> the summary a done task or subtask left in its metadata (for its dependents)."""
+    out: dict[str, str] = {}
+    for task in tag.tasks:
+        for item in (task, *task.subtasks):
+            meta = item.extra.get("metadata")
+            orch = meta.get("orchestrator") if isinstance(meta, dict) else None
+            if isinstance(orch, dict) and orch.get("summary"):
+                out[item.uid] = str(orch["summary"])
+    return out
+
+
 def mark_failed(store: TaskStore, tag: str, unit_id: str, reason: str, run_id: str, run_path: Path) -> None:
     """A unit that failed for good: `blocked` in tasks.json (a status task-master reads) with the reason."""
     write_json_atomic(

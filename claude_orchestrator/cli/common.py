@@ -51,12 +51,22 @@ def run_main(group: click.Group, argv: list[str] | None = None, prog_name: str |
         sys.exit(e.exit_code)
 
 
-def fail(message: str, code: int = 2) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(code)
-
-
 def echo_json(data: Any) -> None:
     import json
 
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def task_ids(text: str | None) -> list[int]:
+    """ "1,2, 3" -> [1, 2, 3]; anything that is not a task id is bad input."""
+    from ..errors import InputError
+
+    out = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit():
+            raise InputError(f"'{part}' is not a task id")
+        out.append(int(part))
+    return out

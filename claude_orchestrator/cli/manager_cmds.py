@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from .common import task_ids
 from .llm_setup import llm_session, make_manager
 
 _record = click.option(
@@ -84,15 +85,9 @@ def add_cmd(
     record: Path | None,
 ) -> None:
     """Add work described in plain words: one task, or a few dependent ones."""
-    from ..errors import InputError
     from ..manager import service
 
-    deps: list[int] = []
-    for part in (dependencies or "").split(","):
-        if part.strip():
-            if not part.strip().isdigit():
-                raise InputError(f"--dependencies: '{part.strip()}' is not a task id")
-            deps.append(int(part))
+    deps = task_ids(dependencies)
     store = _store(file)
     with llm_session(store.root, record) as session:
         tasks = service.add_tasks(

@@ -10,19 +10,8 @@ from typing import Any
 import click
 
 from ..errors import InputError
+from .common import task_ids
 from .llm_setup import llm_session, make_manager
-
-
-def _ids(text: str | None) -> list[int]:
-    out = []
-    for part in (text or "").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if not part.isdigit():
-            raise InputError(f"'{part}' is not a task id")
-        out.append(int(part))
-    return out
 
 
 def parse_prd(store: Any, tag: str, prd: Path | None, **opts: Any) -> None:
@@ -60,7 +49,7 @@ def expand(store: Any, tag: str, task_id: str | None, all_tasks: bool, **opts: A
             done = service.expand_all(manager, store, **kwargs)
             click.echo(f"Expanded {len(done)} task(s): {', '.join(str(t.id) for t in done) or '-'}")
             return
-        ids = _ids(task_id)
+        ids = task_ids(task_id)
         for tid in ids:
             task = service.expand(manager, store, tid, **kwargs)
             click.echo(f"Task {tid} now has {len(task.subtasks)} subtasks:")
@@ -72,7 +61,7 @@ def expand(store: Any, tag: str, task_id: str | None, all_tasks: bool, **opts: A
 def analyze_complexity(store: Any, tag: str, **opts: Any) -> None:
     from ..manager import service
 
-    ids = _ids(opts.get("ids"))
+    ids = task_ids(opts.get("ids"))
     lo, hi = opts.get("from_id"), opts.get("to_id")
     if lo is not None or hi is not None:
         ids = [
@@ -129,7 +118,7 @@ def add_task(store: Any, tag: str, prompt: str, **opts: Any) -> None:
             research=opts.get("research", False),
             tag=tag,
             priority=opts.get("priority") or None,
-            dependencies=_ids(opts.get("dependencies")),
+            dependencies=task_ids(opts.get("dependencies")),
         )
     for t in tasks:
         click.echo(f"Task {t.id} added: {t.title}")
