@@ -198,7 +198,7 @@ class RunEngine:
             target_branch=opt.branch,
             ignore_paths=(".taskmaster/", "orchestrator_config.json"),
         )
-        if not ws.is_git:
+        if ws.notice:
             notices.append(str(ws.notice))
         write_json_atomic(run_path / RUN_FILE, {**meta, "target_branch": ws.target_branch})
 

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import logging
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from .errors import WorkspaceError
+
+log = logging.getLogger(__name__)
 
 try:
     import fcntl
@@ -56,8 +60,10 @@ def git(
     check: bool = True,
     input: str | None = None,
     env: dict[str, str] | None = None,
+    _retry: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``git <args>`` in `cwd`; raise WorkspaceError on a non-zero exit when `check`."""
+    """Run ``git <args>`` in `cwd`; raise WorkspaceError on a non-zero exit when `check`. A failure on a
+    stale lock file (its git was killed) removes the lock and runs the command once more."""
     cmd = ["git", *_BASE_ARGS, *args]
     try:
         proc = subprocess.run(
@@ -78,6 +84,8 @@ def git(
         raise WorkspaceError(f"cannot run git in {cwd}: no such directory") from None
     except subprocess.TimeoutExpired:
         raise WorkspaceError(f"git {args[0]} timed out after {GIT_TIMEOUT:.0f}s in {cwd}") from None
+    if proc.returncode != 0 and _retry and _retry_after_stale_lock(proc.stderr, cwd):
+        return git(cwd, *args, check=check, input=input, env=env, _retry=False)
     if check and proc.returncode != 0:
         lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
         first = lines[0].strip() if lines else f"exit status {proc.returncode}"
@@ -85,6 +93,25 @@ def git(
             f"git {args[0]} failed in {cwd}: {first}", args=list(args), returncode=proc.returncode
         )
     return proc
+
+
+_LOCK_EXISTS = re.compile(r"Unable to create '([^']+\.lock)': File exists")
+
+
+def _retry_after_stale_lock(stderr: str | None, cwd: Path) -> bool:
+    """When git failed on a lock file nobody holds (left by a killed git), remove it: True to retry."""
+    m = _LOCK_EXISTS.search(stderr or "")
+    if not m:
+        return False
+    lock = Path(m.group(1))
+    if _proc_holds({str(lock.resolve())}, [str(Path(cwd).resolve())]) is not False:
+        return False
+    try:
+        lock.unlink()
+    except OSError:
+        return False
+    log.warning("removed a stale git lock nobody held: %s", lock)
+    return True
 
 
 def out(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -253,6 +280,65 @@ def repo_lock(common_dir: Path) -> RepoLock:
     key = common_dir.resolve()
     with _REPO_LOCKS_GUARD:
         return _REPO_LOCKS.setdefault(str(key), RepoLock(key / "orchestrator.lock"))
+
+
+# ---- stale locks left by a killed git ------------------------------------------------------------
+
+_LOCK_FILES = ("index.lock", "HEAD.lock", "packed-refs.lock", "ORIG_HEAD.lock", "config.lock")
+_NO_PROC_STALE_S = 60.0  # without /proc, a lock this old is taken for stale
+
+
+def _git_lock_files(common_dir: Path) -> list[Path]:
+    dirs = [common_dir, *(p for p in (common_dir / "worktrees").glob("*") if p.is_dir())]
+    found = [d / n for d in dirs for n in _LOCK_FILES if (d / n).is_file()]
+    refs = common_dir / "refs"
+    if refs.is_dir():
+        found += [p for p in refs.rglob("*.lock") if p.is_file()]
+    return found
+
+
+def _proc_holds(paths: set[str], roots: list[str]) -> bool | None:
+    """True when a live process has one of `paths` open or is a git process working under one of `roots`;
+    None when this system has no /proc to ask."""
+    proc = Path("/proc")
+    if not (proc / "self" / "fd").is_dir():
+        return None
+    me = str(os.getpid())
+    for pid_dir in proc.iterdir():
+        if not pid_dir.name.isdigit() or pid_dir.name == me:
+            continue
+        try:
+            if (pid_dir / "comm").read_text().strip().startswith("git"):
+                cwd = os.readlink(pid_dir / "cwd")
+                if any(cwd == r or cwd.startswith(r.rstrip("/") + "/") for r in roots):
+                    return True
+            for fd in (pid_dir / "fd").iterdir():
+                if os.readlink(fd) in paths:
+                    return True
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return False
+
+
+def clear_stale_locks(common_dir: Path, roots: Sequence[Path]) -> list[str]:
+    """Remove git lock files (index.lock, ref locks …) that no live process holds: a git killed with
+    its lock taken (``kill -9`` of a run) would otherwise fail every later git command. A lock is kept while
+    any process has it open or any git process works in one of `roots` (the repository's working trees).
+    Returns the removed paths, relative to `common_dir`."""
+    locks = _git_lock_files(common_dir)
+    if not locks:
+        return []
+    held = _proc_holds({str(p.resolve()) for p in locks}, [str(Path(r).resolve()) for r in roots])
+    removed = []
+    for lock in locks:
+        try:
+            if held or (held is None and time.time() - lock.stat().st_mtime < _NO_PROC_STALE_S):
+                continue
+            lock.unlink()
+        except OSError:
+            continue
+        removed.append(lock.relative_to(common_dir).as_posix())
+    return removed
 
 
 # ---- snapshots and merges ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -95,6 +96,8 @@ class Workspace:
         base_dir = Path(worktrees_dir).resolve() if worktrees_dir else repo_dir / ".taskmaster" / "worktrees"
         run_dir = base_dir / gitops.sanitize(run_id)
         with gitops.repo_lock(common):
+            roots = [root, *(w.path for w in gitops.worktrees(root))]
+            cleared = gitops.clear_stale_locks(common, roots)
             if gitops.rev(root, "HEAD") is None:
                 raise RepoStateError(f"{root} has no commit yet: make a first commit before running tasks")
             if gitops.rev(root, "MERGE_HEAD") is not None:
@@ -122,13 +125,17 @@ class Workspace:
                 )
             meta = gitops.read_json(run_dir / _META)
             start = git(root, "symbolic-ref", "--short", "-q", "HEAD", check=False).stdout.strip() or None
-            notice = None
+            notices = (
+                [f"removed stale git lock(s) left by a killed git: {', '.join(cleared)}"] if cleared else []
+            )
             if target_branch:
                 if not gitops.ok(root, "check-ref-format", "--branch", target_branch):
                     raise RepoStateError(f"invalid branch name: {target_branch!r}")
                 if gitops.rev(root, f"refs/heads/{target_branch}") is None:
                     git(root, "branch", "--no-track", target_branch, "HEAD")
-                    notice = f"created branch {target_branch} from {start or 'HEAD'}; tasks merge into it"
+                    notices.append(
+                        f"created branch {target_branch} from {start or 'HEAD'}; tasks merge into it"
+                    )
             elif meta.get("target_branch") and gitops.rev(root, f"refs/heads/{meta['target_branch']}"):
                 target_branch = str(meta["target_branch"])
             elif start is None:
@@ -152,7 +159,7 @@ class Workspace:
             run_dir=run_dir,
             ignore_paths=ignore,
             common_dir=common,
-            notice=notice,
+            notice="; ".join(notices) or None,
         )
 
     # ---- per-task worktrees ----------------------------------------------------------------------
@@ -194,7 +201,13 @@ class Workspace:
                         git(self.root, "worktree", "prune")
                     path = self.run_dir / gitops.sanitize(task_id)
                     if path.exists() and any(path.iterdir()):
-                        raise WorkspaceError(f"{path} exists and is not a worktree of this run: move it away")
+                        if not (path / ".git").is_file():
+                            raise WorkspaceError(
+                                f"{path} exists and is not a worktree of this run: move it away"
+                            )
+                        # a `git worktree add` of ours killed half-way: nothing of the task is in it yet
+                        shutil.rmtree(path)
+                        git(self.root, "worktree", "prune")
                     if gitops.rev(self.root, f"refs/heads/{branch}") is not None:
                         where = [str(path), branch]
                     else:
@@ -317,19 +330,41 @@ class Workspace:
             if not paths:
                 return None
             msg = f"{self.cfg.commit_message_prefix} Update task status"
-            git(
-                self.root,
-                "commit",
-                "-q",
-                "--no-verify",
-                "-m",
-                msg,
-                "--only",
-                "--",
-                *paths,
-                env={"GIT_LITERAL_PATHSPECS": "1"},
-            )
-            return out(self.root, "rev-parse", "HEAD")
+            return self._commit_exact(paths, msg)
+
+    def _commit_exact(self, paths: list[str], message: str) -> str | None:
+        """Commit `paths` of the main tree as they are at this instant, by plumbing: each file is read once
+        (``hash-object -w``), and that very blob goes into the commit and into the index. A file rewritten
+        meanwhile cannot make the index fall behind HEAD (``git commit --only`` reads it twice)."""
+        root = self.root
+        head = out(root, "rev-parse", "HEAD")
+        lit = {"GIT_LITERAL_PATHSPECS": "1"}
+        modes = {}
+        for line in out(root, "ls-tree", "-z", head, "--", *paths, env=lit).split("\0"):
+            meta, _, name = line.partition("\t")
+            if name:
+                modes[name] = meta.split()[0]
+        entries = []
+        for p in paths:
+            f = root / p
+            if f.is_file() and not f.is_symlink():
+                blob = out(root, "hash-object", "-w", "--", p, env=lit)
+                entries.append(f"{modes.get(p, '100644')} {blob}\t{p}")
+            else:
+                entries.append(f"0 {'0' * len(head)}\t{p}")  # deleted: drop it from the tree
+        info = "\0".join(entries) + "\0"
+        with tempfile.TemporaryDirectory(prefix="co-status-") as d:
+            env = {"GIT_INDEX_FILE": str(Path(d) / "index")}
+            git(root, "read-tree", head, env=env)
+            git(root, "update-index", "-z", "--index-info", input=info, env=env)
+            tree = out(root, "write-tree", env=env)
+        if tree == out(root, "rev-parse", f"{head}^{{tree}}"):
+            git(root, "update-index", "-z", "--index-info", input=info)  # index catches up with HEAD
+            return None
+        commit = out(root, "commit-tree", tree, "-p", head, "-m", message)
+        git(root, "update-ref", "-m", message, f"refs/heads/{self.target_branch}", commit, head)
+        git(root, "update-index", "-z", "--index-info", input=info)
+        return commit
 
     # ---- merging ---------------------------------------------------------------------------------
 

@@ -540,3 +540,15 @@ def test_ctrl_c_stops_dispatch_and_leaves_files_consistent(tmp_path: Path, env_f
     res = run_cli(root, "--backend", "api", "--no-review")
     assert res.exit_code == 0, res.output
     assert all(t["status"] == "done" for t in tasks_of(root).values())
+
+
+def test_a_stale_index_lock_from_a_killed_git_does_not_fail_the_run(tmp_path: Path, env_fake: Any):
+    """`touch .git/index.lock; run` (what `kill -9` during a git command leaves) used to fail every task."""
+    root = make_repo(tmp_path / "p", [_task(1), _task(2)], track_tasks=True)
+    (root / ".git" / "index.lock").write_text("")
+    env_fake(_writer({"1": ("a.txt", "a\n"), "2": ("b.txt", "b\n")}))
+    res = run_cli(root, "--backend", "api", "--no-review", "--workers", "2")
+    assert res.exit_code == 0, res.output
+    assert "index.lock" in res.output
+    assert all(t["status"] == "done" for t in tasks_of(root).values())
+    assert not (root / ".git" / "index.lock").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -323,3 +324,52 @@ sys.stdin.readline()
 def test_a_task_directory_that_vanished_is_named(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError, match="no such directory"):
         gitops.git(tmp_path / "gone", "status")
+
+
+def test_stale_git_locks_left_by_a_killed_git_are_removed(repo: Path) -> None:
+    """`kill -9` during a git command leaves index.lock behind: the next run clears it and says so."""
+    (repo / ".git" / "index.lock").write_text("")
+    ws = open_ws(repo)
+    assert not (repo / ".git" / "index.lock").exists()
+    assert "index.lock" in (ws.notice or "")
+    p = ws.prepare("1")
+    write(p / "n.txt", "n\n")
+    gitdir = Path(run(p, "rev-parse", "--absolute-git-dir"))
+    (gitdir / "index.lock").write_text("")  # a worker's git killed mid-command
+    assert ws.commit_task("1", "one") is not None
+    (repo / ".git" / "index.lock").write_text("")  # and one in the main tree, mid-run
+    assert ws.merge_task("1", "one").ok
+    assert (repo / "n.txt").read_text() == "n\n"
+
+
+def test_a_git_lock_held_by_a_live_process_is_kept(repo: Path) -> None:
+    lock = repo / ".git" / "index.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys,time; f=open(sys.argv[1],'w'); time.sleep(30)", str(lock)]
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not lock.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert gitops.clear_stale_locks(repo / ".git", [repo]) == []
+        assert lock.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert gitops.clear_stale_locks(repo / ".git", [repo]) == ["index.lock"]
+
+
+def test_a_worktree_add_killed_half_way_is_redone_on_resume(repo: Path) -> None:
+    ws = open_ws(repo)
+    p = ws.prepare("1")
+    wt_admin = Path(run(p, "rev-parse", "--absolute-git-dir"))
+    (wt_admin / "HEAD").unlink()  # registration half-written: git no longer lists it as a worktree
+    ws2 = open_ws(repo)
+    p2 = ws2.prepare("1")
+    assert p2 == p and (p2 / "a.txt").read_text() == "one\ntwo\nthree\n"
+    write(p2 / "x.txt", "x\n")
+    assert ws2.commit_task("1", "one") is not None
+    assert (
+        "error"
+        not in subprocess.run(["git", "fsck"], cwd=repo, capture_output=True, text=True).stderr.lower()
+    )

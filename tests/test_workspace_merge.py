@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -233,3 +235,37 @@ def test_odd_file_names_are_committed_and_diffed_literally(repo: Path) -> None:
         ":(exclude)b.txt",
         "weird *name [x].txt",
     ]
+
+
+def test_status_commits_never_race_with_a_concurrent_writer(tmp_path: Path) -> None:
+    """The engine rewrites tasks.json (temp file + rename) while status commits run: each commit holds one
+    whole version, the index keeps up with HEAD, and no commit fails with "nothing to commit"."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n", TASKS: json.dumps({"n": 0}) + "\n"})
+    ws = open_ws(repo)
+    stop = threading.Event()
+
+    def writer() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            tmp = repo / ".taskmaster" / "tasks" / "tasks.json.tmp"
+            tmp.write_text(json.dumps({"n": n, "pad": "x" * (n % 300)}) + "\n", encoding="utf-8")
+            os.replace(tmp, repo / TASKS)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        commits = 0
+        for _ in range(40):
+            if ws.commit_status() is not None:
+                commits += 1
+            json.loads(run(repo, "show", f"HEAD:{TASKS}"))  # a whole version was committed
+            assert run(repo, "diff", "--cached", "--name-only") == ""  # index == HEAD
+    finally:
+        stop.set()
+        t.join()
+    assert commits >= 20
+    write(repo / TASKS, json.dumps({"n": "last"}) + "\n")
+    assert ws.commit_status() is not None  # the last version goes in too
+    assert json.loads(run(repo, "show", f"HEAD:{TASKS}")) == {"n": "last"}
+    assert run(repo, "diff", "--cached", "--name-only") == "" and porcelain(repo) == ""
