@@ -14,11 +14,11 @@ from rich.console import Console
 
 from claude_orchestrator import events as ev
 from claude_orchestrator.config import OrchestratorConfig
-from claude_orchestrator.display import render
 from claude_orchestrator.events import Event
-from claude_orchestrator.integrations.eventlog import EventLogWriter, read_events
-from claude_orchestrator.integrations.slack import SlackNotifier, message
-from claude_orchestrator.snapshot import SnapshotBuilder
+from claude_orchestrator.observers.display import render
+from claude_orchestrator.observers.eventlog import EventLogWriter, read_events
+from claude_orchestrator.observers.slack import SlackNotifier, message
+from claude_orchestrator.observers.snapshot import SnapshotBuilder
 from claude_orchestrator.testing.fake_slack import FakeSlack
 
 

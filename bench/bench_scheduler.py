@@ -15,10 +15,10 @@ import random
 import time
 
 from claude_orchestrator.events import EventBus
-from claude_orchestrator.scheduler import Scheduler
-from claude_orchestrator.units import SchedUnit, build_graph, schedule_preview
+from claude_orchestrator.run.scheduler import Scheduler
+from claude_orchestrator.run.units import SchedUnit, build_graph, schedule_preview
+from claude_orchestrator.testing.fake_worker import FakeSpec, FakeWorker
 from claude_orchestrator.workers.base import WorkUnit
-from claude_orchestrator.workers.fake import FakeSpec, FakeWorker
 
 LAST_CPU = [0.0]
 

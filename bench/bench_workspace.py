@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from claude_orchestrator.config import GitConfig
-from claude_orchestrator.workspace import Workspace
+from claude_orchestrator.workspace.git import Workspace
 
 
 def git(cwd: Path, *args: str) -> None:

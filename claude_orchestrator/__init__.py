@@ -5,7 +5,7 @@ The public API, loaded lazily so that `import claude_orchestrator` (and `task-ma
     OrchestratorConfig, load_config            orchestrator_config.json
     TaskStore, TaskGraph                       the task database and its graph
     Manager                                    plans, expands, reviews (manager/)
-    RunEngine, RunOptions, RunReport           `run` (engine.py)
+    RunEngine, RunOptions, RunReport           `run` (run/engine.py)
     EventBus, Event                            events and observers
     LLM, Ledger                                the model layer (llm/)
     execute_plan, parse_plan                   the stack runner (stack/)
@@ -27,9 +27,9 @@ _WHERE = {
     "TaskStore": "taskmaster.store",
     "TaskGraph": "taskmaster.graph",
     "Manager": "manager",
-    "RunEngine": "engine",
-    "RunOptions": "engine",
-    "RunReport": "engine",
+    "RunEngine": "run.engine",
+    "RunOptions": "run.engine",
+    "RunReport": "run.engine",
     "EventBus": "events",
     "Event": "events",
     "LLM": "llm",

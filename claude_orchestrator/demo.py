@@ -89,10 +89,10 @@ def run_demo(
     record: Path | None = None,
 ) -> DemoResult:
     from .config import OrchestratorConfig
-    from .engine import RunEngine, RunOptions
     from .environment import detect_credentials, find_claude_cli
     from .llm import LLM, Ledger, Recorder
     from .manager import Manager, service
+    from .run.engine import RunEngine, RunOptions
     from .taskmaster.store import TaskStore
 
     if offline is None:

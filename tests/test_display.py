@@ -8,16 +8,22 @@ from rich.console import Console
 
 from claude_orchestrator import events as ev
 from claude_orchestrator.config import OrchestratorConfig
-from claude_orchestrator.display import LiveDisplay, PlainEventPrinter, fmt_duration, open_display, render
 from claude_orchestrator.events import Event, EventBus
-from claude_orchestrator.snapshot import (
+from claude_orchestrator.observers.display import (
+    LiveDisplay,
+    PlainEventPrinter,
+    fmt_duration,
+    open_display,
+    render,
+)
+from claude_orchestrator.observers.snapshot import (
     RunSnapshot,
     SnapshotBuilder,
     TaskCounts,
     UsagePanel,
     WorkerRow,
 )
-from claude_orchestrator.usage_guard import UsageGuard
+from claude_orchestrator.run.gate import UsageGuard
 
 T0 = 1_000_000.0
 LONG = "Set up the database schema and migrations for the accounts service " * 3
@@ -280,10 +286,10 @@ def test_groups_are_not_counted_twice_and_follow_ups_add_to_the_total():
 
 
 def test_builder_agrees_with_the_real_scheduler():
-    from claude_orchestrator.scheduler import Scheduler
-    from claude_orchestrator.units import SchedUnit
+    from claude_orchestrator.run.scheduler import Scheduler
+    from claude_orchestrator.run.units import SchedUnit
+    from claude_orchestrator.testing.fake_worker import FakeSpec, FakeWorker
     from claude_orchestrator.workers.base import WorkUnit
-    from claude_orchestrator.workers.fake import FakeSpec, FakeWorker
 
     def unit(uid, deps=(), parent=None):
         wu = WorkUnit(unit_id=uid, task_id=uid.split(".")[0], title=f"task {uid}", dependencies=list(deps))
@@ -332,8 +338,8 @@ def test_builder_agrees_with_the_real_scheduler():
 
 
 def test_run_observers_wire_log_slack_and_plain_display(tmp_path, monkeypatch):
-    from claude_orchestrator.integrations.eventlog import read_events
-    from claude_orchestrator.observers import run_observers
+    from claude_orchestrator.observers.eventlog import read_events
+    from claude_orchestrator.observers.wiring import run_observers
     from claude_orchestrator.testing.fake_slack import FakeSlack
 
     bus = EventBus()

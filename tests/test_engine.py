@@ -447,9 +447,9 @@ def test_claude_code_rate_limit_notices_pause_the_pool_and_reach_the_display(tmp
     import time
 
     from claude_orchestrator.config import OrchestratorConfig
-    from claude_orchestrator.engine import RunEngine, RunOptions
     from claude_orchestrator.events import RATE_LIMITED
-    from claude_orchestrator.snapshot import SnapshotBuilder
+    from claude_orchestrator.observers.snapshot import SnapshotBuilder
+    from claude_orchestrator.run.engine import RunEngine, RunOptions
     from claude_orchestrator.taskmaster.store import TaskStore
     from claude_orchestrator.workers.claude_code import parse_rate_limit
 

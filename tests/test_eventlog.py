@@ -6,8 +6,8 @@ import pytest
 from claude_orchestrator import events as ev
 from claude_orchestrator.errors import NotFoundError, TaskFileError
 from claude_orchestrator.events import Event, EventBus
-from claude_orchestrator.integrations.eventlog import EventLogWriter, read_events, tail_events
-from claude_orchestrator.runs import (
+from claude_orchestrator.observers.eventlog import EventLogWriter, read_events, tail_events
+from claude_orchestrator.run.folder import (
     RunSummary,
     find_run,
     latest_run,

@@ -10,10 +10,10 @@ import pytest
 from claude_orchestrator import events as ev
 from claude_orchestrator.errors import DependencyError
 from claude_orchestrator.events import Event, EventBus
-from claude_orchestrator.scheduler import Scheduler
-from claude_orchestrator.units import SchedUnit, id_key, schedule_preview
+from claude_orchestrator.run.scheduler import Scheduler
+from claude_orchestrator.run.units import SchedUnit, id_key, schedule_preview
+from claude_orchestrator.testing.fake_worker import FakeSpec, FakeWorker
 from claude_orchestrator.workers.base import WorkUnit
-from claude_orchestrator.workers.fake import FakeSpec, FakeWorker
 
 
 def U(uid: str, deps: list[str] | tuple[str, ...] = (), parent: str | None = None, **kw: object) -> SchedUnit:
@@ -281,7 +281,7 @@ def test_schedule_preview():
 
 def test_options_from_config():
     from claude_orchestrator.config import OrchestratorConfig
-    from claude_orchestrator.scheduler import scheduler_options
+    from claude_orchestrator.run.scheduler import scheduler_options
 
     opts = scheduler_options(OrchestratorConfig().execution)
     assert opts == {

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from test_scheduler import U, make
 
 from claude_orchestrator import events as ev
-from claude_orchestrator.scheduler import Decision
-from claude_orchestrator.units import schedule_preview
-from claude_orchestrator.workers.fake import FakeSpec, FakeWorker
+from claude_orchestrator.run.scheduler import Decision
+from claude_orchestrator.run.units import schedule_preview
+from claude_orchestrator.testing.fake_worker import FakeSpec, FakeWorker
 
 
 @pytest.mark.parametrize("seed", range(6))

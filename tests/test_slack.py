@@ -5,10 +5,10 @@ import pytest
 from claude_orchestrator import events as ev
 from claude_orchestrator.config import OrchestratorConfig
 from claude_orchestrator.events import EventBus
-from claude_orchestrator.integrations.slack import SlackNotifier, message
-from claude_orchestrator.snapshot import UsagePanel
+from claude_orchestrator.observers.slack import SlackNotifier, message
+from claude_orchestrator.observers.snapshot import UsagePanel
+from claude_orchestrator.run.gate import UsageGuard
 from claude_orchestrator.testing.fake_slack import FakeSlack, block_problems
-from claude_orchestrator.usage_guard import UsageGuard
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from claude_orchestrator import events as ev
 from claude_orchestrator.cli.main import cli
 from claude_orchestrator.events import Event
-from claude_orchestrator.integrations.eventlog import EventLogWriter
-from claude_orchestrator.runs import RunSummary, new_run_id, run_dir, write_summary
+from claude_orchestrator.observers.eventlog import EventLogWriter
+from claude_orchestrator.run.folder import RunSummary, new_run_id, run_dir, write_summary
 
 NOW = time.time()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from claude_orchestrator.transcripts import command_outputs
+from claude_orchestrator.workers.transcripts import command_outputs
 
 
 def write(path: Path, lines: list[dict]) -> Path:

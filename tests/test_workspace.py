@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from gitrepo import AUTHOR, changed_in, commit_files, files_in, isolate_git, make_repo, porcelain, run, write
 
-from claude_orchestrator import gitops
 from claude_orchestrator.config import GitConfig
 from claude_orchestrator.errors import DirtyWorktreeError, RepoStateError, WorkspaceError
-from claude_orchestrator.workspace import NoGitWorkspace, Workspace
+from claude_orchestrator.workspace import gitops
+from claude_orchestrator.workspace.git import NoGitWorkspace, Workspace
 
 
 @pytest.fixture(autouse=True)

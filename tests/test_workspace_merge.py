@@ -12,7 +12,7 @@ import pytest
 from gitrepo import commit_files, isolate_git, make_repo, porcelain, run, write
 
 from claude_orchestrator.config import GitConfig
-from claude_orchestrator.workspace import Workspace
+from claude_orchestrator.workspace.git import Workspace
 
 TASKS = ".taskmaster/tasks/tasks.json"
 

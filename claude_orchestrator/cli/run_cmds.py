@@ -1,4 +1,4 @@
-"""`claude-orchestrator run`: a thin layer over claude_orchestrator.engine.RunEngine."""
+"""`claude-orchestrator run`: a thin layer over claude_orchestrator.run.engine.RunEngine."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def run_cmd(
     import sys
 
     from ..config import load_config, load_dotenv
-    from ..engine import RunEngine, RunOptions
+    from ..run.engine import RunEngine, RunOptions
     from ..taskmaster.ops import parse_ids
     from ..taskmaster.store import TaskStore
 

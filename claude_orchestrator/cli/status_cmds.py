@@ -51,7 +51,7 @@ def task_counts(root: Path) -> dict[str, Any]:
 def _usage_window(run: Path) -> float | None:
     """The last Claude Code usage-window figure a run saw, if any."""
     from ..events import RATE_LIMITED, USAGE
-    from ..integrations.eventlog import read_events
+    from ..observers.eventlog import read_events
 
     pct = None
     for e in read_events(run):
@@ -63,9 +63,9 @@ def _usage_window(run: Path) -> float | None:
 
 
 def collect_status(root: Path, cfg: Any, runs: int = 5) -> dict[str, Any]:
-    from ..runs import list_runs, read_summary, summary_from_events, tokens_from_ledger
-    from ..snapshot import UsagePanel
-    from ..usage_guard import UsageGuard
+    from ..observers.snapshot import UsagePanel
+    from ..run.folder import list_runs, read_summary, summary_from_events, tokens_from_ledger
+    from ..run.gate import UsageGuard
 
     def load(d: Path) -> dict[str, Any]:
         source = "summary.json"
@@ -201,9 +201,9 @@ def tail_events_cmd(
     from collections import deque
 
     from ..events import RUN_FINISHED, Event
-    from ..eventtext import describe_event
-    from ..integrations.eventlog import event_to_line, read_events
-    from ..runs import find_run
+    from ..observers.eventlog import event_to_line, read_events
+    from ..observers.text import describe_event
+    from ..run.folder import find_run
 
     run = find_run(find_project_root(project or Path.cwd()), run_id)
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
+from .. import prompts
 from ..errors import StructuredOutputError
-from . import prompts
 from .planning import graph_problems, planned_problems, renumber, subtask_entries, subtask_problems
 from .schemas import (
     AddAnswer,

@@ -13,7 +13,7 @@ PROMPT_NAME = "build_plan"
 
 def build_prompt(request: str, cfg: OrchestratorConfig) -> tuple[str, str]:
     """(system, user) text of the build-plan prompt for `request`."""
-    from ..manager.prompts import render
+    from ..prompts import render
 
     prompt = render(PROMPT_NAME, request=request.strip(), max_file_bytes=cfg.stack.max_file_bytes)
     return prompt.system, prompt.user

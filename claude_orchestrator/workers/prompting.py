@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..manager.prompts import render
+from ..prompts import render
 from .base import WorkUnit
 
 TEMPLATE = "worker"

@@ -1,7 +1,7 @@
 """The git side of a run: a worktree and branch per task, scoped commits, one merge at a time.
 
 ``Workspace.open()`` returns a :class:`Workspace` in a git repository, else a
-:class:`~claude_orchestrator.nogit.NoGitWorkspace` that runs tasks in the directory itself (``is_git``
+:class:`~claude_orchestrator.workspace.direct.NoGitWorkspace` that runs tasks in the directory itself (``is_git``
 False, ``notice`` says why). Task branches are ``<branch_prefix>/<run>/<task>`` cut from the target
 branch (the branch checked out at start, or ``--branch NAME``); merges fast-forward or make a merge
 commit, and a target checked out in a working tree is moved with ``git merge --ff-only`` so that tree
@@ -17,11 +17,11 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from ..config import GitConfig
+from ..errors import DirtyWorktreeError, RepoStateError, WorkspaceError
 from . import gitops
-from .config import GitConfig
-from .errors import DirtyWorktreeError, RepoStateError, WorkspaceError
+from .direct import NoGitWorkspace
 from .gitops import MergeResult, git, listing, out
-from .nogit import NoGitWorkspace
 
 __all__ = ["DEFAULT_IGNORE_PATHS", "MergeResult", "NoGitWorkspace", "Workspace"]
 

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import events as ev
-from .config import OrchestratorConfig
-from .errors import BudgetExceededError, ConfigError, OrchestratorError
-from .events import EventBus
+from .. import events as ev
+from ..config import OrchestratorConfig
+from ..errors import BudgetExceededError, ConfigError, OrchestratorError
+from ..events import EventBus
+from ..taskmaster.graph import TaskGraph
+from ..taskmaster.store import TaskStore
+from .folder import new_run_id, run_dir, write_json_atomic
 from .resume import RUN_FILE, recover, sigint_stops, unfinished_run
-from .runs import new_run_id, run_dir, write_json_atomic
-from .taskmaster.graph import TaskGraph
-from .taskmaster.store import TaskStore
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class RunEngine:
     def _llm_client(self) -> Any:
         with self._llm_lock:
             if self._llm is None:
-                from .llm import LLM, Recorder
+                from ..llm import LLM, Recorder
 
                 recorder = Recorder(self.opt.record) if self.opt.record else None
                 self._llm = LLM.from_config(self.cfg, ledger=self.ledger, recorder=recorder)
@@ -131,8 +131,8 @@ class RunEngine:
 
     # -- the run -----------------------------------------------------------------------------------
     def run(self) -> RunReport:
-        from .environment import find_claude_cli
-        from .runplan import select_units
+        from ..environment import find_claude_cli
+        from .selection import select_units
 
         cfg, opt, store = self.cfg, self.opt, self.store
         tag_name = opt.tag or store.current_tag()
@@ -181,13 +181,13 @@ class RunEngine:
     def _execute(
         self, sel: Any, tag_name: str, run_path: Path, meta: dict[str, Any], workers: int, notices: list[str]
     ) -> RunReport:
-        from .backends import Backends, UnitRunner
+        from ..llm import Ledger
+        from ..observers.wiring import run_observers
+        from ..workspace.git import Workspace
+        from .dispatch import Backends, UnitRunner
         from .integrate import Integrator, earlier_summaries, mark_failed
-        from .llm import Ledger
-        from .observers import run_observers
-        from .runplan import _unit
         from .scheduler import Scheduler, SchedUnit, scheduler_options
-        from .workspace import Workspace
+        from .selection import _unit
 
         cfg, opt, store = self.cfg, self.opt, self.store
         git_cfg = cfg.git if cfg.git.auto_commit else cfg.git.model_copy(update={"use_worktrees": False})
@@ -225,7 +225,7 @@ class RunEngine:
         manager = None
         if review:
             try:
-                from .manager import Manager
+                from ..manager import Manager
 
                 manager = Manager(
                     llm=self._llm_client(), cfg=cfg, project_root=store.root, run_id=self.run_id
@@ -243,7 +243,7 @@ class RunEngine:
         )
 
         def make_unit(task: Any) -> SchedUnit:
-            from .runplan import choose_backend
+            from .selection import choose_backend
 
             be = choose_backend(task.to_json(), opt.backend, cfg.execution.default_backend, True)
             return SchedUnit(_unit(task, None, be))

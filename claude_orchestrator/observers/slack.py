@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import events as ev
 from ..events import Event
-from ..snapshot import SnapshotBuilder
+from .snapshot import SnapshotBuilder
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def clip(s: str, n: int) -> str:
 
 def _silent_logger() -> logging.Logger:
     # slack_sdk logs the full URL at DEBUG when its logger's level is NOTSET; give it a mute one
-    lg = logging.getLogger("claude_orchestrator.integrations.slack.sdk")
+    lg = logging.getLogger("claude_orchestrator.observers.slack.sdk")
     lg.setLevel(logging.CRITICAL + 10)
     lg.propagate = False
     if not lg.handlers:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import events as ev
-from .events import Event
+from .. import events as ev
+from ..events import Event
 
 
 def _num(v: Any, default: float = 0.0) -> float:

@@ -11,12 +11,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .config import OrchestratorConfig
-from .errors import ConfigError, OrchestratorError
-from .runs import task_dir
-from .taskmaster import ops
-from .taskmaster.store import TaskStore
-from .workers.base import WorkContext, Worker, WorkResult, WorkUnit
+from ..config import OrchestratorConfig
+from ..errors import ConfigError, OrchestratorError
+from ..taskmaster import ops
+from ..taskmaster.store import TaskStore
+from ..workers.base import WorkContext, Worker, WorkResult, WorkUnit
+from .folder import task_dir
 
 FATAL_STATUS = (401, 403)  # authentication / permission: retrying or running more tasks cannot help
 
@@ -30,7 +30,7 @@ class BuildWorker:
         self.cfg, self.out_dir, self.tasks = cfg, out_dir, tasks
 
     def run(self, unit: WorkUnit, ctx: WorkContext) -> WorkResult:
-        from .workers.build import run_build_task
+        from ..workers.build import run_build_task
 
         t0 = time.monotonic()
         ctx.report({"phase": "building"})
@@ -72,7 +72,7 @@ class Backends:
 
     def _make(self, name: str) -> Worker:
         if name == "claude-code":
-            from .workers.claude_code import ClaudeCodeWorker
+            from ..workers.claude_code import ClaudeCodeWorker
 
             return ClaudeCodeWorker(
                 self.cfg,
@@ -81,7 +81,7 @@ class Backends:
                 project_root=self.root,
             )
         if name == "api":
-            from .workers.api_agent import ApiAgentWorker
+            from ..workers.api_agent import ApiAgentWorker
 
             return ApiAgentWorker(self.llm_factory(), self.cfg, project_root=self.root)
         if name == "build":

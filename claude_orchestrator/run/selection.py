@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InputError, NotFoundError
-from .taskmaster.model import Subtask, TagData, Task
+from ..errors import InputError, NotFoundError
+from ..taskmaster.model import Subtask, TagData, Task
+from ..workers.base import WorkUnit
 from .units import SchedUnit
-from .workers.base import WorkUnit
 
 RUNNABLE = ("pending", "in-progress", "blocked")  # blocked: failed in an earlier run, tried again
 SKIPPED = ("deferred", "cancelled", "review")
@@ -37,7 +37,7 @@ def _str_list(value: Any) -> list[str]:
 def choose_backend(task_json: dict[str, Any], override: str | None, default: str, cli_available: bool) -> str:
     """--backend, then the task's metadata.backend, then a build plan, then config (auto: Claude Code
     when its CLI is available, else our own tool loop)."""
-    from .workers.build import plan_from_task
+    from ..workers.build import plan_from_task
 
     if override:
         return override

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from . import events as ev
-from .errors import DependencyError
+from .. import events as ev
+from ..errors import DependencyError
+from ..workers.base import WorkResult
 from .units import SchedUnit, UnitGraph, id_key
-from .workers.base import WorkResult
 
 PENDING, READY, RUNNING, INTEGRATING, BACKOFF = "pending", "ready", "running", "integrating", "backoff"
 DONE, FAILED, BLOCKED, INTERRUPTED = "done", "failed", "blocked", "interrupted"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from . import events as ev
-from .snapshot import RunSnapshot, UsagePanel
+from .. import events as ev
+from ..observers.snapshot import RunSnapshot, UsagePanel
 
 Level = Literal["ok", "warn", "critical"]
 _RANK = {"ok": 0, "warn": 1, "critical": 2}

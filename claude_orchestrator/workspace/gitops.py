@@ -1,6 +1,6 @@
 """Small typed wrappers over the git CLI: argument lists only, never a shell string.
 
-Used by :mod:`claude_orchestrator.workspace`. Every failure is a :class:`WorkspaceError` naming the git
+Used by :mod:`claude_orchestrator.workspace.git`. Every failure is a :class:`WorkspaceError` naming the git
 command and its first error line.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import WorkspaceError
+from ..errors import WorkspaceError
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Run folders: <project>/.taskmaster/runs/<run_id>/ with
 
-    events.ndjson                  every event, one JSON object a line (integrations/eventlog.py)
+    events.ndjson                  every event, one JSON object a line (observers/eventlog.py)
     summary.json                   RunSummary, written when the run ends
     usage.json                     the token/cost ledger (written by the LLM layer)
     tasks/<task_id>/result.json    one task's outcome
@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import NotFoundError, TaskFileError
+from ..errors import NotFoundError, TaskFileError
 
 RUNS_DIR = Path(".taskmaster") / "runs"
 EVENTS_FILE = "events.ndjson"
@@ -183,8 +183,8 @@ def tokens_from_ledger(run_path: Path) -> tuple[dict[str, TokenTotals], dict[str
 def summary_from_events(run_path: Path) -> RunSummary:
     """Rebuild a run's summary from its event log, plus tokens and cost from usage.json when present.
     RUN_FINISHED's counts win over counted events; the run command writes the result with write_summary."""
-    from . import events as ev
-    from .integrations.eventlog import read_events
+    from .. import events as ev
+    from ..observers.eventlog import read_events
 
     s = RunSummary(run_id=run_path.name, status="running")
     last_ts: float | None = None

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .events import EventBus
-from .integrations.eventlog import EventLogWriter
+from ..events import EventBus
+from ..run.gate import Level, UsageGuard
+from .eventlog import EventLogWriter
 from .snapshot import SnapshotBuilder
-from .usage_guard import Level, UsageGuard
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from .integrations.slack import SlackNotifier
+    from .slack import SlackNotifier
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Observers:
 
     def write_summary(self) -> Path:
         """summary.json from the event log (and usage.json, so save the ledger first)."""
-        from .runs import summary_from_events, write_summary
+        from ..run.folder import summary_from_events, write_summary
 
         return write_summary(self.run_path, summary_from_events(self.run_path))
 
@@ -58,7 +58,7 @@ def run_observers(
     """Subscribe the observers in a safe order (builder first, so others see current state) and take
     them down on exit (Slack drains its queue, bounded by its own timeouts)."""
     from .display import open_display
-    from .integrations.slack import SlackNotifier
+    from .slack import SlackNotifier
 
     builder = SnapshotBuilder()
     with contextlib.ExitStack() as stack:

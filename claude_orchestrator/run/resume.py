@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import events as ev
-from .errors import InputError, OrchestratorError
-from .runs import runs_root
-from .taskmaster.store import TaskStore
+from .. import events as ev
+from ..errors import InputError, OrchestratorError
+from ..taskmaster.store import TaskStore
+from .folder import runs_root
 
 RUN_FILE = "run.json"
 
@@ -60,7 +60,7 @@ def alive(pid: int) -> bool:
 
 def journal_merged(run_path: Path) -> set[str]:
     """Units the journal saw merged (their status write may have been lost in a crash)."""
-    from .integrations.eventlog import read_events
+    from ..observers.eventlog import read_events
 
     merged = set()
     with contextlib.suppress(OrchestratorError, OSError):
@@ -72,7 +72,7 @@ def journal_merged(run_path: Path) -> set[str]:
 
 def recover(store: TaskStore, run_path: Path, tag_name: str) -> None:
     """Units the journal saw merged are done, even if the crash came before their status write."""
-    from .taskmaster import ops
+    from ..taskmaster import ops
 
     merged = journal_merged(run_path)
     if not merged:

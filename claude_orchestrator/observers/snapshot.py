@@ -1,5 +1,5 @@
 """The state of a run at an instant, folded from events. Observers (display, Slack, status) read
-snapshots; nothing here decides anything (usage_guard.UsageGuard does, for the scheduler).
+snapshots; nothing here decides anything (run/gate.UsageGuard does, for the scheduler).
 
 Event data conventions (the scheduler follows these; unknown fields are ignored, missing ones default):
 
@@ -36,9 +36,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import events as ev
-from .events import Event
-from .eventtext import _int, _num, describe_event
+from .. import events as ev
+from ..events import Event
+from .text import _int, _num, describe_event
 
 STATES = ("ready", "running", "waiting", "blocked", "done", "failed")
 _UNIT_KINDS = frozenset(

@@ -20,10 +20,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import events as ev
-from .errors import OrchestratorError
-from .events import EventBus
-from .runstate import (
+from .. import events as ev
+from ..errors import OrchestratorError
+from ..events import EventBus
+from ..workers.base import WorkContext, Worker, WorkResult, WorkUnit, run_worker
+from .state import (
     BACKOFF,
     INTEGRATING,
     PENDING,
@@ -35,7 +36,6 @@ from .runstate import (
     scheduler_options,
 )
 from .units import FileLocks, Preview, SchedUnit, UnitGraph, build_graph, id_key, schedule_preview
-from .workers.base import WorkContext, Worker, WorkResult, WorkUnit, run_worker
 
 __all__ = [
     "Decision",

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import events as ev
-from .events import EventBus
-from .runs import task_dir, write_json_atomic
-from .runstate import Decision
-from .taskmaster import ops
-from .taskmaster.store import TaskStore
-from .transcripts import command_outputs
+from .. import events as ev
+from ..events import EventBus
+from ..taskmaster import ops
+from ..taskmaster.store import TaskStore
+from ..workers.base import WorkResult, WorkUnit
+from ..workers.transcripts import command_outputs
+from .folder import task_dir, write_json_atomic
+from .state import Decision
 from .units import SchedUnit
-from .workers.base import WorkResult, WorkUnit
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class Integrator:
     # -- review ------------------------------------------------------------------------------------
 
     def _review(self, unit: WorkUnit, res: WorkResult) -> Decision | None:
-        from .errors import LLMError
+        from ..errors import LLMError
 
         self._follow_ups = []
         wid = unit.unit_id

@@ -1,7 +1,7 @@
 """Running without git (or with git.use_worktrees off): tasks work in the directory itself.
 
 Nothing is isolated, so :meth:`NoGitWorkspace.task_slot` makes tasks whose files overlap (or whose files
-are unknown) take turns. The other methods mirror :class:`~claude_orchestrator.workspace.Workspace`
+are unknown) take turns. The other methods mirror :class:`~claude_orchestrator.workspace.git.Workspace`
 and do nothing: there is no branch to commit to or merge.
 """
 

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .base import WorkContext, WorkResult, WorkUnit, run_process_group
+from ..workers.base import WorkContext, WorkResult, WorkUnit, run_process_group
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from . import events as ev
-from .events import Event, EventBus
-from .eventtext import describe_event
+from .. import events as ev
+from ..events import Event, EventBus
 from .snapshot import RunSnapshot, SnapshotBuilder, UsagePanel, WorkerRow
+from .text import describe_event
 
 log = logging.getLogger(__name__)
 

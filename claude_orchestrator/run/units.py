@@ -9,8 +9,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .errors import DependencyError
-from .workers.base import WorkUnit
+from ..errors import DependencyError
+from ..workers.base import WorkUnit
 
 PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 

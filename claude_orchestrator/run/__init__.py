@@ -1,0 +1,6 @@
+"""The run pipeline, the wing behind ``claude-orchestrator run``: the engine (a composition root), task
+selection, the scheduler's unit graph and state, the scheduler, dispatch to a backend, integration
+(commit → review → merge, the one retry policy), the admission gate, the run folder and resume.
+
+Its internals are not part of the public surface; ``RunEngine``, ``RunOptions`` and ``RunReport`` are
+exported from the package root."""
