@@ -13,9 +13,10 @@ from test_scheduler import U, make
 from claude_orchestrator import events as ev
 from claude_orchestrator.errors import MergeConflictError
 from claude_orchestrator.events import Event, EventBus
+from claude_orchestrator.process import run_process_group
 from claude_orchestrator.run.scheduler import Decision, Scheduler
 from claude_orchestrator.testing.fake_worker import FakeSpec, FakeWorker
-from claude_orchestrator.workers.base import Worker, WorkResult, WorkUnit, run_process_group
+from claude_orchestrator.workers.base import Worker, WorkResult, WorkUnit
 
 
 def live_in_group(pgid: int) -> list[int]:

@@ -73,8 +73,8 @@ def _report(result: ExecuteResult) -> None:
 
 
 def _run_built(project: Path, timeout: float | None, plugins: StackPlugins | None) -> int:
+    from ..process import TIMEOUT_STATUS
     from ..stack.launcher import run_project
-    from ..stack.proc import TIMEOUT_STATUS
 
     if plugins:
         plugins.notify("pre_run", project_dir=project)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import NotFoundError
-from .proc import TIMEOUT_STATUS, build_env, kill_group
+from ..process import TIMEOUT_STATUS, run_process_group
+from .proc import KILL_GRACE_SECONDS, build_env
 
 LAUNCHER = "run.sh"
 _SHELL_SYNTAX = re.compile(r"[;&|<>()`$\n]|^\s*(cd|export|source|\.)\s")
@@ -67,36 +67,16 @@ def run_project(
     launcher = project / LAUNCHER
     if not launcher.is_file():
         raise NotFoundError(f"{project}: no {LAUNCHER} (is this a built project?)")
-    proc = subprocess.Popen(
+    r = run_process_group(
         ["bash", LAUNCHER],
         cwd=project,
         env=build_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        timeout=timeout,
+        on_line=on_output or (lambda _line: None),
+        on_start=on_start,
+        term_grace=KILL_GRACE_SECONDS,
+        reap=False,
     )
-    if on_start:
-        on_start(proc)
-    emit = on_output or (lambda _line: None)
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for raw in iter(proc.stdout.readline, b""):
-            emit(raw.decode("utf-8", errors="replace").rstrip("\n"))
-
-    reader = threading.Thread(target=pump, name="run-project-output", daemon=True)
-    reader.start()
-    try:
-        status = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_group(proc)
-        status = TIMEOUT_STATUS
-    except BaseException:
-        kill_group(proc)
-        raise
-    finally:
-        reader.join(timeout=5)
-        if proc.stdout:
-            proc.stdout.close()
-    return status
+    if r.timed_out:
+        return TIMEOUT_STATUS
+    return r.returncode if r.returncode is not None else -1

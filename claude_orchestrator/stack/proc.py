@@ -3,47 +3,25 @@ its output appended to the build log, its exit status checked."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import re
 import shlex
-import signal
-import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BuildError
+from ..process import TIMEOUT_STATUS, run_process_group, scrubbed_env
 
-TIMEOUT_STATUS = 124
 KILL_GRACE_SECONDS = 3.0
-# environment variables that look like secrets are not handed to plan-provided code
-_SECRET_ENV = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|WEBHOOK|CREDENTIAL)", re.IGNORECASE)
 
 
 def build_env(extra: Mapping[str, str] | None = None, path_prepend: Sequence[Path] = ()) -> dict[str, str]:
-    """os.environ minus secret-looking names, plus `extra`, with `path_prepend` in front of PATH."""
-    env = {k: v for k, v in os.environ.items() if not _SECRET_ENV.search(k)}
-    env.pop("VIRTUAL_ENV", None)
-    if extra:
-        env.update(extra)
-    if path_prepend:
-        env["PATH"] = os.pathsep.join([*(str(p) for p in path_prepend), env.get("PATH", "")])
+    """The scrubbed environment of every command we start, without the caller's virtualenv, plus `extra`,
+    with `path_prepend` in front of PATH."""
+    env = scrubbed_env(extra=extra, path_prepend=path_prepend)
+    if "VIRTUAL_ENV" not in (extra or {}):
+        env.pop("VIRTUAL_ENV", None)
     return env
-
-
-def kill_group(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE_SECONDS) -> None:
-    """SIGTERM the process group, then SIGKILL it if it outlives `grace` seconds."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=grace)
-    with contextlib.suppress(ProcessLookupError):  # children may linger after the leader exits
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
 
 
 def log_tail(log_path: Path, lines: int = 20) -> str:
@@ -88,14 +66,15 @@ def run_step(
         fh.write(f"\n$ {shown}    [{name}; in {cwd}]\n".encode())
         fh.flush()
         try:
-            proc = subprocess.Popen(
+            # a step may leave a daemon running on purpose (a build server): only a timeout kills the group
+            r = run_process_group(
                 argv,
                 cwd=cwd,
-                env=dict(env) if env is not None else build_env(),
-                stdin=subprocess.DEVNULL,
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                env=env if env is not None else build_env(),
+                timeout=timeout,
+                log=fh,
+                term_grace=KILL_GRACE_SECONDS,
+                reap=False,
             )
         except OSError as e:
             fh.write(f"# cannot start: {e}\n".encode())
@@ -106,17 +85,11 @@ def run_step(
                 status=127,
                 log=str(log.path),
             ) from None
-        try:
-            status = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            kill_group(proc)
-            status = TIMEOUT_STATUS
+        status = TIMEOUT_STATUS if r.timed_out else (r.returncode if r.returncode is not None else -1)
+        if r.timed_out:
             fh.write(f"\n# timed out after {timeout:g}s; process group killed\n".encode())
-        except BaseException:
-            kill_group(proc)
-            raise
         fh.write(f"# exit status {status} after {time.monotonic() - started:.1f}s\n".encode())
-    log.steps.append({"step": name, "argv": argv, "status": status, "pid": proc.pid})
+    log.steps.append({"step": name, "argv": argv, "status": status, "pid": r.pid})
     if check and status != 0:
         why = f"timed out after {timeout:g}s" if status == TIMEOUT_STATUS else f"exit status {status}"
         tail = log_tail(log.path)
@@ -126,6 +99,6 @@ def run_step(
             status=status,
             log=str(log.path),
             tail=tail,
-            pid=proc.pid,
+            pid=r.pid,
         )
     return status

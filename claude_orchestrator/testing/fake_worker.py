@@ -8,7 +8,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..workers.base import WorkContext, WorkResult, WorkUnit, run_process_group
+from ..process import run_process_group
+from ..workers.base import WorkContext, WorkResult, WorkUnit
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Paths are relative to `root` (absolute paths are accepted only inside it). ``..`` escapes and symlinks
 that resolve outside are refused, and nothing is written under ``.git``. Commands run with ``bash -c`` in
 their own process group, killed with all their children at the timeout, with secrets scrubbed from the
-environment. (A command can still touch anything the user can; only an OS sandbox would stop that.)
+environment (``process.scrubbed_env``, the one policy for every command we start). (A command can still
+touch anything the user can; only an OS sandbox would stop that.)
 """
 
 from __future__ import annotations
@@ -17,17 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SandboxError
-from .base import run_process_group
+from ..process import run_process_group, scrubbed_env
 
-SCRUBBED_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "SLACK_WEBHOOK_URL")
 SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache"}
-
-
-def scrubbed_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ if base is None else base)
-    for k in SCRUBBED_ENV:
-        env.pop(k, None)
-    return env
 
 
 def _within(p: Path, root: Path) -> bool:
