@@ -226,7 +226,7 @@ def test_router_routes_by_content_and_script_complains() -> None:
     with FakeAnthropic(model=Script([text_reply("one")])) as fake:
         c = client(fake)
         c.messages.create(model=MODEL, max_tokens=5, messages=HI)
-        with pytest.raises(anthropic.InternalServerError, match="script exhausted"):
+        with pytest.raises(anthropic.BadRequestError, match="script exhausted"):
             c.messages.create(model=MODEL, max_tokens=5, messages=HI)
 
 
@@ -344,3 +344,50 @@ def test_max_tokens_zero_prewarms_the_cache() -> None:
         assert warm.usage.cache_creation_input_tokens == 2100
         hit = c.messages.create(model=MODEL, max_tokens=5, **_cached_body(1))  # type: ignore[arg-type]
         assert hit.usage.cache_read_input_tokens == 2100 and hit.content[0].text == "kept for later"  # type: ignore[union-attr]
+
+
+def test_script_past_its_end_fails_at_once_naming_the_request() -> None:
+    """One reply too few: a 400 (never retried) that names the request, not a retried 500."""
+    from claude_orchestrator.config import OrchestratorConfig
+    from claude_orchestrator.errors import LLMError, RetriesExhaustedError
+    from claude_orchestrator.llm import LLM
+
+    script = Script([text_reply("one")])
+    with FakeAnthropic(model=script) as fake:
+        llm = LLM.from_config(OrchestratorConfig(), api_key="sk-x", base_url=fake.base_url)
+        llm.create(role="worker", model=MODEL, system="s", messages=HI, max_tokens=5)
+        ask = [{"role": "user", "content": "Plan the release\nsecond line"}]
+        t0 = time.monotonic()
+        with pytest.raises(LLMError) as info:
+            llm.create(role="worker", model=MODEL, system="s", messages=ask, max_tokens=5)
+        assert time.monotonic() - t0 < 2.0 and not isinstance(info.value, RetriesExhaustedError)
+        assert len(fake.requests) == 2 and info.value.fields["status"] == 400
+    message = str(info.value)
+    assert "invalid_request_error" in message and "script exhausted" in message
+    assert "/v1/messages" in message and MODEL in message and "'Plan the release'" in message
+    assert "second line" not in message
+    with pytest.raises(AssertionError, match=r"1 requests past the script: request 1 \(POST /v1/messages"):
+        script.assert_complete()
+
+
+def test_assert_complete_names_unused_replies() -> None:
+    script = Script([text_reply("first"), tool_use_reply("read", {"path": "a"}), error_reply(529)])
+    with FakeAnthropic(model=script) as fake:
+        client(fake).messages.create(model=MODEL, max_tokens=5, messages=HI)
+    assert script.remaining == 2
+    with pytest.raises(AssertionError) as info:
+        script.assert_complete()
+    assert str(info.value) == (
+        "script incomplete: 2 scripted replies never requested: #2 tool_use read, #3 529 overloaded_error"
+    )
+    script.enqueue(text_reply("more"))
+    with FakeAnthropic(model=script) as fake:
+        c = client(fake, max_retries=0)
+        c.messages.create(model=MODEL, max_tokens=5, messages=HI)
+        with pytest.raises(anthropic.OverloadedError):
+            c.messages.create(model=MODEL, max_tokens=5, messages=HI)
+        c.messages.create(model=MODEL, max_tokens=5, messages=HI)
+        fake.assert_complete()  # the script's check, through the server
+        fake.enqueue(text_reply("a long queued answer that nobody ever asks the fake for"))
+        with pytest.raises(AssertionError, match="1 enqueued replies never requested: text 'a long queued"):
+            fake.assert_complete()

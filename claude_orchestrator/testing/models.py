@@ -94,25 +94,54 @@ def write_file_model(file_path: str, content: str, final_text: str = "Wrote the 
 
 
 class Script:
-    """Replies in order, complaining (a 500 naming the request) when the script runs out."""
+    """Replies in order, one per request. Past the end it answers a 400 ``invalid_request_error`` naming
+    the request (not retried, so a test with one reply too few fails at once, not after backoff) and
+    keeps the request in `unexpected`. `assert_complete()` raises when replies were left unused or a
+    request came past the end."""
 
     def __init__(self, replies: Sequence[Reply]) -> None:
         self._replies = list(replies)
+        self._given = 0
         self._lock = threading.Lock()
         self.calls: list[FakeRequest] = []
+        self.unexpected: list[FakeRequest] = []
+
+    def enqueue(self, *replies: Reply) -> None:
+        with self._lock:
+            self._replies.extend(replies)
 
     def __call__(self, req: FakeRequest) -> Reply:
         with self._lock:
             self.calls.append(req)
             if self._replies:
+                self._given += 1
                 return self._replies.pop(0)
+            self.unexpected.append(req)
+            given = self._given
         return Reply(
-            status=500, error_type="api_error", error_message=f"script exhausted at request {req.index}"
+            status=400,
+            error_type="invalid_request_error",
+            error_message=f"script exhausted: all {given} scripted replies were used before {req.describe()}",
         )
 
     @property
     def remaining(self) -> int:
         return len(self._replies)
+
+    def assert_complete(self) -> None:
+        """Raise AssertionError unless every reply was used and no request came past the end."""
+        with self._lock:
+            left, extra, given = list(self._replies), list(self.unexpected), self._given
+        problems = []
+        if left:
+            labels = ", ".join(f"#{given + i + 1} {r.describe()}" for i, r in enumerate(left))
+            problems.append(f"{len(left)} scripted replies never requested: {labels}")
+        if extra:
+            problems.append(
+                f"{len(extra)} requests past the script: " + "; ".join(r.describe() for r in extra)
+            )
+        if problems:
+            raise AssertionError("script incomplete: " + "; ".join(problems))
 
 
 def echo_model(req: FakeRequest) -> Reply:

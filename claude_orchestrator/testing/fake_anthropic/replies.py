@@ -53,6 +53,24 @@ class Reply:
     def is_error(self) -> bool:
         return self.status != 200 or self.fault is not None
 
+    def describe(self) -> str:
+        """A short label for messages: the status or fault, else each content block in brief."""
+        if self.status != 200:
+            return f"{self.status} {self.error_type or 'error'}"
+        if self.fault is not None:
+            return self.fault
+        parts = []
+        for b in self.content:
+            if b.get("type") == "text":
+                text = str(b.get("text", ""))
+                short = text if len(text) <= 40 else text[:37] + "..."
+                parts.append(f"text {short!r}")
+            elif b.get("type") == "tool_use":
+                parts.append(f"tool_use {b.get('name')}")
+            else:
+                parts.append(str(b.get("type")))
+        return " + ".join(parts) or "empty message"
+
     def final_stop_reason(self) -> str:
         if self.stop_reason:
             return self.stop_reason

@@ -86,6 +86,12 @@ class FakeRequest:
         """How many assistant turns the conversation already holds."""
         return sum(1 for m in self.messages if m.get("role") == "assistant")
 
+    def describe(self) -> str:
+        """One line naming the request: endpoint, model and the first line of the last user text."""
+        first = self.last_user_text.strip().split("\n", 1)[0]
+        text = first if len(first) <= 80 else first[:77] + "..."
+        return f"request {self.index} ({self.method} {self.endpoint}, model {self.model!r}, last user text {text!r})"
+
     @property
     def auth_kind(self) -> str:
         if "x-api-key" in self.headers:

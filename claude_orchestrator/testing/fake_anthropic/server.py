@@ -109,7 +109,9 @@ class FakeAnthropic:
         handler = type("BoundHandler", (Handler,), {"fake": self})
         self._server = ThreadingHTTPServer((self._host, self._port), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-anthropic", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-anthropic", daemon=True
+        )  # a short poll interval: stop() returns within 50 ms
         self._thread.start()
         return self
 
@@ -147,6 +149,18 @@ class FakeAnthropic:
     @property
     def pending(self) -> int:
         return len(self._queue)
+
+    def assert_complete(self) -> None:
+        """Raise AssertionError when enqueued replies were never requested, then run the model's own
+        `assert_complete()` when it has one (a `Script`)."""
+        with self._lock:
+            left = list(self._queue)
+        if left:
+            labels = ", ".join(r.describe() for r in left)
+            raise AssertionError(f"{len(left)} enqueued replies never requested: {labels}")
+        check = getattr(self.model, "assert_complete", None)
+        if callable(check):
+            check()
 
     def load_replay(self, path: str | Path) -> int:
         n = 0
