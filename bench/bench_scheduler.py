@@ -15,7 +15,8 @@ import random
 import time
 
 from claude_orchestrator.events import EventBus
-from claude_orchestrator.run.scheduler import Scheduler
+from claude_orchestrator.run.executor import LocalExecutor
+from claude_orchestrator.run.scheduler import Scheduler, SchedulerConfig
 from claude_orchestrator.run.units import SchedUnit, build_graph, schedule_preview
 from claude_orchestrator.testing.fake_worker import FakeSpec, FakeWorker
 from claude_orchestrator.workers.base import WorkUnit
@@ -46,12 +47,10 @@ def run(
 ) -> tuple[float, FakeWorker]:
     fw = FakeWorker(default=FakeSpec(), record=False)
     s = Scheduler(
-        units,
-        lambda u: fw,
+        build_graph(units, done_before or set()),
+        LocalExecutor(lambda u: fw),
         bus=EventBus(),
-        max_workers=workers,
-        max_retries=0,
-        done_before=done_before or set(),
+        config=SchedulerConfig(max_workers=workers, max_retries=0),
     )
     t0, c0 = time.perf_counter(), time.thread_time()
     out = s.run()

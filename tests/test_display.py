@@ -286,7 +286,8 @@ def test_groups_are_not_counted_twice_and_follow_ups_add_to_the_total():
 
 
 def test_builder_agrees_with_the_real_scheduler():
-    from claude_orchestrator.run.scheduler import Scheduler
+    from claude_orchestrator.run.executor import LocalExecutor
+    from claude_orchestrator.run.scheduler import Scheduler, SchedulerConfig
     from claude_orchestrator.run.units import SchedUnit
     from claude_orchestrator.testing.fake_worker import FakeSpec, FakeWorker
     from claude_orchestrator.workers.base import WorkUnit
@@ -322,9 +323,8 @@ def test_builder_agrees_with_the_real_scheduler():
             drift.append(f"{e.kind} {e.task_id}: {t}")
 
     bus.subscribe(check)
-    out = Scheduler(
-        units, lambda u: fw, bus=bus, run_id="r9", max_workers=3, max_retries=1, retry_backoff_s=0.0
-    ).run()
+    config = SchedulerConfig(run_id="r9", max_workers=3, max_retries=1, retry_backoff_s=0.0)
+    out = Scheduler(units, LocalExecutor(lambda u: fw), bus=bus, config=config).run()
     s = b.snapshot()
     leaves = lambda ids: len(set(ids) - out.groups)  # noqa: E731
     assert s.status == out.status == "failed"

@@ -10,8 +10,9 @@ import pytest
 from claude_orchestrator import events as ev
 from claude_orchestrator.errors import DependencyError
 from claude_orchestrator.events import Event, EventBus
-from claude_orchestrator.run.scheduler import Scheduler
-from claude_orchestrator.run.units import SchedUnit, id_key, schedule_preview
+from claude_orchestrator.run.executor import LocalExecutor
+from claude_orchestrator.run.scheduler import Scheduler, SchedulerConfig, SchedulerHooks
+from claude_orchestrator.run.units import SchedUnit, build_graph, id_key, schedule_preview
 from claude_orchestrator.testing.fake_worker import FakeSpec, FakeWorker
 from claude_orchestrator.workers.base import WorkUnit
 
@@ -40,13 +41,21 @@ class Recorder:
         return [e.task_id for e in self.of(kind)]
 
 
-def make(units, fw=None, **kw):
+def make(units, fw=None, *, done_before=(), integrate=None, hold_reason=None, workdir_for=None, **kw):
+    """A scheduler over `units` with a fake worker; `kw` are SchedulerConfig fields."""
     bus = EventBus()
     rec = Recorder(bus)
     fw = fw or FakeWorker(default=FakeSpec(duration=0.0))
     kw.setdefault("max_workers", 4)
     kw.setdefault("retry_backoff_s", 0.0)
-    s = Scheduler(units, lambda u: fw, bus=bus, run_id="r1", **kw)
+    kw.setdefault("run_id", "r1")
+    s = Scheduler(
+        build_graph(units, done_before),
+        LocalExecutor(lambda u: fw, workdir_for),
+        bus=bus,
+        config=SchedulerConfig(**kw),
+        hooks=SchedulerHooks(integrate=integrate, hold_reason=hold_reason),
+    )
     return s, fw, rec
 
 
@@ -280,11 +289,14 @@ def test_schedule_preview():
 
 
 def test_options_from_config():
-    from claude_orchestrator.config import OrchestratorConfig
-    from claude_orchestrator.run.scheduler import scheduler_options
+    from dataclasses import asdict
 
-    opts = scheduler_options(OrchestratorConfig().execution)
-    assert opts == {
+    from claude_orchestrator.config import OrchestratorConfig
+
+    cfg = OrchestratorConfig()
+    opts = SchedulerConfig.from_config(cfg.execution)
+    assert asdict(opts) == {
+        **asdict(SchedulerConfig()),
         "max_workers": 3,
         "max_retries": 3,
         "retry_backoff_s": 2.0,
@@ -292,5 +304,9 @@ def test_options_from_config():
         "grace_s": 30,
         "exclusive_files": True,
     }
-    s, _, _ = make([U("1")], **{**opts, "retry_backoff_s": 0.0})
+    off = cfg.execution.model_copy(update={"exclusive_files": False})
+    assert not SchedulerConfig.from_config(off).exclusive_files
+    shared = SchedulerConfig.from_config(off, shared_workdir=True, run_id="r2", max_workers=0)
+    assert shared.exclusive_files and shared.run_id == "r2" and shared.max_workers == 1  # at least one
+    s, _, _ = make([U("1")], **{**asdict(opts), "retry_backoff_s": 0.0})
     assert s.run().done == {"1"}

@@ -14,7 +14,9 @@ from claude_orchestrator import events as ev
 from claude_orchestrator.errors import MergeConflictError
 from claude_orchestrator.events import Event, EventBus
 from claude_orchestrator.process import run_process_group
-from claude_orchestrator.run.scheduler import Decision, Scheduler
+from claude_orchestrator.run.executor import LocalExecutor
+from claude_orchestrator.run.retry import Reason, RetryPolicy
+from claude_orchestrator.run.scheduler import Decision, Scheduler, SchedulerConfig
 from claude_orchestrator.testing.fake_worker import FakeSpec, FakeWorker
 from claude_orchestrator.workers.base import Worker, WorkResult, WorkUnit
 
@@ -88,7 +90,7 @@ def test_review_retry_carries_feedback_and_does_not_use_max_retries():
             return Decision("retry", feedback="tests missing for parse()")
         return Decision("done", commit="abc123", branch=f"orchestrator/{u.unit_id}")
 
-    s, fw, rec = make([U("1"), U("2", ["1"])], max_retries=0, on_unit_finished=hook)
+    s, fw, rec = make([U("1"), U("2", ["1"])], max_retries=0, integrate=hook)
     out = s.run()
     assert out.done == {"1", "2"} and fw.calls["1"] == 2
     assert calls == [("1", 1), ("1", 2), ("2", 1)]
@@ -101,11 +103,17 @@ def test_review_retry_carries_feedback_and_does_not_use_max_retries():
 
 
 def test_second_review_retry_fails_and_blocks():
-    hook = lambda u, res: Decision("retry", feedback="still wrong")  # noqa: E731
-    s, fw, rec = make([U("1"), U("2", ["1"])], on_unit_finished=hook)
+    policy = RetryPolicy()  # integration's policy decides; the scheduler has no cap of its own
+
+    def hook(u: WorkUnit, res: WorkResult) -> Decision:
+        return policy.decide(
+            u.unit_id, Reason.REVIEW_FAILED, feedback="still wrong", final="review failed twice"
+        )
+
+    s, fw, rec = make([U("1"), U("2", ["1"])], integrate=hook)
     out = s.run()
     assert out.failed == {"1"} and out.blocked == {"2"} and fw.calls["1"] == 2
-    assert out.reasons["1"] == "review/merge retry limit reached: still wrong"
+    assert out.reasons["1"] == "review failed twice"
 
 
 def test_fail_decision_and_integration_error():
@@ -116,7 +124,7 @@ def test_fail_decision_and_integration_error():
             raise MergeConflictError("conflict in src/a.py")
         return Decision()
 
-    s, _, rec = make([U("1"), U("2", ["1"]), U("3"), U("4")], on_unit_finished=hook)
+    s, _, rec = make([U("1"), U("2", ["1"]), U("3"), U("4")], integrate=hook)
     out = s.run()
     assert out.failed == {"1", "3"} and out.blocked == {"2"} and out.done == {"4"}
     assert out.reasons["3"] == "integration failed: conflict in src/a.py"
@@ -126,7 +134,7 @@ def test_integrator_bug_stops_the_run_loudly():
     def hook(u: WorkUnit, res: WorkResult) -> Decision:
         raise KeyError("bug")
 
-    s, _, rec = make([U("1"), U("2", ["1"])], on_unit_finished=hook)
+    s, _, rec = make([U("1"), U("2", ["1"])], integrate=hook)
     with pytest.raises(KeyError):
         s.run()
     assert rec.of(ev.RUN_FINISHED)[0].data["status"] == "error"
@@ -136,7 +144,7 @@ def test_broken_admission_gate_stops_the_run_loudly():
     def gate() -> str | None:
         raise RuntimeError("ledger unreadable")
 
-    s, fw, rec = make([U("1")], can_dispatch=gate)
+    s, fw, rec = make([U("1")], hold_reason=gate)
     with pytest.raises(RuntimeError, match="ledger unreadable"):
         s.run()
     assert fw.calls == {} and rec.of(ev.RUN_FINISHED)[0].data["error"] == "RuntimeError: ledger unreadable"
@@ -162,7 +170,7 @@ def test_hook_runs_one_at_a_time_and_adds_follow_ups():
 
     units = [U(str(i)) for i in range(1, 9)]
     fw = FakeWorker(default=FakeSpec(duration=0.01))
-    s, fw, rec = make(units, fw, max_workers=4, on_unit_finished=hook)
+    s, fw, rec = make(units, fw, max_workers=4, integrate=hook)
     out = s.run()
     assert peak[0] == 1
     assert {"20", "21"} <= out.done and out.blocked == {"22"} and "30" not in fw.calls
@@ -203,7 +211,7 @@ def test_admission_gate_holds_then_resumes():
         calls[0] += 1
         return next(answers, None)
 
-    s, fw, rec = make([U("1"), U("2"), U("3", ["1"])], can_dispatch=gate, gate_poll_s=0.01)
+    s, fw, rec = make([U("1"), U("2"), U("3", ["1"])], hold_reason=gate, gate_poll_s=0.01)
     out = s.run()
     assert out.done == {"1", "2", "3"} and calls[0] == 6
     holds = [e.data["hold"] for e in rec.of(ev.WARNING)]
@@ -287,7 +295,9 @@ def test_worker_that_ignores_cancel_is_reported_left_behind():
     bus = EventBus()
     seen: list[Event] = []
     bus.subscribe(seen.append)
-    s = Scheduler([U("1")], lambda u: w, bus=bus, grace_s=0.0, kill_wait_s=0.2)
+    s = Scheduler(
+        [U("1")], LocalExecutor(lambda u: w), bus=bus, config=SchedulerConfig(grace_s=0.0, kill_wait_s=0.2)
+    )
     bus.subscribe(lambda e: s.request_stop() if e.kind == ev.TASK_STARTED else None)
     try:
         out = s.run()
@@ -331,9 +341,7 @@ def test_more_review_retries_when_asked_and_workdir_errors_are_attempt_failures(
             raise OSError("git worktree add failed")
         return tmp_path
 
-    s, fw, rec = make(
-        [U("1")], on_unit_finished=hook, max_review_retries=3, max_retries=1, workdir_for=workdir_for
-    )
+    s, fw, rec = make([U("1")], integrate=hook, max_retries=1, workdir_for=workdir_for)
     out = s.run()
     assert out.done == {"1"} and fw.calls["1"] == 4 and seen["1"] == 4
     reasons = [e.data["reason"] for e in rec.of(ev.TASK_RETRY)]

@@ -48,7 +48,7 @@ def test_random_runs_keep_their_invariants(seed: int):
         max_workers=8,
         max_retries=2,
         exclusive_files=True,
-        on_unit_finished=hook,
+        integrate=hook,
         retry_backoff_s=0.001,
     )
     out = s.run()

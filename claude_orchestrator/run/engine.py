@@ -185,9 +185,11 @@ class RunEngine:
         from ..observers.wiring import run_observers
         from ..workspace.git import Workspace
         from .dispatch import Backends, UnitRunner
+        from .executor import LocalExecutor
         from .integrate import Integrator, earlier_summaries, mark_failed
-        from .scheduler import Scheduler, SchedUnit, scheduler_options
+        from .scheduler import Scheduler, SchedulerConfig, SchedulerHooks, SchedUnit
         from .selection import _unit
+        from .units import build_graph
 
         cfg, opt, store = self.cfg, self.opt, self.store
         git_cfg = cfg.git if cfg.git.auto_commit else cfg.git.model_copy(update={"use_worktrees": False})
@@ -307,10 +309,10 @@ class RunEngine:
 
         unsub_usage = self.ledger.subscribe(on_usage)
         t0 = time.monotonic()
-        opts = scheduler_options(cfg.execution)
-        opts["max_workers"] = workers
-        opts["exclusive_files"] = opts.get("exclusive_files") or not ws.is_git
-        opts["max_review_retries"] = 3  # one each for: no changes, review fail, merge conflict
+        config = SchedulerConfig.from_config(
+            cfg.execution, shared_workdir=not ws.is_git, run_id=self.run_id, max_workers=workers
+        )
+        executor = LocalExecutor(worker_for, lambda u: ws.prepare(u.unit_id))
         try:
             with run_observers(
                 self.bus, cfg, run_path, run_id=self.run_id, console=opt.console, no_progress=opt.no_progress
@@ -318,15 +320,11 @@ class RunEngine:
                 for n in notices:
                     self.bus.emit(ev.LOG, self.run_id, None, message=n)
                 sched = Scheduler(
-                    sel.units,
-                    worker_for,
+                    build_graph(sel.units, sel.done_before),
+                    executor,
                     bus=self.bus,
-                    run_id=self.run_id,
-                    done_before=sel.done_before,
-                    on_unit_finished=integrator,
-                    workdir_for=lambda u: ws.prepare(u.unit_id),
-                    can_dispatch=lambda: self._gate(obs, sched),
-                    **opts,
+                    config=config,
+                    hooks=SchedulerHooks(integrate=integrator, hold_reason=lambda: self._gate(obs, sched)),
                 )
                 self._sched = sched
                 with sigint_stops(sched):

@@ -18,6 +18,7 @@ from ..taskmaster.store import TaskStore
 from ..workers.base import WorkResult, WorkUnit
 from ..workers.transcripts import command_outputs
 from .folder import task_dir, write_json_atomic
+from .retry import Reason, RetryPolicy
 from .state import Decision
 from .units import SchedUnit
 
@@ -36,10 +37,8 @@ class Integrator:
     auto_commit: bool = True
     make_unit: Any = None  # callable(task) -> SchedUnit, for review follow-ups
     summaries: dict[str, str] = field(default_factory=dict)  # unit id -> what it produced
-    _review_fails: dict[str, int] = field(default_factory=dict)
-    _conflicts: dict[str, int] = field(default_factory=dict)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)  # the one policy for sending a unit back
     _follow_ups: list[SchedUnit] = field(default_factory=list)
-    _no_change: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, unit: WorkUnit, res: WorkResult) -> Decision:
@@ -54,20 +53,13 @@ class Integrator:
         if commit:
             self.bus.emit(ev.TASK_COMMITTED, self.run_id, wid, commit=commit, branch=self._branch(wid))
 
-        if (
-            unit.backend != "build"
-            and not commit
-            and not (ws.is_git and ws.changed_files(wid))
-            and not (not ws.is_git and res.files_changed)
-        ):
-            n = self._no_change[wid] = self._no_change.get(wid, 0) + 1
-            if ws.is_git and n == 1:
-                return Decision(
-                    "retry",
-                    feedback="You made no changes to any file. Do the task: change the files it needs.",
-                )
-            if ws.is_git:
-                return Decision("fail", reason="the worker made no changes, twice")
+        if ws.is_git and unit.backend != "build" and not commit and not ws.changed_files(wid):
+            return self.retry.decide(
+                wid,
+                Reason.NO_CHANGES,
+                feedback="You made no changes to any file. Do the task: change the files it needs.",
+                final="the worker made no changes, twice",
+            )
         new_units: list[SchedUnit] = []
         if self.manager is not None and unit.backend != "build":
             verdict = self._review(unit, res)
@@ -82,20 +74,22 @@ class Integrator:
             if not mr.ok and mr.kind == "blocked":
                 return Decision("fail", reason=f"merge blocked: {mr.description}")
             if not mr.ok:
-                n = self._conflicts[wid] = self._conflicts.get(wid, 0) + 1
                 files = ", ".join(mr.conflict_files) or "unknown files"
-                if n > 1:
-                    return Decision("fail", reason=f"merge conflict again on {files}")
-                previous = ws.reset_to_base(wid, max_bytes=20000)
-                feedback = (
-                    f"Your previous work on this task could not be merged: it conflicts with changes "
-                    f"already merged on {files}. {mr.description}\nYour worktree now starts from the new "
-                    f"base. Redo the task on top of it. Your previous changes were:\n{previous}"
+
+                def redo() -> str:  # only when the policy allows another attempt
+                    previous = ws.reset_to_base(wid, max_bytes=20000)
+                    self.bus.emit(
+                        ev.WARNING, self.run_id, wid, message=f"merge conflict on {files}; retrying once"
+                    )
+                    return (
+                        f"Your previous work on this task could not be merged: it conflicts with changes "
+                        f"already merged on {files}. {mr.description}\nYour worktree now starts from the "
+                        f"new base. Redo the task on top of it. Your previous changes were:\n{previous}"
+                    )
+
+                return self.retry.decide(
+                    wid, Reason.CONFLICT, feedback=redo, final=f"merge conflict again on {files}"
                 )
-                self.bus.emit(
-                    ev.WARNING, self.run_id, wid, message=f"merge conflict on {files}; retrying once"
-                )
-                return Decision("retry", feedback=feedback)
             merged = mr.commit or commit
             self.bus.emit(
                 ev.TASK_MERGED,
@@ -147,12 +141,12 @@ class Integrator:
             follow_ups=[f.title for f in answer.follow_ups],
         )
         if answer.verdict == "fail":
-            n = self._review_fails[wid] = self._review_fails.get(wid, 0) + 1
             issues = "\n".join(f"- {i}" for i in answer.issues) or "- (no details given)"
-            if n > 1:
-                return Decision("fail", reason=f"review failed twice: {'; '.join(answer.issues)[:300]}")
-            return Decision(
-                "retry", feedback=f"The reviewer rejected your work:\n{issues}\nFix these issues."
+            return self.retry.decide(
+                wid,
+                Reason.REVIEW_FAILED,
+                feedback=f"The reviewer rejected your work:\n{issues}\nFix these issues.",
+                final=f"review failed twice: {'; '.join(answer.issues)[:300]}",
             )
         if answer.follow_ups:
             self._follow_ups = self._add_follow_ups(unit, answer.follow_ups)

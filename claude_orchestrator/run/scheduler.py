@@ -1,9 +1,10 @@
 """The ready-queue engine: the single owner of run state.
 
-Only the thread that calls `Scheduler.run()` reads or writes run state (`RunState`). Worker threads (a
-ThreadPoolExecutor) and the one integration thread (which calls `on_unit_finished`, serially) hand their
-results back through a queue; the progress callback only emits events. Backoff, timeouts, the admission
-gate and the stop grace are timers on a heap, so nothing sleeps in the dispatcher.
+Only the thread that calls `Scheduler.run()` reads or writes run state (`RunState`). Workers run behind an
+`Executor` (run/executor.py), which delivers their progress and results back onto the scheduler's queue;
+the one integration thread (which calls `hooks.integrate`, serially) answers through the same queue.
+Backoff, timeouts, the admission gate and the stop grace are timers on a heap, so nothing sleeps in the
+dispatcher.
 """
 
 from __future__ import annotations
@@ -11,41 +12,23 @@ from __future__ import annotations
 import heapq
 import itertools
 import queue
-import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from .. import events as ev
 from ..errors import OrchestratorError
 from ..events import EventBus
-from ..workers.base import WorkContext, Worker, WorkResult, WorkUnit, run_worker
-from .state import (
-    BACKOFF,
-    INTEGRATING,
-    PENDING,
-    READY,
-    RUNNING,
-    Decision,
-    RunOutcome,
-    RunState,
-    scheduler_options,
-)
-from .units import FileLocks, Preview, SchedUnit, UnitGraph, build_graph, id_key, schedule_preview
+from ..workers.base import WorkResult, WorkUnit
+from .executor import Executor, Finished, Job, Progress
+from .retry import AttemptRetries
+from .scheduler_config import SchedulerConfig, SchedulerHooks
+from .state import BACKOFF, INTEGRATING, PENDING, READY, RUNNING, Decision, RunOutcome, RunState
+from .units import FileLocks, SchedUnit, UnitGraph, build_graph, id_key
 
-__all__ = [
-    "Decision",
-    "Preview",
-    "RunOutcome",
-    "SchedUnit",
-    "Scheduler",
-    "schedule_preview",
-    "scheduler_options",
-]
+__all__ = ["Decision", "RunOutcome", "SchedUnit", "Scheduler", "SchedulerConfig", "SchedulerHooks"]
 
 
 @dataclass
@@ -54,51 +37,45 @@ class _Attempt:
     no: int
     token: int
     slot: int
-    cancel: threading.Event
-    unit: WorkUnit  # as the worker got it (attempt, feedback)
+    unit: WorkUnit  # as the worker got it (attempt, feedback, dependency results)
     stop_cancelled: bool = False
-    fut: Future[WorkResult] | None = None
+
+
+@dataclass(frozen=True)
+class _Decided:
+    token: int
+    fut: Future[Decision]
+
+
+_WAKE = "wake"
 
 
 class Scheduler:
+    """Runs a graph of units on an executor, most urgent first, as soon as their dependencies are done.
+
+    `units`: the units, or a `UnitGraph` already built (with the ids done before the run). Raises
+    DependencyError on a cycle or a duplicate id. Worker-attempt retries follow `config`; a unit that
+    integration sends back is retried exactly as `hooks.integrate` decides."""
+
     def __init__(
         self,
-        units: Iterable[SchedUnit],
-        worker_for: Callable[[WorkUnit], Worker],
+        units: Iterable[SchedUnit] | UnitGraph,
+        executor: Executor,
         *,
         bus: EventBus,
-        run_id: str = "",
-        max_workers: int = 3,
-        max_retries: int = 3,
-        retry_backoff_s: float = 2.0,
-        timeout_s: float | None = None,
-        timeout_margin_s: float = 5.0,
-        done_before: Iterable[str] = (),
-        exclusive_files: bool = False,
-        on_unit_finished: Callable[[WorkUnit, WorkResult], Decision] | None = None,
-        max_review_retries: int = 1,
-        can_dispatch: Callable[[], str | None] | None = None,
-        gate_poll_s: float = 0.5,
-        grace_s: float = 30.0,
-        kill_wait_s: float = 10.0,
-        workdir_for: Callable[[WorkUnit], Path] | None = None,
-        env: dict[str, str] | None = None,
+        config: SchedulerConfig | None = None,
+        hooks: SchedulerHooks | None = None,
     ) -> None:
-        self.graph: UnitGraph = build_graph(units, done_before)  # DependencyError on a cycle or a dup
-        self.worker_for = worker_for
-        self.bus, self.run_id = bus, run_id
-        self.max_workers = max(1, int(max_workers))
-        self.max_retries, self.retry_backoff_s = max_retries, retry_backoff_s
-        self.timeout_s, self.timeout_margin_s = timeout_s, timeout_margin_s
-        self.exclusive_files = exclusive_files
-        self.on_unit_finished, self.max_review_retries = on_unit_finished, max_review_retries
-        self.can_dispatch, self.gate_poll_s = can_dispatch, gate_poll_s
-        self.grace_s, self.kill_wait_s = grace_s, kill_wait_s
-        self.workdir_for = workdir_for or (lambda _u: Path.cwd())
-        self.env = dict(env or {})
+        self.graph: UnitGraph = units if isinstance(units, UnitGraph) else build_graph(units)
+        self.executor = executor
+        self.bus = bus
+        self.cfg = config or SchedulerConfig()
+        self.hooks = hooks or SchedulerHooks()
+        self.run_id = self.cfg.run_id
         self.state = RunState(self.graph, self._emit)
+        self._retries = AttemptRetries(self.cfg.max_retries, self.cfg.retry_backoff_s)
 
-        self._inbox: queue.SimpleQueue[tuple[str, int, Any]] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._stop_requests: list[float | None] = []  # appended by request_stop (any thread)
         self._stops_seen = 0
         self._started = self._stopping = self._gate_timer = False
@@ -106,12 +83,10 @@ class Scheduler:
         self._timers: list[tuple[float, int, str, Any]] = []
         self._seq = itertools.count(1)
         self._running: dict[int, _Attempt] = {}
-        self._zombies: dict[int, _Attempt] = {}  # cancelled, thread not back yet; their result is ignored
+        self._zombies: dict[int, _Attempt] = {}  # cancelled, not back yet; their result is ignored
         self._integrating: dict[int, tuple[_Attempt, WorkResult]] = {}
-        self._free_slots = list(range(self.max_workers, 0, -1))
+        self._free_slots = list(range(self.cfg.max_workers, 0, -1))
         self._locks = FileLocks()
-        self._failures: dict[str, int] = {}
-        self._review_retries: dict[str, int] = {}
         self._feedback: dict[str, str] = {}
         self._gate_reason: str | None = None
         self._abort: BaseException | None = None
@@ -120,17 +95,16 @@ class Scheduler:
     # -- public -----------------------------------------------------------------------------------------
 
     def request_stop(self, grace_s: float | None = None) -> None:
-        """Stop dispatching; running units get `grace_s` (default: the constructor's) to finish, then are
+        """Stop dispatching; running units get `grace_s` (default: the config's) to finish, then are
         cancelled. A second call can shorten the grace. Safe from any thread and from a signal handler."""
         self._stop_requests.append(grace_s)
-        self._inbox.put(("wake", 0, None))
+        self._inbox.put(_WAKE)
 
     def run(self) -> RunOutcome:
         if self._started:
             raise OrchestratorError("a Scheduler runs once")
         self._started = True
         t0 = time.monotonic()
-        self._pool = ThreadPoolExecutor(self.max_workers * 2, thread_name_prefix=f"worker-{self.run_id}")
         g = self.graph
         dead = g.unreachable()
         self._emit(
@@ -140,9 +114,10 @@ class Scheduler:
             ready=sum(1 for u in g.units if not g.deps[u] and u not in dead),
             done_before=len(g.done_before),
             critical_path=g.critical_path([u for u in g.units if u not in dead]),
-            workers=self.max_workers,
+            workers=self.cfg.max_workers,
         )
         try:
+            self.executor.open(self._inbox.put, self.cfg.max_workers)
             self.state.start()
             self._loop()
         except BaseException as e:  # a bug, or Ctrl-C with no handler: cancel everything, then re-raise
@@ -167,14 +142,11 @@ class Scheduler:
                 return
             wait = min(1.0, self._timers[0][0] - time.monotonic()) if self._timers else 1.0
             try:
-                msg: tuple[str, int, Any] | None = self._inbox.get(timeout=max(0.0, wait))
+                msg: Any = self._inbox.get(timeout=max(0.0, wait))
             except queue.Empty:
                 msg = None
             while msg is not None:
-                if msg[0] == "result":
-                    self._on_result(msg[1], msg[2])
-                elif msg[0] == "decision":
-                    self._on_decision(msg[1], msg[2])
+                self._handle(msg)
                 if self._abort is not None:
                     return
                 try:
@@ -186,6 +158,16 @@ class Scheduler:
                 _, _, kind, arg = heapq.heappop(self._timers)
                 self._on_timer(kind, arg)
 
+    def _handle(self, msg: Any) -> None:
+        if isinstance(msg, Finished):
+            self._on_result(msg.job.token, msg.result)
+        elif isinstance(msg, Progress):
+            att = self._running.get(msg.job.token)
+            if att is not None and not att.stop_cancelled:  # a cancelled attempt's progress is noise
+                self._emit(ev.TASK_PROGRESS, att.uid, **{**msg.data, "attempt": att.no})
+        elif isinstance(msg, _Decided):
+            self._on_decision(msg.token, msg.fut)
+
     def _finished(self) -> bool:
         if self._running or self._integrating:
             return False
@@ -195,9 +177,6 @@ class Scheduler:
             return False
         self.state.block_unreachable()
         return True
-
-    def _post(self, kind: str, token: int) -> Callable[[Future[Any]], None]:
-        return lambda f: self._inbox.put((kind, token, f))
 
     def _add_timer(self, delay: float, kind: str, arg: Any) -> None:
         heapq.heappush(self._timers, (time.monotonic() + delay, next(self._seq), kind, arg))
@@ -211,10 +190,10 @@ class Scheduler:
                 st.make_ready(arg)
         elif kind == "timeout" and arg in self._running:
             att = self._running.pop(arg)
-            att.cancel.set()
+            self.executor.cancel(att.token)
             self._zombies[att.token] = att
             self._release(att)
-            reason = f"timed out after {self.timeout_s:g}s"
+            reason = f"timed out after {self.cfg.timeout_s:g}s"
             st.results[att.uid] = WorkResult.failure(reason)
             self._attempt_failed(att.uid, reason)
         elif kind == "gate":
@@ -233,10 +212,10 @@ class Scheduler:
             uid = key[-1]
             if st.status[uid] != READY:
                 continue  # blocked after it became ready
-            if self.exclusive_files and self._locks.conflicts(self.graph.files[uid]):
+            if self.cfg.exclusive_files and self._locks.conflicts(self.graph.files[uid]):
                 held.append(key)
                 continue
-            if self.can_dispatch is not None and not self._gate_ok():
+            if self.hooks.hold_reason is not None and not self._gate_ok():
                 held.append(key)
                 break
             self._start(uid)
@@ -244,9 +223,9 @@ class Scheduler:
             heapq.heappush(st.ready, key)
 
     def _gate_ok(self) -> bool:
-        assert self.can_dispatch is not None
+        assert self.hooks.hold_reason is not None
         try:
-            reason = self.can_dispatch()
+            reason = self.hooks.hold_reason()
         except Exception as e:  # a broken gate is a bug: stop the run loudly rather than overspend
             self._abort = e
             return False
@@ -255,7 +234,7 @@ class Scheduler:
                 self._emit(ev.WARNING, None, message=f"dispatch held: {reason}", hold=reason)
             self._gate_reason = reason
             self._gate_timer = True
-            self._add_timer(self.gate_poll_s, "gate", None)
+            self._add_timer(self.cfg.gate_poll_s, "gate", None)
             return False
         if self._gate_reason is not None:
             self._emit(ev.LOG, None, message="dispatch resumed", hold=None)
@@ -265,39 +244,27 @@ class Scheduler:
     def _start(self, uid: str) -> None:
         st, su = self.state, self.graph.units[uid]
         no = st.attempts[uid] = st.attempts.get(uid, 0) + 1
-        dep_results = {d: r.summary for d in self.graph.deps[uid] if (r := st.results.get(d)) is not None}
         wu = replace(
             su.unit,
             attempt=no,
             feedback=self._feedback.get(uid, su.unit.feedback),
-            dependency_results={**su.unit.dependency_results, **dep_results},
+            dependency_results={**su.unit.dependency_results, **st.dependency_results(uid)},
         )
+        job = Job(next(self._seq), wu, self.run_id, self.cfg.timeout_s)
         try:
-            worker = self.worker_for(wu)
+            self.executor.submit(job)
         except Exception as e:
             st.fail(uid, f"no worker for backend {wu.backend!r}: {e}")
             return
-        att = _Attempt(uid, no, next(self._seq), self._free_slots.pop(), threading.Event(), wu)
+        att = _Attempt(uid, no, job.token, self._free_slots.pop(), wu)
         self._running[att.token] = att
         st.status[uid] = RUNNING
         self._locks.acquire(self.graph.files[uid])
         self._emit(
-            ev.TASK_STARTED, uid, title=wu.title, backend=worker.name, worker_id=f"w{att.slot}", attempt=no
+            ev.TASK_STARTED, uid, title=wu.title, backend=wu.backend, worker_id=f"w{att.slot}", attempt=no
         )
-
-        def report(data: dict[str, Any]) -> None:  # called from the worker thread: only emits
-            if not att.cancel.is_set():  # a cancelled attempt's progress is noise
-                self.bus.publish(ev.Event(ev.TASK_PROGRESS, self.run_id, uid, {**data, "attempt": no}))
-
-        def make_ctx() -> WorkContext:  # in the worker thread: preparing a worktree takes time
-            return WorkContext(
-                self.workdir_for(wu), self.run_id, att.cancel, report, self.timeout_s, dict(self.env)
-            )
-
-        att.fut = self._pool.submit(run_worker, worker, wu, make_ctx)
-        att.fut.add_done_callback(self._post("result", att.token))
-        if self.timeout_s is not None:
-            self._add_timer(self.timeout_s + self.timeout_margin_s, "timeout", att.token)
+        if self.cfg.timeout_s is not None:
+            self._add_timer(self.cfg.timeout_s + self.cfg.timeout_margin_s, "timeout", att.token)
 
     # -- results ----------------------------------------------------------------------------------------
 
@@ -305,21 +272,20 @@ class Scheduler:
         self._free_slots.append(att.slot)
         self._locks.release(self.graph.files[att.uid])
 
-    def _on_result(self, token: int, fut: Future[WorkResult]) -> None:
+    def _on_result(self, token: int, res: WorkResult) -> None:
         if self._zombies.pop(token, None) is not None:
             return  # already counted as timed out or interrupted
         att = self._running.pop(token)
-        res = fut.result()  # run_worker never raises
         st, uid = self.state, att.uid
         st.results[uid] = res
-        if res.ok and self.on_unit_finished is not None:
+        if res.ok and self.hooks.integrate is not None:
             self._free_slots.append(att.slot)  # its files stay locked until the decision
             st.status[uid] = INTEGRATING
             self._integrating[token] = (att, res)
             if self._integrator is None:
                 self._integrator = ThreadPoolExecutor(1, thread_name_prefix=f"integrate-{self.run_id}")
-            f2 = self._integrator.submit(self.on_unit_finished, att.unit, res)
-            f2.add_done_callback(self._post("decision", token))
+            fut = self._integrator.submit(self.hooks.integrate, att.unit, res)
+            fut.add_done_callback(lambda f: self._inbox.put(_Decided(token, f)))
             return
         self._release(att)
         if res.ok:
@@ -346,15 +312,11 @@ class Scheduler:
             st.add_units(list(dec.new_units), uid)
         if dec.kind == "done":
             st.complete(uid, res, dec.commit, dec.branch)
-        elif dec.kind == "retry":
-            used = self._review_retries.get(uid, 0)
+        elif dec.kind == "retry":  # integration's retry policy decided; obey it
             fb = dec.feedback or "the reviewer asked for another attempt"
             if self._stopping:
                 st.interrupt(uid, f"stop requested before the review retry: {fb}")
-            elif used >= self.max_review_retries:
-                st.fail(uid, f"review/merge retry limit reached: {fb}")
             else:
-                self._review_retries[uid] = used + 1
                 self._feedback[uid] = fb
                 self._emit(ev.TASK_RETRY, uid, attempt=att.no + 1, reason=f"review: {fb}", delay_s=0.0)
                 st.make_ready(uid)
@@ -363,13 +325,12 @@ class Scheduler:
 
     def _attempt_failed(self, uid: str, reason: str) -> None:
         st = self.state
-        n = self._failures[uid] = self._failures.get(uid, 0) + 1
-        if n > self.max_retries:
+        delay = self._retries.after_failure(uid)
+        if delay is None:
             st.fail(uid, reason)
         elif self._stopping:
             st.interrupt(uid, f"stop requested after a failed attempt: {reason}")
         else:
-            delay = self.retry_backoff_s * (2 ** (n - 1))
             self._emit(ev.TASK_RETRY, uid, attempt=st.attempts[uid] + 1, reason=reason, delay_s=delay)
             st.status[uid] = BACKOFF
             st.backoff.add(uid)
@@ -381,7 +342,7 @@ class Scheduler:
     # -- stop -------------------------------------------------------------------------------------------
 
     def _begin_stop(self, grace_s: float | None) -> None:
-        grace = self.grace_s if grace_s is None else grace_s
+        grace = self.cfg.grace_s if grace_s is None else grace_s
         if not self._stopping:
             self._stopping = True
             self.state.hold_all()
@@ -397,9 +358,9 @@ class Scheduler:
         if self._kill_deadline is None:
             for att in self._running.values():
                 att.stop_cancelled = True
-                att.cancel.set()
-            self._kill_deadline = time.monotonic() + self.kill_wait_s
-            self._add_timer(self.kill_wait_s, "stop", None)
+                self.executor.cancel(att.token)
+            self._kill_deadline = time.monotonic() + self.cfg.kill_wait_s
+            self._add_timer(self.cfg.kill_wait_s, "stop", None)
         elif time.monotonic() >= self._kill_deadline:  # give up on units that ignore cancel
             for att in list(self._running.values()):
                 del self._running[att.token]
@@ -408,12 +369,8 @@ class Scheduler:
                 self.state.interrupt(att.uid, "did not stop after cancel")
 
     def _shutdown(self) -> None:
-        left = [*self._running.values(), *self._zombies.values()]
-        for att in left:
-            att.cancel.set()
-        futs = [a.fut for a in left if a.fut is not None]
-        _, stuck = wait_futures(futs, timeout=self.kill_wait_s) if futs else (set(), set())
-        self._pool.shutdown(wait=not stuck, cancel_futures=True)
+        left = {a.token: a for a in (*self._running.values(), *self._zombies.values())}
+        stuck = self.executor.close(self.cfg.kill_wait_s)
         if self._integrator is not None:
             self._integrator.shutdown(wait=True, cancel_futures=True)  # queued hooks only on abort
         if stuck:
@@ -421,7 +378,7 @@ class Scheduler:
                 ev.WARNING,
                 None,
                 message="workers still running after cancel (left behind)",
-                units=sorted({a.uid for a in left if a.fut in stuck}, key=id_key),
+                units=sorted({left[t].uid for t in stuck if t in left}, key=id_key),
             )
 
     def _emit(self, kind: str, task_id: str | None, **data: Any) -> None:

@@ -52,18 +52,6 @@ class RunOutcome:
     makespan_s: float
 
 
-def scheduler_options(execution: Any) -> dict[str, Any]:
-    """Scheduler keyword arguments from `OrchestratorConfig.execution`."""
-    return {
-        "max_workers": execution.max_workers,
-        "max_retries": execution.max_retries,
-        "retry_backoff_s": execution.retry_backoff_seconds,
-        "timeout_s": execution.worker_timeout,
-        "grace_s": execution.shutdown_grace_seconds,
-        "exclusive_files": execution.exclusive_files,
-    }
-
-
 Emit = Callable[..., None]  # emit(kind, task_id, **data)
 
 
@@ -87,6 +75,10 @@ class RunState:
         for u in self.g.topo:
             if self.status[u] == PENDING and self.left[u] == 0:
                 self.make_ready(u)
+
+    def dependency_results(self, uid: str, limit: int = 2000) -> dict[str, str]:
+        """What the unit's dependencies finished in this run produced (their summaries, cut at `limit`)."""
+        return {d: r.summary[:limit] for d in self.g.deps[uid] if (r := self.results.get(d)) is not None}
 
     def make_ready(self, uid: str) -> None:
         self.status[uid] = READY
