@@ -2,7 +2,7 @@
 
 Offline (no credentials): the manager and the workers talk to the embedded fake model
 (claude_orchestrator.testing) through the real anthropic SDK and the real Claude Code CLI. With
-ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) set, the same steps drive real Claude."""
+credentials (see credentials.py: an API key, a token, Bedrock or Vertex), the same steps drive real Claude."""
 
 from __future__ import annotations
 
@@ -78,6 +78,17 @@ def offline_model() -> Iterator[str]:
                     os.environ[k] = v
 
 
+def demo_model_choice(offline: bool | None = None) -> tuple[bool, str]:
+    """(offline, the model named for people): the embedded fake unless the credential rule finds a source
+    (or `offline` says so)."""
+    from .credentials import detect_credentials
+
+    creds = detect_credentials()
+    if offline is None:
+        offline = not creds.available
+    return offline, "offline, embedded fake model" if offline else f"real Claude; {creds.describe()}"
+
+
 def run_demo(
     repo: Path | None,
     *,
@@ -89,14 +100,13 @@ def run_demo(
     record: Path | None = None,
 ) -> DemoResult:
     from .config import OrchestratorConfig
-    from .environment import detect_credentials, find_claude_cli
+    from .environment import find_claude_cli
     from .llm import LLM, Ledger, Recorder
     from .manager import Manager, service
     from .run.engine import RunEngine, RunOptions
     from .taskmaster.store import TaskStore
 
-    if offline is None:
-        offline = not detect_credentials().available
+    offline, model = demo_model_choice(offline)
     repo = Path(repo) if repo is not None else Path(tempfile.mkdtemp(prefix="orchestrator-demo-"))
     prepare_repo(repo.resolve())
     repo = repo.resolve()
@@ -110,7 +120,7 @@ def run_demo(
             print(text)
 
     with offline_model() if offline else contextlib.nullcontext():
-        say(f"Demo project: {repo}  ({'offline, embedded fake model' if offline else 'real Claude'})")
+        say(f"Demo project: {repo}  ({model})")
         store = TaskStore.discover(repo)
         ledger = Ledger()
         recorder = Recorder(record.with_suffix(".manager.jsonl")) if record else None

@@ -9,13 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import CONFIG_FILENAME, default_config_dict, find_config, load_config
-from .environment import (
-    claude_cli_version,
-    claude_code_logged_in,
-    detect_credentials,
-    find_claude_cli,
-    git_toplevel,
-)
+from .credentials import claude_code_logged_in, detect_credentials
+from .environment import claude_cli_version, find_claude_cli, git_toplevel
 from .errors import OrchestratorError
 
 ENV_EXAMPLE = """\
@@ -111,7 +106,7 @@ def run_checks(root: Path, *, probe_cli: bool = True) -> list[CheckLine]:
 
     creds = detect_credentials()
     if creds.available:
-        detail = f"{creds.source} is set"
+        detail = creds.describe()
         if creds.base_url:
             detail += " (custom ANTHROPIC_BASE_URL)"
         lines.append(CheckLine("api-key", True, detail))
@@ -129,7 +124,8 @@ def run_checks(root: Path, *, probe_cli: bool = True) -> list[CheckLine]:
             CheckLine(
                 "api-key",
                 False,
-                "no ANTHROPIC_API_KEY; put it in .env or the environment (the demo runs offline without it)",
+                "no ANTHROPIC_API_KEY (nor ANTHROPIC_AUTH_TOKEN, CLAUDE_CODE_USE_BEDROCK, CLAUDE_CODE_USE_VERTEX); "
+                "put it in .env or the environment (the demo runs offline without it)",
             )
         )
 

@@ -10,12 +10,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import anthropic
 import pydantic
 
-from ..config import OrchestratorConfig, is_placeholder
+from ..config import OrchestratorConfig
+from ..credentials import API_KEY_VAR, AUTH_TOKEN_VAR, detect_credentials, usable
 from ..errors import ConfigError, StructuredOutputError
 from .caching import apply_cache_breakpoints
 from .ratelimit import RateLimiter
@@ -102,30 +103,9 @@ class LLM:
         api_key: str | None = None,
         base_url: str | None = None,
     ) -> LLM:
-        """Credentials: `api_key`, else ANTHROPIC_API_KEY, else ANTHROPIC_AUTH_TOKEN, else Bedrock
-        (CLAUDE_CODE_USE_BEDROCK=1) or Vertex (CLAUDE_CODE_USE_VERTEX=1); ConfigError when none."""
-        env = os.environ
-        key = api_key or env.get("ANTHROPIC_API_KEY")
-        token = env.get("ANTHROPIC_AUTH_TOKEN")
-        common: dict[str, Any] = {"max_retries": 0, "timeout": cfg.llm.request_timeout}
-        url = base_url or env.get("ANTHROPIC_BASE_URL") or None
-        client: Any
-        if key and not is_placeholder(key):
-            client = anthropic.Anthropic(api_key=key, base_url=url, **common)
-        elif token and not is_placeholder(token):
-            client = anthropic.Anthropic(auth_token=token, base_url=url, **common)
-        elif env.get("CLAUDE_CODE_USE_BEDROCK", "").lower() in ("1", "true"):
-            client = anthropic.AnthropicBedrock(aws_region=env.get("AWS_REGION"), **common)
-        elif env.get("CLAUDE_CODE_USE_VERTEX", "").lower() in ("1", "true"):
-            vertex: dict[str, Any] = {
-                "region": env.get("CLOUD_ML_REGION"),
-                "project_id": env.get("ANTHROPIC_VERTEX_PROJECT_ID"),
-            }
-            client = anthropic.AnthropicVertex(**{k: v for k, v in vertex.items() if v}, **common)
-        else:
-            raise ConfigError(
-                "no Anthropic credentials: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) in the environment or .env"
-            )
+        """Credentials: `api_key`, else the rule of :mod:`claude_orchestrator.credentials` (an API key, a
+        token, Bedrock, Vertex); ConfigError when none."""
+        client = _client(api_key, base_url, {"max_retries": 0, "timeout": cfg.llm.request_timeout})
         led = ledger if ledger is not None else Ledger()
         led.configure(pricing=cfg.pricing, budgets=cfg.budgets)
         return cls(
@@ -345,3 +325,29 @@ class LLM:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _client(api_key: str | None, base_url: str | None, common: dict[str, Any]) -> anthropic.Anthropic:
+    """The SDK client for `api_key`, else for the source the credential rule picks in os.environ."""
+    env = os.environ
+    creds = detect_credentials(env)
+    url = base_url or creds.base_url
+    if usable(api_key) or creds.kind == "api_key":
+        key = api_key if usable(api_key) else env[API_KEY_VAR]
+        return anthropic.Anthropic(api_key=key, base_url=url, **common)
+    if creds.kind == "auth_token":
+        return anthropic.Anthropic(auth_token=env[AUTH_TOKEN_VAR], base_url=url, **common)
+    try:
+        if creds.kind == "bedrock":
+            return cast(Any, anthropic.AnthropicBedrock(aws_region=env.get("AWS_REGION"), **common))
+        if creds.kind == "vertex":
+            vertex: dict[str, Any] = {
+                "region": env.get("CLOUD_ML_REGION"),
+                "project_id": env.get("ANTHROPIC_VERTEX_PROJECT_ID"),
+            }
+            return cast(Any, anthropic.AnthropicVertex(**{k: v for k, v in vertex.items() if v}, **common))
+    except ValueError as e:  # e.g. no AWS region
+        raise ConfigError(f"{creds.describe()}, but the client cannot be built: {e}") from None
+    raise ConfigError(
+        "no Anthropic credentials: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) in the environment or .env"
+    )

@@ -1,8 +1,9 @@
 """The Claude Code backend: the real CLI driven through claude_agent_sdk.query().
 
 The async query runs in the worker's thread (``asyncio.run``). Credentials reach the CLI through its
-environment, never argv. Every process the CLI starts carries a marker variable, so a timeout or a cancel
-kills the whole tree (the CLI and anything its Bash tool left running), not just the CLI.
+environment, never argv, and other secrets are blanked (credentials.claude_code_env). Every process the CLI
+starts carries the marker variable of process.py, so a timeout or a cancel kills the whole tree (the CLI and
+anything its Bash tool left running), not just the CLI.
 Files changed are determined by the engine from git, not here.
 """
 
@@ -21,15 +22,15 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
-from ..config import OrchestratorConfig, is_placeholder
-from ..environment import CREDENTIAL_VARS, find_claude_cli
+from ..config import OrchestratorConfig
+from ..credentials import claude_code_env
+from ..environment import find_claude_cli
 from ..errors import OrchestratorError
 from ..llm.pricing import Pricing
+from ..process import MARKER_VAR, kill_tree, signal_pids, tree_pids
 from .base import WorkContext, WorkResult, WorkUnit
 from .prompting import build_worker_prompt
 
-PASS_THROUGH_VARS = ("ANTHROPIC_BASE_URL", *CREDENTIAL_VARS)
-MARKER_VAR = "CLAUDE_ORCHESTRATOR_WORKER"
 DEFAULT_PAUSE_S = 300.0  # pause when a rejection names no reset time
 STDERR_LINES = 40
 
@@ -86,58 +87,6 @@ def parse_rate_limit(obj: Any) -> RateLimitNotice | None:
         rate_limit_type=getattr(info, "rate_limit_type", None),
         utilization=_num(getattr(info, "utilization", None)),
     )
-
-
-# --- the process tree of one run ----------------------------------------------------------------
-
-
-def marked_pids(token: str) -> set[int]:
-    """Pids whose environment carries MARKER_VAR=token, plus their descendants (Linux /proc)."""
-    needle = f"{MARKER_VAR}={token}".encode()
-    marked: set[int] = set()
-    parents: dict[int, int] = {}
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return marked
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        pid = int(entry.name)
-        try:
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
-                marked.add(pid)
-            stat = (entry / "stat").read_text()
-            parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    grew = True
-    while grew:
-        kids = {p for p, pp in parents.items() if pp in marked and p not in marked}
-        marked |= kids
-        grew = bool(kids)
-    marked.discard(os.getpid())
-    return marked
-
-
-def signal_tree(token: str, sig: int) -> int:
-    n = 0
-    for pid in marked_pids(token):
-        try:
-            os.kill(pid, sig)
-            n += 1
-        except (ProcessLookupError, PermissionError):
-            pass
-    return n
-
-
-def reap_tree(token: str, grace: float = 2.0) -> None:
-    """SIGTERM every marked process, then SIGKILL what is left after `grace` seconds."""
-    if not signal_tree(token, signal.SIGTERM):
-        return
-    end = time.monotonic() + grace
-    while time.monotonic() < end and marked_pids(token):
-        time.sleep(0.05)
-    signal_tree(token, signal.SIGKILL)
 
 
 # --- one run's state -----------------------------------------------------------------------------
@@ -218,14 +167,10 @@ class ClaudeCodeWorker:
         self._pricing = Pricing(cfg.pricing)
 
     def build_env(self, ctx: WorkContext, token: str) -> dict[str, str]:
-        """The CLI's environment overrides (merged over os.environ by the SDK). Secrets stay out of argv."""
+        """The CLI's environment overrides (merged over os.environ by the SDK): its credential by the one
+        rule, other secrets blanked (credentials.claude_code_env). Secrets stay out of argv."""
         env = {**self.env, **ctx.env}
-        for var in PASS_THROUGH_VARS:
-            if var not in env and os.environ.get(var):
-                env[var] = os.environ[var]
-        for var in CREDENTIAL_VARS:  # a template placeholder must never be sent as a credential
-            if var in env and is_placeholder(env[var]):
-                env[var] = ""
+        env.update(claude_code_env({**os.environ, **env}))
         env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
         env["DISABLE_AUTOUPDATER"] = "1"
         if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -314,7 +259,7 @@ class ClaudeCodeWorker:
                     elif time.monotonic() >= deadline:
                         run.stopped = "timeout"
                     if run.stopped:
-                        signal_tree(token, signal.SIGTERM)
+                        signal_pids(tree_pids(None, token), signal.SIGTERM)
                         tg.cancel_scope.cancel()
                         return
                     await anyio.sleep(0.05)
@@ -349,7 +294,7 @@ class ClaudeCodeWorker:
             options = self._options(system, ctx, token, run)
             asyncio.run(self._drive(user, options, run, token, start + timeout))
         finally:
-            reap_tree(token)
+            kill_tree(None, token, grace=2.0)  # the CLI and whatever its tools left running
             if run.transcript is not None:
                 run.transcript.close()
         return self._result(run, timeout, time.monotonic() - start, str(tpath) if tpath else None)
