@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from .config import CONFIG_FILENAME, default_config_dict, find_config, load_conf
 from .credentials import claude_code_logged_in, detect_credentials
 from .environment import claude_cli_version, find_claude_cli, git_toplevel
 from .errors import OrchestratorError
+from .files import create_text, write_text
 
 ENV_EXAMPLE = """\
 # Copy to .env and fill in. Placeholder values below are ignored, never sent.
@@ -30,21 +30,6 @@ GITIGNORE_LINES = [
 ]
 
 
-def _write_new(path: Path, text: str) -> bool:
-    """Create `path` atomically unless it exists. True if written."""
-    if path.exists():
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
-    return True
-
-
 def init_orchestrator(root: Path, name: str | None = None) -> list[Path]:
     """Create .taskmaster/ (as task-master init does), the config, .env.example and .gitignore lines.
 
@@ -56,18 +41,16 @@ def init_orchestrator(root: Path, name: str | None = None) -> list[Path]:
         raise OrchestratorError(f"{root}: not a directory")
     created = list(init_project(root, name or root.name))
     cfg = root / CONFIG_FILENAME
-    if _write_new(cfg, json.dumps(default_config_dict(), indent=2) + "\n"):
+    if create_text(cfg, json.dumps(default_config_dict(), indent=2) + "\n"):
         created.append(cfg)
-    if _write_new(root / ".env.example", ENV_EXAMPLE):
+    if create_text(root / ".env.example", ENV_EXAMPLE):
         created.append(root / ".env.example")
     gi = root / ".gitignore"
     existing = gi.read_text(encoding="utf-8").splitlines() if gi.exists() else []
     missing = [line for line in GITIGNORE_LINES if line not in existing]
     if missing:
         body = "\n".join(existing + ([""] if existing else []) + missing) + "\n"
-        from .taskmaster.store import atomic_write
-
-        atomic_write(gi, body)
+        write_text(gi, body)
         created.append(gi)
     return created
 

@@ -12,7 +12,8 @@ from claude_orchestrator.errors import DependencyError
 from claude_orchestrator.events import Event, EventBus
 from claude_orchestrator.run.executor import LocalExecutor
 from claude_orchestrator.run.scheduler import Scheduler, SchedulerConfig, SchedulerHooks
-from claude_orchestrator.run.units import SchedUnit, build_graph, id_key, schedule_preview
+from claude_orchestrator.run.units import SchedUnit, build_graph, schedule_preview
+from claude_orchestrator.taskmaster.ids import id_key
 from claude_orchestrator.testing.fake_worker import FakeSpec, FakeWorker
 from claude_orchestrator.workers.base import WorkUnit
 

@@ -55,18 +55,3 @@ def echo_json(data: Any) -> None:
     import json
 
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def task_ids(text: str | None) -> list[int]:
-    """ "1,2, 3" -> [1, 2, 3]; anything that is not a task id is bad input."""
-    from ..errors import InputError
-
-    out = []
-    for part in (text or "").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if not part.isdigit():
-            raise InputError(f"'{part}' is not a task id")
-        out.append(int(part))
-    return out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import task_ids
+from ..taskmaster.ids import parse_task_ids
 from .llm_setup import llm_session, make_manager
 
 _record = click.option(
@@ -87,7 +87,7 @@ def add_cmd(
     """Add work described in plain words: one task, or a few dependent ones."""
     from ..manager import service
 
-    deps = task_ids(dependencies)
+    deps = parse_task_ids(dependencies)
     store = _store(file)
     with llm_session(store.root, record) as session:
         tasks = service.add_tasks(

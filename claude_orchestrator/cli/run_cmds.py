@@ -79,7 +79,7 @@ def run_cmd(
 
     from ..config import load_config, load_dotenv
     from ..run.engine import RunEngine, RunOptions
-    from ..taskmaster.ops import parse_ids
+    from ..taskmaster.ids import parse_ids
     from ..taskmaster.store import TaskStore
 
     if verbose:

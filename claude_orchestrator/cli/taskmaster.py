@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from .. import __version__
+from ..taskmaster.ids import parse_ids
 from .common import echo_json, run_main
 from .taskmaster_common import TMGroup, _ctx, common
 from .taskmaster_subtasks import add_subtask_cmd, clear_subtasks_cmd, remove_subtask_cmd
@@ -56,7 +57,7 @@ def list_cmd(
     """List the tag's tasks."""
     from ..taskmaster import render
     from ..taskmaster.graph import TaskGraph
-    from ..taskmaster.ops import check_status, parse_ids
+    from ..taskmaster.ops import check_status
 
     c = _ctx(kw, as_json)
     if status_arg == "all":
@@ -99,7 +100,6 @@ def show_cmd(ids: str | None, id_opt: str | None, as_json: bool, **kw: Any) -> N
     """Show tasks or subtasks: ID[,ID] with subtasks as P.S."""
     from ..errors import InputError, NotFoundError
     from ..taskmaster import render
-    from ..taskmaster.ops import parse_ids
 
     c = _ctx(kw, as_json)
     asked = parse_ids(ids or id_opt or "")
@@ -141,7 +141,7 @@ def set_status_cmd(
     if not ids or not status:
         raise InputError("set-status needs ids and a status: `set-status --id=1,2.1 --status=done`")
     with c.store.edit(c.explicit_tag) as data:
-        changed = ops.set_status(data, ops.parse_ids(ids), status)
+        changed = ops.set_status(data, parse_ids(ids), status)
     click.echo(
         f"Set {ids} to {status}" + (f" (changed: {', '.join(changed)})" if changed else " (no change)")
     )
@@ -183,7 +183,7 @@ def add_task_cmd(title: str | None, description: str | None, prompt: str | None,
             details=kw["details"],
             test_strategy=kw["test_strategy"],
             priority=priority,
-            dependencies=ops.parse_ids(kw["dependencies"]),
+            dependencies=parse_ids(kw["dependencies"]),
         )
     click.echo(f"Added task {task.id}: {task.title}")
 
@@ -198,7 +198,7 @@ def remove_task_cmd(ids: str, yes: bool, **kw: Any) -> None:
 
     c = _ctx(kw)
     with c.store.edit(c.explicit_tag) as data:
-        removed = ops.remove_task(data, ops.parse_ids(ids))
+        removed = ops.remove_task(data, parse_ids(ids))
     click.echo(f"Removed {', '.join(removed)}")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..errors import InputError
-from .common import task_ids
+from ..taskmaster.ids import parse_task_ids
 from .llm_setup import llm_session, make_manager
 
 
@@ -49,7 +49,7 @@ def expand(store: Any, tag: str, task_id: str | None, all_tasks: bool, **opts: A
             done = service.expand_all(manager, store, **kwargs)
             click.echo(f"Expanded {len(done)} task(s): {', '.join(str(t.id) for t in done) or '-'}")
             return
-        ids = task_ids(task_id)
+        ids = parse_task_ids(task_id)
         for tid in ids:
             task = service.expand(manager, store, tid, **kwargs)
             click.echo(f"Task {tid} now has {len(task.subtasks)} subtasks:")
@@ -61,7 +61,7 @@ def expand(store: Any, tag: str, task_id: str | None, all_tasks: bool, **opts: A
 def analyze_complexity(store: Any, tag: str, **opts: Any) -> None:
     from ..manager import service
 
-    ids = task_ids(opts.get("ids"))
+    ids = parse_task_ids(opts.get("ids"))
     lo, hi = opts.get("from_id"), opts.get("to_id")
     if lo is not None or hi is not None:
         ids = [
@@ -118,7 +118,7 @@ def add_task(store: Any, tag: str, prompt: str, **opts: Any) -> None:
             research=opts.get("research", False),
             tag=tag,
             priority=opts.get("priority") or None,
-            dependencies=task_ids(opts.get("dependencies")),
+            dependencies=parse_task_ids(opts.get("dependencies")),
         )
     for t in tasks:
         click.echo(f"Task {t.id} added: {t.title}")

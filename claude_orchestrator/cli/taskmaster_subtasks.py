@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from ..taskmaster.ids import parse_ids
 from .taskmaster_common import _ctx, common
 
 
@@ -33,7 +34,7 @@ def add_subtask_cmd(parent: str, title: str | None, task_id: str | None, **kw: A
             title or "",
             description=kw["description"],
             details=kw["details"],
-            dependencies=ops.parse_ids(kw["dependencies"]),
+            dependencies=parse_ids(kw["dependencies"]),
             status=kw["status"],
         )
     click.echo(f"Added subtask {sub.uid}: {sub.title}")
@@ -48,7 +49,7 @@ def remove_subtask_cmd(ids: str, **kw: Any) -> None:
     from ..taskmaster import ops
 
     c = _ctx(kw)
-    wanted = ops.parse_ids(ids)
+    wanted = parse_ids(ids)
     if not all("." in i for i in wanted):
         raise InputError("remove-subtask takes subtask ids (P.S); use remove-task for tasks")
     with c.store.edit(c.explicit_tag) as data:
@@ -69,5 +70,5 @@ def clear_subtasks_cmd(ids: str | None, all_: bool, **kw: Any) -> None:
     if not ids and not all_:
         raise InputError("clear-subtasks needs --id=N[,N] or --all")
     with c.store.edit(c.explicit_tag) as data:
-        gone = ops.clear_subtasks(data, None if all_ else ops.parse_ids(ids or ""))
+        gone = ops.clear_subtasks(data, None if all_ else parse_ids(ids or ""))
     click.echo(f"Removed {len(gone)} subtasks")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -19,6 +17,7 @@ from typing import Any
 
 from ..config import BudgetConfig, ModelPrice
 from ..errors import BudgetExceededError, ConfigError
+from ..files import write_json
 from .pricing import Pricing
 
 log = logging.getLogger(__name__)
@@ -234,15 +233,7 @@ class Ledger:
     def save(self, path: str | Path) -> Path:
         """Write atomically (a temporary file renamed into place)."""
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=target.name, dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self.to_dict(), fh, indent=1)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json(target, self.to_dict(), indent=1, fsync=False)
         return target
 
     @classmethod

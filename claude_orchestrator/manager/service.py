@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, NotFoundError
+from ..files import write_text
 from ..taskmaster.model import TagData, Task, parse_document
-from ..taskmaster.store import TaskStore, atomic_write
+from ..taskmaster.store import TaskStore
 from .core import Manager
 
 PRD_NAMES = ("PRD.md", "prd.md", "PRD.txt", "prd.txt")
@@ -211,7 +212,7 @@ def analyze_complexity(
     }
     path = output or report_path(store, data.name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, json.dumps(report, indent=2))
+    write_text(path, json.dumps(report, indent=2))
     return path, report
 
 

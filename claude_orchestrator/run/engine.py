@@ -17,6 +17,7 @@ from ..config import OrchestratorConfig
 from ..errors import BudgetExceededError, ConfigError, OrchestratorError
 from ..events import EventBus
 from ..taskmaster.graph import TaskGraph
+from ..taskmaster.ids import id_key
 from ..taskmaster.store import TaskStore
 from .folder import new_run_id, run_dir, write_json_atomic
 from .resume import RUN_FILE, recover, sigint_stops, unfinished_run
@@ -351,15 +352,11 @@ class RunEngine:
             self.run_id,
             run_path,
             final,
-            done=sorted(outcome.done - outcome.groups, key=_idkey),
-            failed={u: outcome.reasons.get(u, "") for u in sorted(outcome.failed, key=_idkey)},
-            blocked={u: outcome.blocked_by.get(u, []) for u in sorted(outcome.blocked, key=_idkey)},
+            done=sorted(outcome.done - outcome.groups, key=id_key),
+            failed={u: outcome.reasons.get(u, "") for u in sorted(outcome.failed, key=id_key)},
+            blocked={u: outcome.blocked_by.get(u, []) for u in sorted(outcome.blocked, key=id_key)},
             cost_usd=self.ledger.cost_usd(),
             duration_s=time.monotonic() - t0,
             notices=notices,
             target_branch=ws.target_branch,
         )
-
-
-def _idkey(uid: str) -> tuple[int, ...]:
-    return tuple(int(p) if p.isdigit() else 0 for p in uid.split("."))

@@ -12,9 +12,7 @@ Run ids sort by start time (UTC stamp + random suffix), so the newest run is the
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import NotFoundError, TaskFileError
+from ..files import write_json
 
 RUNS_DIR = Path(".taskmaster") / "runs"
 EVENTS_FILE = "events.ndjson"
@@ -121,17 +120,8 @@ def find_run(project_root: Path | str, run_id: str | None) -> Path:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temp file and os.replace: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """A run file, replaced atomically (not fsynced: the event log can rebuild what it holds)."""
+    write_json(path, data, fsync=False)
 
 
 def write_summary(run_path: Path, summary: RunSummary) -> Path:

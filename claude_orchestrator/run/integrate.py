@@ -4,7 +4,6 @@ result in tasks.json and the run folder. Its answer is a scheduler `Decision`.""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -238,7 +237,3 @@ def mark_failed(store: TaskStore, tag: str, unit_id: str, reason: str, run_id: s
         meta = dict(meta) if isinstance(meta, dict) else {}
         meta["orchestrator"] = {"run_id": run_id, "status": "failed", "reason": reason[:1000]}
         item.extra["metadata"] = meta
-
-
-def dump_json(data: Any) -> str:
-    return json.dumps(data, indent=2, default=str)

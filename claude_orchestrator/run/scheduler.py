@@ -21,12 +21,13 @@ from typing import Any
 from .. import events as ev
 from ..errors import OrchestratorError
 from ..events import EventBus
+from ..taskmaster.ids import id_key
 from ..workers.base import WorkResult, WorkUnit
 from .executor import Executor, Finished, Job, Progress
 from .retry import AttemptRetries
 from .scheduler_config import SchedulerConfig, SchedulerHooks
 from .state import BACKOFF, INTEGRATING, PENDING, READY, RUNNING, Decision, RunOutcome, RunState
-from .units import FileLocks, SchedUnit, UnitGraph, build_graph, id_key
+from .units import FileLocks, SchedUnit, UnitGraph, build_graph
 
 __all__ = ["Decision", "RunOutcome", "SchedUnit", "Scheduler", "SchedulerConfig", "SchedulerHooks"]
 

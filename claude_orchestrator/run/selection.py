@@ -11,7 +11,6 @@ from ..taskmaster.model import Subtask, TagData, Task
 from ..workers.base import WorkUnit
 from .units import SchedUnit
 
-RUNNABLE = ("pending", "in-progress", "blocked")  # blocked: failed in an earlier run, tried again
 SKIPPED = ("deferred", "cancelled", "review")
 BACKENDS = ("claude-code", "api", "build")
 

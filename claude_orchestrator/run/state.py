@@ -11,8 +11,9 @@ from typing import Any, Literal
 
 from .. import events as ev
 from ..errors import DependencyError
+from ..taskmaster.ids import id_key
 from ..workers.base import WorkResult
-from .units import SchedUnit, UnitGraph, id_key
+from .units import SchedUnit, UnitGraph
 
 PENDING, READY, RUNNING, INTEGRATING, BACKOFF = "pending", "ready", "running", "integrating", "backoff"
 DONE, FAILED, BLOCKED, INTERRUPTED = "done", "failed", "blocked", "interrupted"

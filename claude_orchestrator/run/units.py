@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..errors import DependencyError
+from ..taskmaster.ids import IdKey, id_key
+from ..taskmaster.model import PRIORITY_RANK
 from ..workers.base import WorkUnit
-
-PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,9 @@ class SchedUnit:
         return self.unit.unit_id
 
 
-def id_key(uid: str) -> tuple[tuple[int, int, str], ...]:
-    """Numeric ordering of "N" and "P.S" ids; non-numeric parts sort after numbers, by text."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in uid.split("."))
-
-
 def priority_rank(priority: str) -> int:
-    return PRIORITY_RANK.get(str(priority).lower(), 2)
+    """Heap order: the most important priority first (any case; unknown counts as medium)."""
+    return -PRIORITY_RANK.get(str(priority).lower(), PRIORITY_RANK["medium"])
 
 
 def norm_path(p: str) -> str:
@@ -261,7 +257,7 @@ class UnitGraph:
             u = min(nxt, key=lambda x: (-self.bottom[x], id_key(x)))
             path.append(u)
 
-    def ready_key(self, uid: str) -> tuple[int, float, tuple[tuple[int, int, str], ...], str]:
+    def ready_key(self, uid: str) -> tuple[int, float, IdKey, str]:
         """Heap key: priority, then longest remaining chain (descending), then id."""
         return (priority_rank(self.units[uid].unit.priority), -self.bottom[uid], id_key(uid), uid)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DependencyError, NotFoundError
+from .ids import id_key
 from .model import PRIORITY_RANK, Subtask, TagData, Task
 
 if TYPE_CHECKING:
@@ -19,11 +20,6 @@ NEXT_STATUSES = ("pending", "in-progress", "done")
 
 def dep_key(dep: int | str) -> str:
     return str(dep)
-
-
-def unit_sort_key(uid: str) -> tuple[int, int]:
-    a, _, b = uid.partition(".")
-    return (int(a), int(b) if b else -1)
 
 
 class TaskGraph:
@@ -77,11 +73,11 @@ class TaskGraph:
         for comp in nx.strongly_connected_components(g):
             if len(comp) < 2:
                 continue
-            start = min(comp, key=unit_sort_key)
+            start = min(comp, key=id_key)
             edges = nx.find_cycle(g.subgraph(comp), source=start)
             ids = [e[0] for e in edges]
             found.append([*ids, ids[0]])
-        return sorted(found, key=lambda c: unit_sort_key(c[0]))
+        return sorted(found, key=lambda c: id_key(c[0]))
 
     def problems(self) -> list[str]:
         msgs = {
@@ -257,4 +253,4 @@ class TaskGraph:
         import networkx as nx
 
         g = self._acyclic()
-        return list(nx.lexicographical_topological_sort(g, key=lambda n: unit_sort_key(n)))
+        return list(nx.lexicographical_topological_sort(g, key=id_key))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import NotFoundError, TaskFileError
+from .ids import split_id
 
 STATUSES = ("pending", "in-progress", "done", "review", "deferred", "cancelled", "blocked")
 PRIORITIES = ("low", "medium", "high", "critical")
@@ -120,16 +121,17 @@ class TagData:
     def find(self, id_str: str | int) -> Task | Subtask:
         """The task "N" or subtask "P.S"; NotFoundError names the id and the tag."""
         text = str(id_str).strip()
-        m = _SUB_RE.match(text)
-        if m:
-            parent = self.task(int(m.group(1)))
-            sub = parent.subtask(int(m.group(2))) if parent else None
+        parsed = split_id(text)
+        if parsed is None:
+            raise NotFoundError(f"'{text}' is not a task id (expected N or P.S)")
+        task_id, sub_id = parsed
+        if sub_id is not None:
+            parent = self.task(task_id)
+            sub = parent.subtask(sub_id) if parent else None
             if sub is None:
                 raise NotFoundError(f"subtask {text} not found in tag '{self.name}'")
             return sub
-        if not _INT_RE.match(text):
-            raise NotFoundError(f"'{text}' is not a task id (expected N or P.S)")
-        task = self.task(int(text))
+        task = self.task(task_id)
         if task is None:
             raise NotFoundError(f"task {text} not found in tag '{self.name}'")
         return task

@@ -6,14 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from ..errors import DependencyError, InputError, NotFoundError
-from .graph import TaskGraph, dep_key, unit_sort_key
+from .graph import TaskGraph, dep_key
+from .ids import id_key, parse_ids
 from .model import PRIORITIES, STATUSES, Dep, Subtask, TagData, Task
-
-
-def parse_ids(text: str | Sequence[str]) -> list[str]:
-    """ "1, 2.1" or ["1", "2.1"] -> ["1", "2.1"]."""
-    parts = text.split(",") if isinstance(text, str) else [p for x in text for p in str(x).split(",")]
-    return [p.strip() for p in parts if p.strip()]
 
 
 def check_status(status: str) -> str:
@@ -74,7 +69,7 @@ def _resolve_dep(tag_data: TagData, ref: str | int, owner: str) -> Dep:
 
 
 def _sorted_deps(deps: Iterable[Dep]) -> list[Dep]:
-    return sorted(deps, key=lambda d: unit_sort_key(dep_key(d)))
+    return sorted(deps, key=lambda d: id_key(dep_key(d)))
 
 
 def add_task(
@@ -156,7 +151,7 @@ def remove_task(tag_data: TagData, ids: Sequence[str]) -> list[str]:
         t.dependencies = [d for d in t.dependencies if dep_key(d) not in gone]
         for s in t.subtasks:
             s.dependencies = [d for d in s.dependencies if dep_key(d) not in gone]
-    return sorted({u.uid for u in units}, key=unit_sort_key)
+    return sorted({u.uid for u in units}, key=id_key)
 
 
 def clear_subtasks(tag_data: TagData, ids: Sequence[str] | None = None) -> list[str]:

@@ -260,14 +260,14 @@ def task_file_name(tag: str, task_id: int) -> str:
 
 def generate_files(tag: TagData, out_dir: Path) -> list[Path]:
     """Write one Markdown file per task; remove this tag's files for tasks that no longer exist."""
-    from .store import atomic_write
+    from ..files import write_text
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     keep = set()
     for t in tag.tasks:
         path = out_dir / task_file_name(tag.name, t.id)
-        atomic_write(path, task_markdown(tag, t))
+        write_text(path, task_markdown(tag, t))
         keep.add(path.name)
         written.append(path)
     suffix = "" if tag.name == DEFAULT_TAG else f"_{tag_slug(tag.name)}"

@@ -14,12 +14,13 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, LockError, NotFoundError, TaskFileError
+from ..files import write_text
 from .model import DEFAULT_TAG, Document, TagData, dump_document, loads_document
 
 TM_DIR = ".taskmaster"
@@ -100,22 +101,6 @@ def file_lock(target: Path, timeout: float = LOCK_TIMEOUT_S, stale: float = LOCK
         _remove_lock(lock)
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write a temporary file beside ``path`` and rename it over (keeping the file's mode)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        with suppress(FileNotFoundError):
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _read_json_object(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -191,7 +176,7 @@ class TaskStore:
         }
         state.update(changes)
         self.tm_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.state_path, json.dumps(state, indent=2))
+        write_text(self.state_path, json.dumps(state, indent=2))
 
     # ---- reading
     def read_document(self, missing_ok: bool = False) -> Document:
@@ -238,7 +223,7 @@ class TaskStore:
         with file_lock(self.tasks_path):
             doc = self.read_document(missing_ok=True)
             yield doc
-            atomic_write(self.tasks_path, dump_document(doc, self.tasks_path))
+            write_text(self.tasks_path, dump_document(doc, self.tasks_path))
 
     @contextmanager
     def edit(self, tag: str | None = None) -> Iterator[TagData]:
@@ -325,6 +310,6 @@ def init_project(root: Path, name: str | None = None) -> list[Path]:
     }
     for path, text in files.items():
         if not path.exists():
-            atomic_write(path, text)
+            write_text(path, text)
             created.append(path)
     return created

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from .. import files
 from ..errors import WorkspaceError
 
 log = logging.getLogger(__name__)
@@ -487,11 +488,8 @@ def read_json(path: Path) -> dict:
 
 
 def write_json(path: Path, data: dict) -> None:
-    """Write atomically (temp file + os.replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Replace a metadata file atomically (keys sorted)."""
+    files.write_json(path, data, sort_keys=True, fsync=False)
 
 
 def truncate(text: str, max_bytes: int) -> str:
