@@ -2,7 +2,8 @@
 
 Flags follow task-master-ai 0.43.1 where they exist. `--tag`, `-f/--file` and `-p/--project` work everywhere;
 `-f json` (and `--format json`) selects JSON output, as task-master's `next -f json` does.
-The AI commands call one hook each (the `_manager_*` functions at the end), which the manager will fill in.
+The AI commands (parse-prd, expand, analyze-complexity, complexity-report, add-task --prompt) are in
+taskmaster_ai.py, imported only when one runs.
 """
 
 from __future__ import annotations
@@ -172,7 +173,9 @@ def add_task_cmd(title: str | None, description: str | None, prompt: str | None,
 
     c = _ctx(kw)
     if prompt is not None and title is None:
-        _manager_add_task(c.store, c.tag, prompt, **kw)
+        from . import taskmaster_ai
+
+        taskmaster_ai.add_task(c.store, c.tag, prompt, **kw)
         return
     priority = kw["priority"] or c.store.config().get("global", {}).get("defaultPriority") or "medium"
     with c.store.edit(c.explicit_tag) as data:
@@ -294,8 +297,10 @@ cli.add_command(tags_remove, "delete-tag")
 @common
 def parse_prd_cmd(prd: Path | None, input_path: Path | None, **kw: Any) -> None:
     """AI: turn a PRD into tasks."""
+    from . import taskmaster_ai
+
     c = _ctx(kw)
-    _manager_parse_prd(c.store, c.tag, prd or input_path, **kw)
+    taskmaster_ai.parse_prd(c.store, c.tag, prd or input_path, **kw)
 
 
 @cli.command("expand")
@@ -314,8 +319,10 @@ def parse_prd_cmd(prd: Path | None, input_path: Path | None, **kw: Any) -> None:
 @common
 def expand_cmd(task_id: str | None, all_: bool, **kw: Any) -> None:
     """AI: break tasks into subtasks."""
+    from . import taskmaster_ai
+
     c = _ctx(kw)
-    _manager_expand(c.store, c.tag, task_id, all_tasks=all_, **kw)
+    taskmaster_ai.expand(c.store, c.tag, task_id, all_, **kw)
 
 
 @cli.command("analyze-complexity")
@@ -334,8 +341,10 @@ def expand_cmd(task_id: str | None, all_: bool, **kw: Any) -> None:
 @common
 def analyze_complexity_cmd(**kw: Any) -> None:
     """AI: score task complexity into a report."""
+    from . import taskmaster_ai
+
     c = _ctx(kw)
-    _manager_analyze_complexity(c.store, c.tag, **kw)
+    taskmaster_ai.analyze_complexity(c.store, c.tag, **kw)
 
 
 @cli.command("complexity-report")
@@ -343,38 +352,10 @@ def analyze_complexity_cmd(**kw: Any) -> None:
 @common
 def complexity_report_cmd(**kw: Any) -> None:
     """Show the complexity report."""
+    from . import taskmaster_ai
+
     c = _ctx(kw)
-    _manager_complexity_report(c.store, c.tag, **kw)
-
-
-def _manager_parse_prd(store: Any, tag: str, prd: Path | None, **opts: Any) -> None:
-    from . import taskmaster_ai
-
-    taskmaster_ai.parse_prd(store, tag, prd, **opts)
-
-
-def _manager_expand(store: Any, tag: str, task_id: str | None, all_tasks: bool, **opts: Any) -> None:
-    from . import taskmaster_ai
-
-    taskmaster_ai.expand(store, tag, task_id, all_tasks, **opts)
-
-
-def _manager_analyze_complexity(store: Any, tag: str, **opts: Any) -> None:
-    from . import taskmaster_ai
-
-    taskmaster_ai.analyze_complexity(store, tag, **opts)
-
-
-def _manager_complexity_report(store: Any, tag: str, **opts: Any) -> None:
-    from . import taskmaster_ai
-
-    taskmaster_ai.complexity_report(store, tag, **opts)
-
-
-def _manager_add_task(store: Any, tag: str, prompt: str, **opts: Any) -> None:
-    from . import taskmaster_ai
-
-    taskmaster_ai.add_task(store, tag, prompt, **opts)
+    taskmaster_ai.complexity_report(c.store, c.tag, **kw)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -73,7 +73,6 @@ class RateLimiter:
         self.max_wait_s = max_wait_s
         self._models: dict[str, _ModelState] = {}
         self._cond = threading.Condition()
-        self.waited_s = 0.0  # total time threads spent waiting for admission
         self.admitted = 0  # also the last ticket number
 
     def _state(self, model: str) -> _ModelState:
@@ -132,7 +131,6 @@ class RateLimiter:
                         b.remaining -= self._need(kind, input_tokens)
             self.admitted += 1
             st.inflight[self.admitted] = self._clock()
-            self.waited_s += self._clock() - start
             return self.admitted
 
     def release(

@@ -66,7 +66,6 @@ class WorkResult:
     duration_s: float = 0.0
     session_id: str | None = None
     transcript_path: str | None = None
-    files_changed: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
