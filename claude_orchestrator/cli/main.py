@@ -22,6 +22,7 @@ COMMANDS = {
     "generate": ".stack_cmds:generate_cmd",
     "plugins": ".stack_cmds:plugins_cmd",
     "demo": ".demo_cmd:demo_cmd",
+    "mcp": ".mcp_cmds:mcp_cmd",
 }
 
 

@@ -23,6 +23,7 @@ from .schemas import (
     ParsePrdAnswer,
     PlannedSubtask,
     ReviewAnswer,
+    UpdateAnswer,
 )
 
 if TYPE_CHECKING:
@@ -254,6 +255,35 @@ class Manager:
             "analyze_complexity",
             check,
             research=research,
+            tasks=listing,
+            research_note=_research_note(research),
+        )
+
+    def rewrite_tasks(
+        self, tasks: list[dict[str, Any]], prompt: str, *, research: bool = False
+    ) -> UpdateAnswer:
+        """The tasks' text rewritten to agree with `prompt` (update / update_task); one answer per task."""
+        want = [int(t["id"]) for t in tasks]
+        listing = "\n".join(
+            json.dumps(
+                {k: t.get(k) for k in ("id", "title", "description", "details", "testStrategy", "priority")}
+            )
+            for t in tasks
+        )
+
+        def check(a: UpdateAnswer) -> list[str]:
+            got = [t.id for t in a.tasks]
+            problems = [f"task {i} is missing" for i in want if i not in got]
+            problems += [f"task {i} was not asked for" for i in got if i not in want]
+            problems += [f"task {i} appears twice" for i in set(got) if got.count(i) > 1]
+            return problems
+
+        return self._ask_graph(
+            UpdateAnswer,
+            "update_tasks",
+            check,
+            research=research,
+            prompt=prompt,
             tasks=listing,
             research_note=_research_note(research),
         )

@@ -106,3 +106,18 @@ class ReviewAnswer(_Strict):
     verdict: Literal["pass", "fail"]
     issues: list[str] = []
     follow_ups: list[FollowUp] = []
+
+
+class UpdatedTask(_Strict):
+    """A task rewritten with new context: only its text (and priority) may change."""
+
+    id: int
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(min_length=1)
+    details: str | None = ""
+    testStrategy: str | None = ""
+    priority: Priority | None = None
+
+
+class UpdateAnswer(_Strict):
+    tasks: list[UpdatedTask] = Field(min_length=1)
