@@ -32,11 +32,11 @@ LONG = "Set up the database schema and migrations for the accounts service " * 3
 def run_events() -> list[Event]:
     e = []
 
-    def add(kind, tid=None, dt=0.0, **data):
-        e.append(Event(kind, "20261121-233000-ab12", tid, data, ts=T0 + dt))
+    def add(cls, tid=None, dt=0.0, **data):
+        e.append(cls(run_id="20261121-233000-ab12", task_id=tid, ts=T0 + dt, **data))
 
     add(
-        ev.RUN_STARTED,
+        ev.RunStarted,
         total=8,
         ready=2,
         done_before=1,
@@ -44,16 +44,16 @@ def run_events() -> list[Event]:
         budget_usd=10,
         workers=2,
     )
-    add(ev.TASK_STARTED, "1", 1, title=LONG, backend="claude-code", worker_id="w1", attempt=1)
-    add(ev.TASK_STARTED, "2", 2, title="API", backend="api", worker_id="w2", attempt=1)
-    add(ev.TASK_PROGRESS, "1", 5, phase="editing", turns=4, tokens_in=12000, tokens_out=900, cost_usd=0.4)
-    add(ev.TASK_RETRY, "2", 6, attempt=2, reason="overloaded", delay_s=2)
-    add(ev.TASK_STARTED, "2", 9, title="API", backend="api", worker_id="w2", attempt=2)
-    add(ev.TASK_COMPLETED, "1", 61, cost_usd=0.5, duration_s=60, commit="abc1234", branch="orchestrator/1")
-    add(ev.TASK_READY, "3", 61)
-    add(ev.TASK_FAILED, "2", 70, reason="tests failed", attempts=2, blocked_dependents=["4", "6"])
-    add(ev.TASK_BLOCKED, "4", 70, reason="dependency failed", blocked_by="2")  # duplicate of the above
-    add(ev.TASK_STARTED, "3", 71, title="Next", backend="api", worker_id="w1", attempt=1)
+    add(ev.TaskStarted, "1", 1, title=LONG, backend="claude-code", worker_id="w1", attempt=1)
+    add(ev.TaskStarted, "2", 2, title="API", backend="api", worker_id="w2", attempt=1)
+    add(ev.TaskProgress, "1", 5, phase="editing", turns=4, tokens_in=12000, tokens_out=900, cost_usd=0.4)
+    add(ev.TaskRetry, "2", 6, attempt=2, reason="overloaded", delay_s=2)
+    add(ev.TaskStarted, "2", 9, title="API", backend="api", worker_id="w2", attempt=2)
+    add(ev.TaskCompleted, "1", 61, cost_usd=0.5, duration_s=60, commit="abc1234", branch="orchestrator/1")
+    add(ev.TaskReady, "3", 61)
+    add(ev.TaskFailed, "2", 70, reason="tests failed", attempts=2, blocked_dependents=["4", "6"])
+    add(ev.TaskBlocked, "4", 70, reason="dependency failed", blocked_by="2")  # duplicate of the above
+    add(ev.TaskStarted, "3", 71, title="Next", backend="api", worker_id="w1", attempt=1)
     return e
 
 
@@ -80,27 +80,27 @@ def test_builder_folds_counts_workers_and_retries():
 
 def test_progress_updates_the_worker_row_and_usage_replaces_totals():
     b = SnapshotBuilder()
-    b.fold(Event(ev.RUN_STARTED, "r", data={"total": 1, "ready": 1}, ts=T0))
-    b.fold(Event(ev.TASK_STARTED, "r", "7", {"title": "x", "worker_id": "w9"}, ts=T0))
-    b.fold(Event(ev.TASK_PROGRESS, "r", "7", {"phase": "testing", "turns": 3, "cost_usd": 0.25}, ts=T0 + 1))
+    b.fold(ev.RunStarted(run_id="r", total=1, ready=1, ts=T0))
+    b.fold(ev.TaskStarted(run_id="r", task_id="7", title="x", worker_id="w9", ts=T0))
+    b.fold(ev.TaskProgress(run_id="r", task_id="7", phase="testing", turns=3, cost_usd=0.25, ts=T0 + 1))
     (row,) = b.snapshot(now=T0 + 2).workers
     assert (row.phase, row.turns, row.cost_usd, row.started_at) == ("testing", 3, 0.25, T0)
-    b.fold(Event(ev.USAGE, "r", None, {"tokens_in": 100, "cost_usd": 1.5, "ratelimit_headroom": 0.4}))
-    b.fold(Event(ev.USAGE, "r", None, {"tokens_in": 50, "cost_usd": 0.5, "delta": True}))
+    b.fold(ev.Usage(run_id="r", tokens_in=100, cost_usd=1.5, ratelimit_headroom=0.4))
+    b.fold(ev.Usage(run_id="r", tokens_in=50, cost_usd=0.5, delta=True))
     u = b.snapshot().usage
     assert (u.tokens_in, u.cost_usd, u.ratelimit_headroom) == (150, 2.0, 0.4)
-    b.fold(Event(ev.RATE_LIMITED, "r", None, {"status": "allowed_warning", "utilization": 0.82}))
+    b.fold(ev.RateLimited(run_id="r", status="allowed_warning", utilization=0.82))
     assert b.snapshot().usage.usage_window_pct == pytest.approx(82)
 
 
 def test_eta_follows_the_critical_path():
     b = SnapshotBuilder()
-    b.fold(Event(ev.RUN_STARTED, "r", data={"total": 3, "ready": 1, "critical_path": ["a", "b", "c"]}, ts=T0))
+    b.fold(ev.RunStarted(run_id="r", total=3, ready=1, critical_path=["a", "b", "c"], ts=T0))
     assert b.snapshot(now=T0).eta_seconds is None  # nothing measured yet
-    b.fold(Event(ev.TASK_STARTED, "r", "a", ts=T0))
-    b.fold(Event(ev.TASK_COMPLETED, "r", "a", {"duration_s": 100}, ts=T0 + 100))
-    b.fold(Event(ev.TASK_READY, "r", "b", ts=T0 + 100))
-    b.fold(Event(ev.TASK_STARTED, "r", "b", ts=T0 + 100))
+    b.fold(ev.TaskStarted(run_id="r", task_id="a", ts=T0))
+    b.fold(ev.TaskCompleted(run_id="r", task_id="a", duration_s=100, ts=T0 + 100))
+    b.fold(ev.TaskReady(run_id="r", task_id="b", ts=T0 + 100))
+    b.fold(ev.TaskStarted(run_id="r", task_id="b", ts=T0 + 100))
     s = b.snapshot(now=T0 + 130)
     assert s.critical_path_remaining == 2
     assert s.eta_seconds == pytest.approx(170)  # two more at ~100 s, 30 s already spent on b
@@ -127,8 +127,8 @@ def test_render_fits_the_width(width):
 
 def test_render_truncates_huge_titles_instead_of_wrapping():
     b = SnapshotBuilder()
-    b.fold(Event(ev.RUN_STARTED, "r", data={"total": 1, "ready": 1}, ts=T0))
-    b.fold(Event(ev.TASK_STARTED, "r", "1", {"title": "word " * 5000 + "\nsecond line\tTAB"}, ts=T0))
+    b.fold(ev.RunStarted(run_id="r", total=1, ready=1, ts=T0))
+    b.fold(ev.TaskStarted(run_id="r", task_id="1", title="word " * 5000 + "\nsecond line\tTAB", ts=T0))
     lines = lines_of(render(b.snapshot(now=T0 + 5), 80), 80)
     row = [line for line in lines if line.startswith("1 word")]
     assert len(row) == 1 and row[0].rstrip().endswith("00:05") and "…" in row[0]
@@ -215,7 +215,7 @@ def test_open_display_uses_plain_lines_off_a_terminal():
         for e in run_events():
             bus.publish(e)
         assert b.snapshot().tasks.done == 2
-    bus.publish(Event(ev.LOG, "r", data={"message": "late message"}))
+    bus.publish(ev.Log(run_id="r", message="late message"))
     text = out.getvalue()
     assert "task 2 FAILED after 2 attempt(s): tests failed; blocks 4, 6" in text
     assert "late message" not in text  # unsubscribed on exit
@@ -242,7 +242,7 @@ def test_finished_run_freezes_elapsed_and_drops_the_eta():
     b = SnapshotBuilder()
     for e in run_events():
         b.fold(e)
-    b.fold(Event(ev.RUN_FINISHED, "r", data={"status": "failed"}, ts=T0 + 90))
+    b.fold(ev.RunFinished(run_id="r", status="failed", ts=T0 + 90))
     s = b.snapshot(now=T0 + 500)
     assert (s.status, s.elapsed, s.eta_seconds, s.workers) == ("failed", 90.0, None, ())
     text = "\n".join(lines_of(render(s, 80), 80))
@@ -253,32 +253,32 @@ def test_plain_printer_stops_quietly_on_a_closed_stream():
     out = io.StringIO()
     p = PlainEventPrinter(out)
     out.close()
-    p(Event(ev.LOG, "r", data={"message": "x"}))  # no exception
+    p(ev.Log(run_id="r", message="x"))  # no exception
     assert p.closed
 
 
 def test_groups_are_not_counted_twice_and_follow_ups_add_to_the_total():
     # the shape the scheduler emits: units "1", "2.1", "2.2" (task 2 has subtasks), group "2"
     b = SnapshotBuilder()
-    b.fold(Event(ev.RUN_STARTED, "r", data={"total": 3, "ready": 2, "workers": 2}, ts=T0))
-    b.fold(Event(ev.TASK_STARTED, "r", "1", {"title": "one", "worker_id": "w0"}, ts=T0))
-    b.fold(Event(ev.TASK_STARTED, "r", "2.1", {"title": "sub", "worker_id": "w1"}, ts=T0))
-    b.fold(Event(ev.TASK_COMPLETED, "r", "2.1", {"cost_usd": 1.0, "duration_s": 5}, ts=T0 + 5))
-    b.fold(Event(ev.TASK_STARTED, "r", "2.2", {"title": "sub2", "worker_id": "w1"}, ts=T0 + 5))
-    b.fold(Event(ev.TASK_COMPLETED, "r", "2.2", {"cost_usd": 2.0, "duration_s": 5}, ts=T0 + 10))
-    b.fold(Event(ev.TASK_COMPLETED, "r", "2", {"cost_usd": 3.0, "subtasks": ["2.1", "2.2"]}, ts=T0 + 10))
+    b.fold(ev.RunStarted(run_id="r", total=3, ready=2, workers=2, ts=T0))
+    b.fold(ev.TaskStarted(run_id="r", task_id="1", title="one", worker_id="w0", ts=T0))
+    b.fold(ev.TaskStarted(run_id="r", task_id="2.1", title="sub", worker_id="w1", ts=T0))
+    b.fold(ev.TaskCompleted(run_id="r", task_id="2.1", cost_usd=1.0, duration_s=5, ts=T0 + 5))
+    b.fold(ev.TaskStarted(run_id="r", task_id="2.2", title="sub2", worker_id="w1", ts=T0 + 5))
+    b.fold(ev.TaskCompleted(run_id="r", task_id="2.2", cost_usd=2.0, duration_s=5, ts=T0 + 10))
+    b.fold(ev.TaskCompleted(run_id="r", task_id="2", cost_usd=3.0, subtasks=["2.1", "2.2"], ts=T0 + 10))
     s = b.snapshot(now=T0 + 11)
     assert s.tasks == TaskCounts(running=1, done=2, total=3)
     assert s.usage.cost_usd == pytest.approx(3.0)  # the group's sum is not added again
     assert [w.task_id for w in s.workers] == ["1"]
     # a reviewer adds follow-up units at run time
-    b.fold(Event(ev.LOG, "r", "1", {"message": "added 2 follow-up units", "units": ["4", "5"]}, ts=T0 + 12))
+    b.fold(ev.Log(run_id="r", task_id="1", message="added 2 follow-up units", units=["4", "5"], ts=T0 + 12))
     assert b.snapshot().tasks == TaskCounts(running=1, waiting=2, done=2, total=5)
     # a failure blocks a whole group: the group's own events are listed, not counted
-    b.fold(Event(ev.TASK_FAILED, "r", "1", {"reason": "x", "blocked_dependents": ["6.1"]}, ts=T0 + 13))
-    b.fold(Event(ev.TASK_BLOCKED, "r", "6.1", {"reason": "dep", "blocked_by": ["1"]}, ts=T0 + 13))
+    b.fold(ev.TaskFailed(run_id="r", task_id="1", reason="x", blocked_dependents=["6.1"], ts=T0 + 13))
+    b.fold(ev.TaskBlocked(run_id="r", task_id="6.1", reason="dep", blocked_by=["1"], ts=T0 + 13))
     b.fold(
-        Event(ev.TASK_BLOCKED, "r", "6", {"reason": "subtask 6.1 blocked", "blocked_by": ["6.1"]}, ts=T0 + 13)
+        ev.TaskBlocked(run_id="r", task_id="6", reason="subtask 6.1 blocked", blocked_by=["6.1"], ts=T0 + 13)
     )
     s = b.snapshot()
     assert (s.tasks.failed, s.tasks.blocked, s.tasks.running) == (1, 1, 0)

@@ -5,7 +5,7 @@ import pytest
 
 from claude_orchestrator import events as ev
 from claude_orchestrator.errors import NotFoundError, TaskFileError
-from claude_orchestrator.events import Event, EventBus
+from claude_orchestrator.events import EventBus
 from claude_orchestrator.observers.eventlog import EventLogWriter, read_events, tail_events
 from claude_orchestrator.run.folder import (
     RunSummary,
@@ -39,13 +39,13 @@ def test_every_event_is_one_flushed_ndjson_line(tmp_path):
 
 def test_non_json_data_is_stringified_not_fatal(tmp_path):
     with EventLogWriter(tmp_path) as w:
-        w(Event(ev.LOG, "r", data={"path": tmp_path, "n": 1}))
+        w(ev.TaskReady(run_id="r", extra={"path": tmp_path, "n": 1}))  # a kind with no fields of its own
     (e,) = read_events(tmp_path)
     assert e.data == {"path": str(tmp_path), "n": 1}
 
 
 def test_reader_skips_malformed_lines_and_reads_a_torn_tail(tmp_path, caplog):
-    good = json.dumps(Event(ev.LOG, "r", data={"message": "a"}).to_dict())
+    good = json.dumps(ev.Log(run_id="r", message="a").to_dict())
     (tmp_path / "events.ndjson").write_text(f"{good}\nnot json\n[1]\n\n{good[:-1]}", encoding="utf-8")
     got = list(read_events(tmp_path))
     assert len(got) == 1 and got[0].data["message"] == "a"
@@ -65,7 +65,7 @@ def test_follow_sees_lines_appended_by_another_thread(tmp_path):
             bus.emit(ev.TASK_COMPLETED, run_id="r", task_id=str(i), duration_s=1)
         # a line written in two pieces must come out whole
         with (run / "events.ndjson").open("a", encoding="utf-8") as f:
-            line = json.dumps(Event(ev.RUN_FINISHED, "r", data={"status": "completed"}).to_dict())
+            line = json.dumps(ev.RunFinished(run_id="r", status="completed").to_dict())
             f.write(line[:10])
             f.flush()
             f.write(line[10:] + "\n")
@@ -92,7 +92,7 @@ def test_follow_waits_for_the_file_and_stops_on_request(tmp_path):
     t = threading.Thread(target=reader)
     t.start()
     with EventLogWriter(tmp_path / "later") as w:
-        w(Event(ev.LOG, "r", data={"message": "hi"}))
+        w(ev.Log(run_id="r", message="hi"))
     # wait until the reader has consumed it, then stop it
     for _ in range(500):
         if got:
@@ -106,7 +106,7 @@ def test_follow_waits_for_the_file_and_stops_on_request(tmp_path):
 
 def test_follow_ends_after_an_idle_timeout(tmp_path):
     with EventLogWriter(tmp_path) as w:
-        w(Event(ev.LOG, "r", data={"message": "only"}))
+        w(ev.Log(run_id="r", message="only"))
     got = list(read_events(tmp_path, follow=True, poll_s=0.01, timeout=0.2))
     assert len(got) == 1
 
@@ -114,7 +114,7 @@ def test_follow_ends_after_an_idle_timeout(tmp_path):
 def test_tail_events_keeps_the_last_n(tmp_path):
     with EventLogWriter(tmp_path) as w:
         for i in range(10):
-            w(Event(ev.LOG, "r", data={"i": i}))
+            w(ev.Log(run_id="r", extra={"i": i}))
     assert [e.data["i"] for e in tail_events(tmp_path, 3)] == [7, 8, 9]
     assert tail_events(tmp_path, 0) == []
 
@@ -163,10 +163,10 @@ def test_summary_round_trip_and_bad_file(tmp_path):
 def test_summary_from_events(tmp_path):
     d = run_dir(tmp_path, "r2", create=True)
     with EventLogWriter(d) as w:
-        w(Event(ev.RUN_STARTED, "r2", data={"total": 3}, ts=100.0))
-        w(Event(ev.TASK_COMPLETED, "r2", "1", ts=110.0))
-        w(Event(ev.TASK_FAILED, "r2", "2", {"reason": "boom"}, ts=120.0))
-        w(Event(ev.USAGE, "r2", None, {"cost_usd": 0.7}, ts=121.0))
+        w(ev.RunStarted(run_id="r2", total=3, ts=100.0))
+        w(ev.TaskCompleted(run_id="r2", task_id="1", ts=110.0))
+        w(ev.TaskFailed(run_id="r2", task_id="2", reason="boom", ts=120.0))
+        w(ev.Usage(run_id="r2", cost_usd=0.7, ts=121.0))
     s = summary_from_events(d)
     assert (s.status, s.tasks_done, s.tasks_failed, s.cost_usd, s.duration_s) == ("running", 1, 1, 0.7, 21.0)
     assert s.failures[0].task_id == "2" and s.failures[0].reason == "boom"
@@ -175,18 +175,14 @@ def test_summary_from_events(tmp_path):
 def test_summary_prefers_run_finished_counts_and_the_ledger_cost(tmp_path):
     d = run_dir(tmp_path, "r3", create=True)
     with EventLogWriter(d) as w:
-        w(Event(ev.RUN_STARTED, "r3", data={"total": 3}, ts=100.0))
-        w(Event(ev.TASK_COMPLETED, "r3", "2.1", {"cost_usd": 0.5}, ts=101.0))
-        w(Event(ev.TASK_COMPLETED, "r3", "2", {"cost_usd": 0.5, "subtasks": ["2.1"]}, ts=101.0))
-        w(Event(ev.TASK_COMPLETED, "r3", "1", {"cost_usd": 0.25}, ts=102.0))
+        w(ev.RunStarted(run_id="r3", total=3, ts=100.0))
+        w(ev.TaskCompleted(run_id="r3", task_id="2.1", cost_usd=0.5, ts=101.0))
+        w(ev.TaskCompleted(run_id="r3", task_id="2", cost_usd=0.5, subtasks=["2.1"], ts=101.0))
+        w(ev.TaskCompleted(run_id="r3", task_id="1", cost_usd=0.25, ts=102.0))
     s = summary_from_events(d)
     assert (s.tasks_done, s.cost_usd, s.duration_s) == (3, 0.75, 2.0)  # the group's cost is not added twice
     with EventLogWriter(d) as w:
-        w(
-            Event(
-                ev.RUN_FINISHED, "r3", data={"status": "completed", "done": 2, "failed": 0, "duration_s": 3.5}
-            )
-        )
+        w(ev.RunFinished(run_id="r3", status="completed", done=2, failed=0, duration_s=3.5))
     (d / "usage.json").write_text(
         json.dumps({"by_role_model": [{"role": "worker", "model": "m", "cost_usd": 0.8}]})
     )

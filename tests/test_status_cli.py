@@ -9,7 +9,6 @@ from click.testing import CliRunner
 
 from claude_orchestrator import events as ev
 from claude_orchestrator.cli.main import cli
-from claude_orchestrator.events import Event
 from claude_orchestrator.observers.eventlog import EventLogWriter
 from claude_orchestrator.run.folder import RunSummary, new_run_id, run_dir, write_summary
 
@@ -48,12 +47,12 @@ def project(tmp_path):
     )
     live = run_dir(tmp_path, new_run_id(NOW - 60), create=True)
     with EventLogWriter(live) as w:
-        w(Event(ev.RUN_STARTED, live.name, data={"total": 4, "ready": 1}, ts=NOW - 60))
-        w(Event(ev.TASK_STARTED, live.name, "2", {"title": "b", "backend": "api"}, ts=NOW - 59))
-        w(Event(ev.TASK_PROGRESS, live.name, "2", {"phase": "editing", "turns": 2}, ts=NOW - 50))
-        w(Event(ev.TASK_STARTED, live.name, "4", {"title": "d", "backend": "api"}, ts=NOW - 45))
-        w(Event(ev.USAGE, live.name, None, {"cost_usd": 4.1, "usage_window_pct": 40}, ts=NOW - 40))
-        w(Event(ev.TASK_COMPLETED, live.name, "2", {"duration_s": 20, "cost_usd": 1.0}, ts=NOW - 39))
+        w(ev.RunStarted(run_id=live.name, total=4, ready=1, ts=NOW - 60))
+        w(ev.TaskStarted(run_id=live.name, task_id="2", title="b", backend="api", ts=NOW - 59))
+        w(ev.TaskProgress(run_id=live.name, task_id="2", phase="editing", turns=2, ts=NOW - 50))
+        w(ev.TaskStarted(run_id=live.name, task_id="4", title="d", backend="api", ts=NOW - 45))
+        w(ev.Usage(run_id=live.name, cost_usd=4.1, usage_window_pct=40, ts=NOW - 40))
+        w(ev.TaskCompleted(run_id=live.name, task_id="2", duration_s=20, cost_usd=1.0, ts=NOW - 39))
     return tmp_path, old.name, live.name
 
 
@@ -153,8 +152,8 @@ def test_tail_events_follow_prints_new_events_until_the_run_finishes(project):
         first = proc.stdout.readline()  # the tail is printed: the reader is now following
         assert first.rstrip().endswith("task 2 done in 20s, $1.00")
         with EventLogWriter(run_dir(root, live)) as w:
-            w(Event(ev.TASK_FAILED, live, "4", {"reason": "boom", "attempts": 2}))
-            w(Event(ev.RUN_FINISHED, live, data={"status": "failed", "done": 1, "failed": 1}))
+            w(ev.TaskFailed(run_id=live, task_id="4", reason="boom", attempts=2))
+            w(ev.RunFinished(run_id=live, status="failed", done=1, failed=1))
         rest = proc.stdout.read()  # ends when the command exits after RUN_FINISHED
         assert proc.wait(timeout=30) == 0
     finally:

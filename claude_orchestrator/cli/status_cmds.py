@@ -50,15 +50,16 @@ def task_counts(root: Path) -> dict[str, Any]:
 
 def _usage_window(run: Path) -> float | None:
     """The last Claude Code usage-window figure a run saw, if any."""
-    from ..events import RATE_LIMITED, USAGE
+    from ..events import RateLimited, Usage
     from ..observers.eventlog import read_events
 
     pct = None
     for e in read_events(run):
-        if e.kind == RATE_LIMITED and e.data.get("utilization") is not None:
-            pct = 100.0 * float(e.data["utilization"])
-        elif e.kind == USAGE and e.data.get("usage_window_pct") is not None:
-            pct = float(e.data["usage_window_pct"])
+        match e:
+            case RateLimited(utilization=u) if u is not None:
+                pct = 100.0 * u
+            case Usage(usage_window_pct=p) if p is not None:
+                pct = float(p)
     return pct
 
 
@@ -200,7 +201,7 @@ def tail_events_cmd(
     """Show the last events of a run (readable lines, or raw NDJSON with --json)."""
     from collections import deque
 
-    from ..events import RUN_FINISHED, Event
+    from ..events import Event, RunFinished
     from ..observers.eventlog import event_to_line, read_events
     from ..observers.text import describe_event
     from ..run.folder import find_run
@@ -221,7 +222,7 @@ def tail_events_cmd(
     last: deque[Event] = deque(maxlen=lines)
     for e in read_events(run):
         seen += 1
-        finished = finished or e.kind == RUN_FINISHED
+        finished = finished or isinstance(e, RunFinished)
         if task_id is None or e.task_id == task_id:
             last.append(e)
     for e in last:

@@ -20,8 +20,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from .. import events as ev
-from ..events import Event, EventBus
+from ..events import Event, EventBus, TaskProgress, Usage
 from .snapshot import RunSnapshot, SnapshotBuilder, UsagePanel, WorkerRow
 from .text import describe_event
 
@@ -278,7 +277,7 @@ class PlainEventPrinter:
     """Observer that prints one timestamped line per event (CI, pipes). TASK_PROGRESS and USAGE are
     skipped unless verbose: they arrive many times a second."""
 
-    QUIET = frozenset({ev.TASK_PROGRESS, ev.USAGE})
+    QUIET = (TaskProgress, Usage)
 
     def __init__(self, stream: IO[str] | None = None, *, verbose: bool = False) -> None:
         self.stream = stream if stream is not None else sys.stdout
@@ -286,7 +285,7 @@ class PlainEventPrinter:
         self.closed = False  # set when the reader went away (a closed pipe): stop writing
 
     def __call__(self, event: Event) -> None:
-        if self.closed or (not self.verbose and event.kind in self.QUIET):
+        if self.closed or (not self.verbose and isinstance(event, self.QUIET)):
             return
         stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
         try:

@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO
 
-from ..events import RUN_FINISHED, Event
+from ..events import Event, RunFinished, from_dict
 
 log = logging.getLogger(__name__)
 
@@ -21,18 +21,6 @@ EVENTS_FILE = "events.ndjson"
 
 def event_to_line(e: Event) -> str:
     return json.dumps(e.to_dict(), ensure_ascii=False, default=str, separators=(",", ":")) + "\n"
-
-
-def event_from_dict(d: dict[str, Any]) -> Event:
-    data = d.get("data")
-    task_id = d.get("task_id")
-    return Event(
-        kind=str(d.get("kind", "")),
-        run_id=str(d.get("run_id") or ""),
-        task_id=None if task_id is None else str(task_id),
-        data=data if isinstance(data, dict) else {},
-        ts=float(d.get("ts") or 0.0),
-    )
 
 
 class EventLogWriter:
@@ -72,7 +60,7 @@ def _parse(line: str, path: Path, lineno: int) -> Event | None:
         d = json.loads(line)
         if not isinstance(d, dict):
             raise ValueError("not an object")
-        return event_from_dict(d)
+        return from_dict(d)
     except (ValueError, TypeError) as e:
         log.warning("%s:%d: skipped a malformed event line (%s)", path, lineno, e)
         return None
@@ -126,7 +114,7 @@ def read_events(
                             yield e
                             if timeout is not None:
                                 deadline = time.monotonic() + timeout
-                            if until_finished and e.kind == RUN_FINISHED:
+                            if until_finished and isinstance(e, RunFinished):
                                 return
                     continue
             if not follow:

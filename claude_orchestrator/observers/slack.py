@@ -16,8 +16,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from .. import events as ev
-from ..events import Event
+from ..events import Event, RunFinished, RunWarning, TaskCompleted, TaskFailed, TaskStarted
 from .snapshot import SnapshotBuilder
 
 log = logging.getLogger(__name__)
@@ -110,8 +109,11 @@ class SlackNotifier:
     def __call__(self, e: Event) -> None:
         if self._own_builder:
             self.builder.fold(e)
-        if e.task_id is not None and e.data.get("title"):
-            self._titles[e.task_id] = str(e.data["title"])
+        match e:
+            case TaskStarted(title=t) | TaskCompleted(title=t) | TaskFailed(title=t) if (
+                t and e.task_id is not None
+            ):
+                self._titles[e.task_id] = t
         body = self.build(e)
         if body is not None:
             self._ensure_thread()
@@ -120,22 +122,23 @@ class SlackNotifier:
     def build(self, e: Event) -> dict[str, Any] | None:
         """The message for an event, or None when it is not one we notify about."""
         n = self.cfg.notifications
-        if e.kind == ev.TASK_COMPLETED and n.notify_on_task_complete:
-            return self._completed(e)
-        if e.kind == ev.TASK_FAILED and n.notify_on_task_failed:
-            return self._failed(e)
-        if e.kind == ev.RUN_FINISHED and n.notify_on_all_complete:
-            return self._finished(e)
-        if e.kind == ev.WARNING and e.data.get("source") == "usage" and n.notify_on_usage_warning:
-            return self._usage_warning(e)
+        match e:
+            case TaskCompleted() if n.notify_on_task_complete:
+                return self._completed(e)
+            case TaskFailed() if n.notify_on_task_failed:
+                return self._failed(e)
+            case RunFinished() if n.notify_on_all_complete:
+                return self._finished(e)
+            case RunWarning(source="usage") if n.notify_on_usage_warning:
+                return self._usage_warning(e)
         return None
 
-    def _cost_line(self, task_cost: Any = None) -> str:
+    def _cost_line(self, task_cost: float | None = None) -> str:
         u = self.builder.snapshot().usage
         run = f"${u.cost_usd:.2f} for the run" + (f" of a ${u.budget_usd:.2f} budget" if u.budget_usd else "")
         if task_cost is None:
             return f"*Cost so far:* {run}"
-        return f"*Cost so far:* ${float(task_cost):.2f} for this task, {run}"
+        return f"*Cost so far:* ${task_cost:.2f} for this task, {run}"
 
     def _name(self, e: Event) -> str:
         title = self._titles.get(str(e.task_id), "")
@@ -144,34 +147,32 @@ class SlackNotifier:
     def _context(self, e: Event) -> str:
         return f"claude-orchestrator · run `{e.run_id or '?'}`"
 
-    def _where(self, d: dict[str, Any]) -> str:
+    def _where(self, branch: str | None, commit: str | None) -> str:
         parts = []
-        if d.get("branch"):
-            parts.append(f"branch `{clip(d['branch'], 200)}`")
-        if d.get("commit"):
-            parts.append(f"commit `{clip(d['commit'], 40)}`")
+        if branch:
+            parts.append(f"branch `{clip(branch, 200)}`")
+        if commit:
+            parts.append(f"commit `{clip(commit, 40)}`")
         return "*Where:* " + (", ".join(parts) if parts else "no commit recorded")
 
-    def _completed(self, e: Event) -> dict[str, Any]:
-        d = e.data
+    def _completed(self, e: TaskCompleted) -> dict[str, Any]:
         t = self.builder.snapshot().tasks
         left = t.ready + t.running + t.waiting
-        turns = f" in {int(d['turns'])} turns" if d.get("turns") else ""
-        happened = f"*What happened:* {self._name(e)} completed after {_dur(d.get('duration_s'))}{turns}."
+        turns = f" in {e.turns} turns" if e.turns else ""
+        happened = f"*What happened:* {self._name(e)} completed after {_dur(e.duration_s)}{turns}."
         nxt = "review the commit" + (
             f"; {left} task(s) still to run." if left else "; this was the last task."
         )
         return message(
             f"✅ {self._name(e)} done",
-            [happened, self._cost_line(d.get("cost_usd")), self._where(d), f"*Next:* {nxt}"],
+            [happened, self._cost_line(e.cost_usd), self._where(e.branch, e.commit), f"*Next:* {nxt}"],
             self._context(e),
         )
 
-    def _failed(self, e: Event) -> dict[str, Any]:
-        d = e.data
-        blocked = [str(x) for x in d.get("blocked_dependents") or []]
-        why = f"*Why:* {clip(d.get('reason') or 'no reason given', 1500)}"
-        attempts = f" after {int(d.get('attempts') or 1)} attempt(s)"
+    def _failed(self, e: TaskFailed) -> dict[str, Any]:
+        blocked = list(e.blocked_dependents)
+        why = f"*Why:* {clip(e.reason or 'no reason given', 1500)}"
+        attempts = f" after {e.attempts or 1} attempt(s)"
         happened = f"*What happened:* {self._name(e)} failed{attempts}."
         if blocked:
             happened += f" Blocked dependents: {clip(', '.join(blocked), 500)}."
@@ -181,39 +182,35 @@ class SlackNotifier:
         )
         return message(
             f"❌ {self._name(e)} failed",
-            [happened, why, self._cost_line(d.get("cost_usd")), self._where(d), nxt],
+            [happened, why, self._cost_line(e.cost_usd), self._where(e.branch, e.commit), nxt],
             self._context(e),
         )
 
-    def _finished(self, e: Event) -> dict[str, Any]:
-        d = e.data
-        status = str(d.get("status") or "finished")
-        done, failed = int(d.get("done") or 0), int(d.get("failed") or 0)
+    def _finished(self, e: RunFinished) -> dict[str, Any]:
+        status = e.status or "finished"
+        done, failed = e.done or 0, e.failed or 0
         t = self.builder.snapshot().tasks
         icon = "🏁" if failed == 0 and t.blocked == 0 else "⚠️"
-        happened = (
-            f"*What happened:* run {status} in {_dur(d.get('duration_s'))}: {done} done, {failed} failed"
-        )
+        happened = f"*What happened:* run {status} in {_dur(e.duration_s)}: {done} done, {failed} failed"
         happened += f", {t.blocked} blocked." if t.blocked else "."
-        cost = f"*Cost:* ${float(d.get('cost_usd') or self.builder.snapshot().usage.cost_usd):.2f}"
+        cost = f"*Cost:* ${float(e.cost_usd or self.builder.snapshot().usage.cost_usd):.2f}"
         if failed or t.blocked:
             nxt = f"*Next:* `claude-orchestrator status` lists the failures; fix them and run again (`--run {e.run_id}` for logs)."
         else:
             nxt = "*Next:* review and merge the task branches; `claude-orchestrator status` has the details."
         return message(f"{icon} Run {e.run_id} {status}", [happened, cost, nxt], self._context(e))
 
-    def _usage_warning(self, e: Event) -> dict[str, Any]:
-        d = e.data
+    def _usage_warning(self, e: RunWarning) -> dict[str, Any]:
         crit = self.cfg.monitoring.usage_critical_threshold
-        level = str(d.get("level") or "warn")
+        level = e.level or "warn"
         nxt = (
             "*Next:* new work has stopped; raise `budgets.run_usd` or wait for the usage window to reset."
             if level == "critical"
             else f"*Next:* new work stops at {crit:.0f}%; raise `budgets.run_usd` or pause the run if needed."
         )
         return message(
-            f"⚠️ Usage {level}: {clip(d.get('metric') or 'usage', 40)} at {float(d.get('pct') or 0):.0f}%",
-            [f"*What happened:* {clip(d.get('message') or '', 1500)}", self._cost_line(), nxt],
+            f"⚠️ Usage {level}: {clip(e.metric or 'usage', 40)} at {e.pct or 0:.0f}%",
+            [f"*What happened:* {clip(e.message, 1500)}", self._cost_line(), nxt],
             self._context(e),
         )
 

@@ -1,30 +1,9 @@
-"""The state of a run at an instant, folded from events. Observers (display, Slack, status) read
-snapshots; nothing here decides anything (run/gate.UsageGuard does, for the scheduler).
+"""The state of a run at an instant, folded from events (the kinds and their fields: events/__init__.py).
+Observers (display, Slack, status) read snapshots; nothing here decides anything (run/gate.UsageGuard does,
+for the scheduler).
 
-Event data conventions (the scheduler follows these; unknown fields are ignored, missing ones default):
-
-    RUN_STARTED     {total, ready, done_before, critical_path, budget_usd, workers}
-                    critical_path: ordered task ids of the longest remaining chain (or just its length)
-    TASK_READY      {}                                   a waiting task whose dependencies are now done
-    TASK_STARTED    {title, backend, worker_id, attempt}
-    TASK_PROGRESS   {phase, turns, tokens_in, tokens_out, cost_usd}   totals of the current attempt
-    TASK_RETRY      {attempt, reason, delay_s}           the task goes back to `ready`
-    TASK_COMPLETED  {cost_usd, duration_s, commit, branch, turns, title?}
-    TASK_FAILED     {reason, attempts, blocked_dependents: [task ids], cost_usd?, branch?, title?}
-    TASK_BLOCKED    {reason, blocked_by}
-    USAGE           {tokens_in, tokens_out, cache_read, cache_write, cost_usd, ratelimit_headroom,
-                     usage_window_pct?, delta?}
-                    run totals so far (replace); with delta=true the numbers are added instead.
-                    ratelimit_headroom: fraction 0..1 of the tightest API rate limit still free.
-    RATE_LIMITED    {backend, status, utilization, resets_at, rate_limit_type}
-                    a Claude Code rate_limit_event; utilization 0..1 becomes usage_window_pct.
-    WARNING         {message, source?, level?, metric?, pct?}   (UsageGuard emits source="usage")
-    LOG             {message, level?, units?}    units: follow-up unit ids added at run time (start waiting)
-
-Units vs groups: counts are of runnable units. A parent whose subtasks run ("3" of "3.1", "3.2") is a
-group; its TASK_COMPLETED (with `subtasks`), TASK_FAILED and TASK_BLOCKED summarise its members and are
-shown in the event list but not counted again. TASK_PROGRESS may carry usage_window_pct (Claude Code).
-    RUN_FINISHED    {status, done, failed, cost_usd, duration_s}
+Counts are of runnable units. A group (a parent whose subtasks run) has its task_completed, task_failed and
+task_blocked listed in the recent events but not counted again.
 """
 
 from __future__ import annotations
@@ -32,26 +11,30 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .. import events as ev
-from ..events import Event
-from .text import _int, _num, describe_event
+from ..events import (
+    Event,
+    Log,
+    RateLimited,
+    RunFinished,
+    RunStarted,
+    RunWarning,
+    TaskBlocked,
+    TaskCompleted,
+    TaskFailed,
+    TaskProgress,
+    TaskReady,
+    TaskRetry,
+    TaskStarted,
+    Usage,
+)
+from .text import describe_event
 
 STATES = ("ready", "running", "waiting", "blocked", "done", "failed")
-_UNIT_KINDS = frozenset(
-    {
-        ev.TASK_READY,
-        ev.TASK_STARTED,
-        ev.TASK_PROGRESS,
-        ev.TASK_RETRY,
-        ev.TASK_COMPLETED,
-        ev.TASK_FAILED,
-        ev.TASK_BLOCKED,
-    }
-)
+_UNIT_EVENTS = (TaskReady, TaskStarted, TaskProgress, TaskRetry, TaskCompleted, TaskFailed, TaskBlocked)
 
 
 @dataclass(frozen=True)
@@ -198,136 +181,152 @@ class SnapshotBuilder:
         if wid is not None:
             self._workers.pop(wid, None)
 
-    def _note_groups(self, tid: str | None, d: dict[str, Any]) -> bool:
-        """Remember parents of subtask ids ("3" of "3.1"); True when `tid` is such a group, whose events
-        summarise its subtasks and must not be counted again."""
-        ids: list[Any] = [tid]
-        for key in ("blocked_dependents", "blocked_by", "units", "subtasks"):
-            v = d.get(key)
-            ids += v if isinstance(v, list) else [v]
+    def _note_groups(self, e: Event) -> bool:
+        """Remember parents of subtask ids ("3" of "3.1"); True when the event's task is such a group, whose
+        events summarise its subtasks and must not be counted again."""
+        ids: list[str | None] = [e.task_id]
+        match e:
+            case TaskFailed():
+                ids += e.blocked_dependents
+            case TaskBlocked():
+                ids += e.blocked_by
+            case Log(units=units) | RunWarning(units=units) if units is not None:
+                ids += units
+            case TaskCompleted(subtasks=subtasks) if subtasks is not None:
+                ids += subtasks
+                if e.task_id is not None:
+                    self._groups.add(e.task_id)
         for x in ids:
-            parts = str(x).split(".") if x is not None else []
+            parts = x.split(".") if x is not None else []
             for i in range(1, len(parts)):
                 self._groups.add(".".join(parts[:i]))
-        if tid is not None and isinstance(d.get("subtasks"), list):
-            self._groups.add(tid)
-        return tid is not None and tid in self._groups
+        return e.task_id is not None and e.task_id in self._groups
 
     def fold(self, e: Event) -> None:
-        d, k, tid = e.data, e.kind, e.task_id
         with self._lock:
-            if self._note_groups(tid, d) and k in _UNIT_KINDS:
-                tid = None  # a group's summary event: listed in recent events, not counted
-            if k == ev.RUN_STARTED:
-                self._run_id, self._started_at, self._status = e.run_id, e.ts, "running"
-                self._finished_at = None
-                self._total = _int(d.get("total"))
-                done = _int(d.get("done_before"))
-                ready = _int(d.get("ready"))
-                self._counts = dict.fromkeys(STATES, 0)
-                self._counts.update(done=done, ready=ready, waiting=max(0, self._total - done - ready))
-                self._tasks.clear()
-                self._known = dict.fromkeys(STATES, 0)
-                self._groups.clear()
-                self._workers.clear()
-                self._worker_of.clear()
-                b = d.get("budget_usd")
-                self._budget = _num(b) if b else None
-                self._max_workers = _int(d.get("workers"))
-                cp = d.get("critical_path")
-                if isinstance(cp, (list, tuple)):
-                    self._critical = [str(x) for x in cp]
-                    self._critical_len = len(self._critical)
-                else:
-                    self._critical, self._critical_len = None, _int(cp)
-            elif tid is not None and k == ev.TASK_READY:
+            group = self._note_groups(e) and isinstance(e, _UNIT_EVENTS)
+            tid = None if group else e.task_id  # a group's summary: listed in recent events, not counted
+            match e:
+                case RunStarted():
+                    self._fold_run_started(e)
+                case Log(units=units) if units is not None:
+                    self._add_units(units)
+                case Usage():
+                    self._fold_usage(e)
+                case RateLimited(utilization=u) if u is not None:
+                    self._window = 100.0 * u
+                case RunFinished():
+                    self._status, self._finished_at = e.status or "finished", e.ts
+                    self._workers.clear()
+                    self._worker_of.clear()
+                case _ if tid is not None:
+                    self._fold_task(e, tid)
+            if not isinstance(e, (TaskProgress, Usage)):
+                self._recent.append(time.strftime("%H:%M:%S ", time.localtime(e.ts)) + describe_event(e))
+
+    def _fold_run_started(self, e: RunStarted) -> None:
+        self._run_id, self._started_at, self._status = e.run_id, e.ts, "running"
+        self._finished_at = None
+        self._total, done, ready = e.total, e.done_before, e.ready
+        self._counts = dict.fromkeys(STATES, 0)
+        self._counts.update(done=done, ready=ready, waiting=max(0, self._total - done - ready))
+        self._tasks.clear()
+        self._known = dict.fromkeys(STATES, 0)
+        self._groups.clear()
+        self._workers.clear()
+        self._worker_of.clear()
+        self._budget = e.budget_usd or None
+        self._max_workers = e.workers
+        if isinstance(e.critical_path, int):
+            self._critical, self._critical_len = None, e.critical_path
+        else:
+            self._critical = list(e.critical_path)
+            self._critical_len = len(self._critical)
+
+    def _add_units(self, units: Sequence[str]) -> None:
+        """Follow-up units added at run time start out waiting."""
+        for u in units:
+            if u not in self._tasks and u not in self._groups:
+                self._tasks[u] = _Task("waiting")
+                self._counts["waiting"] += 1
+                self._known["waiting"] += 1
+                self._total += 1
+
+    def _fold_task(self, e: Event, tid: str) -> None:
+        match e:
+            case TaskReady():
                 self._move(tid, "ready", "waiting", e.ts)
-            elif tid is not None and k == ev.TASK_STARTED:
+            case TaskStarted():
                 self._move(tid, "running", "ready", e.ts)
-                wid = str(d.get("worker_id") or tid)
+                wid = e.worker_id or tid
                 self._drop_worker(tid)
                 self._worker_of[tid] = wid
                 self._workers[wid] = WorkerRow(
                     worker_id=wid,
                     task_id=tid,
-                    title=str(d.get("title") or ""),
-                    backend=str(d.get("backend") or ""),
+                    title=e.title,
+                    backend=e.backend,
                     started_at=e.ts,
-                    attempt=_int(d.get("attempt") or 1),
+                    attempt=e.attempt or 1,
                 )
-            elif k == ev.LOG and isinstance(d.get("units"), list):
-                for u in d["units"]:  # follow-up units added at run time start out waiting
-                    if str(u) not in self._tasks and str(u) not in self._groups:
-                        self._tasks[str(u)] = _Task("waiting")
-                        self._counts["waiting"] += 1
-                        self._known["waiting"] += 1
-                        self._total += 1
-            elif tid is not None and k == ev.TASK_PROGRESS:
-                if d.get("usage_window_pct") is not None:
-                    self._window = _num(d["usage_window_pct"])
-                pw = self._worker_of.get(tid)
-                row = self._workers.get(pw) if pw else None
-                if row is not None and pw is not None:
-                    self._workers[pw] = replace(
-                        row,
-                        phase=str(d.get("phase") or row.phase),
-                        turns=_int(d.get("turns", row.turns)),
-                        tokens_in=_int(d.get("tokens_in", row.tokens_in)),
-                        tokens_out=_int(d.get("tokens_out", row.tokens_out)),
-                        cost_usd=_num(d.get("cost_usd", row.cost_usd)),
-                    )
-            elif tid is not None and k == ev.TASK_RETRY:
+            case TaskProgress():
+                self._fold_progress(e, tid)
+            case TaskRetry():
                 self._retries += 1
                 self._add_cost(tid)
                 self._drop_worker(tid)
                 self._move(tid, "ready", "running", e.ts)
-            elif tid is not None and k == ev.TASK_COMPLETED:
-                self._add_cost(tid, d.get("cost_usd"))
+            case TaskCompleted():
+                self._add_cost(tid, e.cost_usd)
                 self._drop_worker(tid)
                 self._move(tid, "done", "running", e.ts)
-                if d.get("duration_s") is not None:
-                    self._durations.append(_num(d.get("duration_s")))
-            elif tid is not None and k == ev.TASK_FAILED:
-                self._add_cost(tid, d.get("cost_usd"))
+                if e.duration_s is not None:
+                    self._durations.append(e.duration_s)
+            case TaskFailed():
+                self._add_cost(tid, e.cost_usd)
                 self._drop_worker(tid)
                 self._move(tid, "failed", "running", e.ts)
-                for dep in d.get("blocked_dependents") or []:
-                    self._move(str(dep), "blocked", "waiting", e.ts)
-            elif tid is not None and k == ev.TASK_BLOCKED:
+                for dep in e.blocked_dependents:
+                    self._move(dep, "blocked", "waiting", e.ts)
+            case TaskBlocked():
                 self._move(tid, "blocked", "waiting", e.ts)
-            elif k == ev.USAGE:
-                self._fold_usage(d)
-            elif k == ev.RATE_LIMITED and d.get("utilization") is not None:
-                self._window = 100.0 * _num(d.get("utilization"))
-            elif k == ev.RUN_FINISHED:
-                self._status = str(d.get("status") or "finished")
-                self._finished_at = e.ts
-                self._workers.clear()
-                self._worker_of.clear()
-            if k not in (ev.TASK_PROGRESS, ev.USAGE):
-                self._recent.append(time.strftime("%H:%M:%S ", time.localtime(e.ts)) + describe_event(e))
 
-    def _add_cost(self, tid: str, final: Any = None) -> None:
+    def _fold_progress(self, e: TaskProgress, tid: str) -> None:
+        if e.usage_window_pct is not None:
+            self._window = e.usage_window_pct
+        wid = self._worker_of.get(tid)
+        row = self._workers.get(wid) if wid else None
+        if row is not None and wid is not None:
+            self._workers[wid] = replace(
+                row,
+                phase=e.phase or row.phase,
+                turns=row.turns if e.turns is None else e.turns,
+                tokens_in=row.tokens_in if e.tokens_in is None else e.tokens_in,
+                tokens_out=row.tokens_out if e.tokens_out is None else e.tokens_out,
+                cost_usd=row.cost_usd if e.cost_usd is None else e.cost_usd,
+            )
+
+    def _add_cost(self, tid: str, final: float | None = None) -> None:
         """Accumulate a task's spend: the final figure if given, else the current attempt's progress."""
         if final is not None:
-            self._task_costs[tid] = _num(final)
+            self._task_costs[tid] = final
             return
         row = self._workers.get(self._worker_of.get(tid, ""))
         if row is not None:
             self._task_costs[tid] = self._task_costs.get(tid, 0.0) + row.cost_usd
 
-    def _fold_usage(self, d: dict[str, Any]) -> None:
-        keys = ("tokens_in", "tokens_out", "cache_read", "cache_write", "cost_usd")
-        for key in keys:
-            if key in d:
-                v = _num(d[key])
-                self._usage[key] = self._usage.get(key, 0) + v if d.get("delta") else v
-        if d.get("ratelimit_headroom") is not None:
-            self._headroom = max(0.0, min(1.0, _num(d["ratelimit_headroom"])))
-        if d.get("usage_window_pct") is not None:
-            self._window = _num(d["usage_window_pct"])
-        if d.get("budget_usd"):
-            self._budget = _num(d["budget_usd"])
+    def _fold_usage(self, e: Usage) -> None:
+        now: dict[str, float | None] = {"tokens_in": e.tokens_in, "tokens_out": e.tokens_out}
+        now |= {"cache_read": e.cache_read, "cache_write": e.cache_write, "cost_usd": e.cost_usd}
+        for key, v in now.items():
+            if v is not None:
+                self._usage[key] = self._usage.get(key, 0) + v if e.delta else v
+        if e.ratelimit_headroom is not None:
+            self._headroom = max(0.0, min(1.0, e.ratelimit_headroom))
+        if e.usage_window_pct is not None:
+            self._window = e.usage_window_pct
+        if e.budget_usd:
+            self._budget = e.budget_usd
 
     # -- reading -------------------------------------------------------------------------------
     def _eta(self, now: float) -> tuple[float | None, int]:

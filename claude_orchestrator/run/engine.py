@@ -287,10 +287,8 @@ class RunEngine:
                 self._sched.request_stop(5.0)
 
         def on_event(e: ev.Event) -> None:
-            if e.kind == ev.TASK_FAILED and e.task_id:
-                mark_failed(
-                    store, tag_name, e.task_id, str(e.data.get("reason", "failed")), self.run_id, run_path
-                )
+            if isinstance(e, ev.TaskFailed) and e.task_id:
+                mark_failed(store, tag_name, e.task_id, e.reason or "failed", self.run_id, run_path)
 
         unsub_status = self.bus.subscribe(on_event)
 

@@ -173,7 +173,7 @@ def tokens_from_ledger(run_path: Path) -> tuple[dict[str, TokenTotals], dict[str
 def summary_from_events(run_path: Path) -> RunSummary:
     """Rebuild a run's summary from its event log, plus tokens and cost from usage.json when present.
     RUN_FINISHED's counts win over counted events; the run command writes the result with write_summary."""
-    from .. import events as ev
+    from ..events import RunFinished, RunStarted, TaskBlocked, TaskCompleted, TaskFailed, Usage
     from ..observers.eventlog import read_events
 
     s = RunSummary(run_id=run_path.name, status="running")
@@ -182,36 +182,29 @@ def summary_from_events(run_path: Path) -> RunSummary:
     task_costs: dict[str, float] = {}
     for e in read_events(run_path):
         last_ts = e.ts
-        d = e.data
-        group = isinstance(d.get("subtasks"), list)  # a parent's summary of its subtasks
-        if e.kind == ev.RUN_STARTED:
-            s.started_at = e.ts
-        elif e.kind == ev.TASK_COMPLETED:
-            s.tasks_done += 1
-            if not group and d.get("cost_usd") is not None:
-                task_costs[str(e.task_id)] = float(d["cost_usd"])
-        elif e.kind == ev.TASK_FAILED:
-            s.tasks_failed += 1
-            s.failures.append(Failure(task_id=str(e.task_id), reason=str(d.get("reason", ""))))
-            if d.get("cost_usd") is not None:
-                task_costs[str(e.task_id)] = float(d["cost_usd"])
-        elif e.kind == ev.TASK_BLOCKED:
-            s.tasks_blocked += 1
-        elif e.kind == ev.USAGE and "cost_usd" in d and not d.get("delta"):
-            usage_cost = float(d["cost_usd"])
-        elif e.kind == ev.RUN_FINISHED:
-            s.status = str(d.get("status") or "finished")
-            s.finished_at = e.ts
-            s.duration_s = d.get("duration_s")
-            for key, field_ in (
-                ("done", "tasks_done"),
-                ("failed", "tasks_failed"),
-                ("blocked", "tasks_blocked"),
-            ):
-                if isinstance(d.get(key), int):
-                    setattr(s, field_, d[key])
-            if d.get("cost_usd") is not None:
-                usage_cost = float(d["cost_usd"])
+        match e:
+            case RunStarted():
+                s.started_at = e.ts
+            case TaskCompleted():
+                s.tasks_done += 1
+                if e.subtasks is None and e.cost_usd is not None:  # not a group's summary of its members
+                    task_costs[str(e.task_id)] = e.cost_usd
+            case TaskFailed():
+                s.tasks_failed += 1
+                s.failures.append(Failure(task_id=str(e.task_id), reason=e.reason))
+                if e.cost_usd is not None:
+                    task_costs[str(e.task_id)] = e.cost_usd
+            case TaskBlocked():
+                s.tasks_blocked += 1
+            case Usage(cost_usd=cost) if cost is not None and not e.delta:
+                usage_cost = cost
+            case RunFinished():
+                s.status, s.finished_at, s.duration_s = e.status or "finished", e.ts, e.duration_s
+                s.tasks_done = s.tasks_done if e.done is None else e.done
+                s.tasks_failed = s.tasks_failed if e.failed is None else e.failed
+                s.tasks_blocked = s.tasks_blocked if e.blocked is None else e.blocked
+                if e.cost_usd is not None:
+                    usage_cost = e.cost_usd
     if s.started_at is not None and s.duration_s is None and last_ts is not None:
         s.duration_s = (s.finished_at or last_ts) - s.started_at
     s.tokens_by_role, s.tokens_by_model = tokens_from_ledger(run_path)

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import events as ev
 from ..errors import InputError, OrchestratorError
+from ..events import TaskCompleted, TaskMerged
 from ..taskmaster.store import TaskStore
 from .folder import runs_root
 
@@ -65,7 +65,7 @@ def journal_merged(run_path: Path) -> set[str]:
     merged = set()
     with contextlib.suppress(OrchestratorError, OSError):
         for e in read_events(run_path):
-            if e.kind in (ev.TASK_MERGED, ev.TASK_COMPLETED) and e.task_id:
+            if isinstance(e, (TaskMerged, TaskCompleted)) and e.task_id:
                 merged.add(e.task_id)
     return merged
 
