@@ -167,7 +167,12 @@ def test_add_task_manual(mcp: Session, proj: Path) -> None:
     data = call(
         mcp, proj, "add_task", title="New", description="Desc", priority="high", dependencies="1,2"
     ).data
-    assert data == {"taskId": 5, "message": "Successfully added new task #5", "telemetryData": None}
+    assert data == {
+        "taskId": 5,
+        "message": "Successfully added new task #5",
+        "telemetryData": None,
+        "tagInfo": None,
+    }
     t5 = by_id(proj)["5"]
     assert (t5["title"], t5["priority"], t5["dependencies"]) == ("New", "high", [1, 2])
     assert "invalid priority 'urgent'" in refused(

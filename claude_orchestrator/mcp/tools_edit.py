@@ -80,7 +80,12 @@ def add_task(c: Call) -> dict[str, Any]:
             priority=ops.check_priority(priority.lower()),
             dependencies=ops.parse_ids(c.text("dependencies") or ""),
         )
-    return {"taskId": task.id, "message": f"Successfully added new task #{task.id}", "telemetryData": None}
+    return {
+        "taskId": task.id,
+        "message": f"Successfully added new task #{task.id}",
+        "telemetryData": None,
+        "tagInfo": None,
+    }
 
 
 def add_subtask(c: Call) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def _dependency(c: Call, adding: bool) -> dict[str, Any]:
         message = f"Successfully removed dependency: Task {unit} no longer depends on {dep}"
     if not changed:
         message = f"Task {unit} {'already depends' if adding else 'did not depend'} on {dep}; nothing changed"
-    return {"message": message, "taskId": _ref(unit), "dependencyId": _ref(dep), "changed": changed}
+    return {"message": message, "taskId": _ref(unit), "dependencyId": _ref(dep)}
 
 
 def add_dependency(c: Call) -> dict[str, Any]:

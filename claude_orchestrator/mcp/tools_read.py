@@ -16,6 +16,18 @@ from .spec import FILE, REQUIRED, Call, Param, ToolSpec
 # get_tasks pages its answer so that it stays well under Claude Code's 25k-token limit for tool output
 PAGE_CHARS = 48_000
 NO_NEXT = "No eligible next task found. All tasks are either completed or have unsatisfied dependencies"
+NEXT_STEPS = {  # Task Master's words, so that an agent used to them reads the same advice
+    "subtask": "Subtasks can be updated with timestamped details as you implement them. This is useful for "
+    "tracking progress, marking milestones and insights (of successful or successive falures in attempting to "
+    "implement the subtask). Research can be used when updating the subtask to collect up-to-date information, "
+    "and can be helpful to solve a repeating problem the agent is unable to solve. It is a good idea to "
+    "get-task the parent task to collect the overall context of the task, and to get-task the subtask to "
+    "collect the specific details of the subtask.",
+    "task": "Tasks can be updated to reflect a change in the direction of the task, or to reformulate the task "
+    "per your prompt. Research can be used when updating the task to collect up-to-date information. It is best "
+    "to update subtasks as you work on them, and to update the task for more high-level changes that may affect "
+    "pending subtasks or the general direction of the task.",
+}
 
 
 def _number(x: float) -> float | int:
@@ -165,15 +177,11 @@ def next_task(c: Call) -> dict[str, Any]:
     if item and item.get("complexityScore") is not None:
         task["complexityScore"] = item["complexityScore"]
     kind = "subtask" if isinstance(unit, Subtask) else "task"
-    hint = (
-        "Subtasks can be updated with timestamped details as you implement them (update_subtask)."
-        if kind == "subtask"
-        else "Tasks can be updated to reflect a change in direction; update subtasks as you work on them."
-    )
     return {
         "nextTask": task,
         "isSubtask": kind == "subtask",
-        "nextSteps": f'When ready to work on the {kind}, use set-status to set the status to "in progress" {hint}',
+        "nextSteps": f'When ready to work on the {kind}, use set-status to set the status to "in progress" '
+        + NEXT_STEPS[kind],
     }
 
 
