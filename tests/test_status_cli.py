@@ -196,3 +196,19 @@ def test_status_survives_one_corrupt_summary(project):
     assert r.exit_code == 0
     bad = [x for x in json.loads(r.output)["runs"] if x["run_id"] == old][0]
     assert bad["source"].startswith("events (unreadable run summary")
+
+
+def test_status_is_data_and_the_cli_only_formats_it(project):
+    from claude_orchestrator.status import ProjectStatus, project_status, run_status
+
+    root, old, live = project
+    st = project_status(root)
+    assert isinstance(st, ProjectStatus)
+    assert (st.tasks.total, st.tasks.ready, st.tasks.ready_ids) == (4, 1, ["2"])
+    assert [(r.summary.run_id, r.source) for r in st.runs] == [(live, "events"), (old, "summary.json")]
+    assert st.runs[1].summary.failures[0].reason == "tests failed"
+    assert (st.budget.level, st.budget.usage_window_pct) == ("warn", 40.0)
+    assert st.budget.last_run_cost_usd == pytest.approx(4.1)
+    assert json.loads(invoke("status", "--json", "--project", str(root)).output) == st.to_dict()
+    assert run_status(run_dir(root, old)).summary.cost_usd == pytest.approx(4.2)
+    assert project_status(root, runs=0).runs == [] and project_status(root, runs=0).budget.level == "ok"
