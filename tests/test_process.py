@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from claude_orchestrator.errors import BuildError
 from claude_orchestrator.process import (
     MARKER_VAR,
     is_secret_name,
@@ -16,6 +17,8 @@ from claude_orchestrator.process import (
     scrubbed_env,
     tree_pids,
 )
+from claude_orchestrator.stack.proc import StepLog, run_step
+from claude_orchestrator.workers.sandbox import Sandbox
 
 CANARIES = {
     "CANARY_SECRET_TOKEN": "canary-0001",
@@ -134,3 +137,25 @@ def test_interrupt_kills_the_tree(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         run_process_group(["sleep", "1000"], cwd=tmp_path, on_start=on_start)
     assert pids and not alive(pids[0])
+
+
+@needs_setsid
+def test_build_step_and_model_command_timeouts_reach_setsid_children(tmp_path: Path) -> None:
+    def script(pidfile: str) -> str:  # the leader waits until its setsid child has written its pid
+        inner = f"echo $$ > {pidfile}; exec sleep 1000"
+        return f"setsid bash -c '{inner}' & while [ ! -s {pidfile} ]; do sleep 0.01; done; sleep 1000"
+
+    with pytest.raises(BuildError, match="timed out after 1s"):
+        run_step(
+            "hang",
+            ["bash", "-c", script("step.pid")],
+            cwd=tmp_path,
+            log=StepLog(tmp_path / "b.log"),
+            timeout=1,
+        )
+    text, is_error = Sandbox(tmp_path, command_timeout=1).dispatch(
+        "run_command", {"command": script("cmd.pid")}
+    )
+    assert is_error and text.endswith("[killed: timed out after 1s]")
+    pids = [int((tmp_path / f).read_text()) for f in ("step.pid", "cmd.pid")]
+    assert not [p for p in pids if alive(p)]
