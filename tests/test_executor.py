@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from claude_orchestrator.events import TaskProgress
 from claude_orchestrator.run.executor import Finished, Job, LocalExecutor, Progress
 from claude_orchestrator.testing.fake_worker import FakeSpec, FakeWorker
 from claude_orchestrator.workers.base import WorkContext, WorkResult, WorkUnit
@@ -39,7 +40,7 @@ def test_submit_runs_the_job_and_delivers_progress_then_the_result(tmp_path: Pat
 
         def run(self, u: WorkUnit, ctx: WorkContext) -> WorkResult:
             seen.append(ctx)
-            ctx.report({"phase": "working"})
+            ctx.report(TaskProgress(phase="working"))
             return WorkResult(ok=True, summary=f"did {u.unit_id} attempt {u.attempt}: {u.feedback}")
 
     ex = LocalExecutor(lambda u: Echo(), lambda u: tmp_path / u.unit_id)
@@ -47,7 +48,7 @@ def test_submit_runs_the_job_and_delivers_progress_then_the_result(tmp_path: Pat
     job = Job(7, unit("3", attempt=2, feedback="fix it"), run_id="r1", timeout_s=12.0)
     ex.submit(job)
     first = inbox.get(timeout=30)
-    assert isinstance(first, Progress) and first.job == job and first.data == {"phase": "working"}
+    assert isinstance(first, Progress) and first.job == job and first.progress.data == {"phase": "working"}
     done = finished(inbox)
     assert done.job.token == 7 and done.result.ok and done.result.summary == "did 3 attempt 2: fix it"
     ctx = seen[0]

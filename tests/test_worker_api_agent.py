@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from claude_orchestrator.config import OrchestratorConfig
+from claude_orchestrator.events import TaskProgress
 from claude_orchestrator.llm.client import LLM
 from claude_orchestrator.testing.fake_anthropic import (
     FakeAnthropic,
@@ -84,7 +85,7 @@ def test_tool_loop_writes_edits_runs_and_reports(tmp_path: Path) -> None:
             return steps[req.turn]
         return text_reply("Added greet.py; greet() returns 'hi' (checked with python3).")
 
-    reports: list[dict] = []
+    reports: list[TaskProgress] = []
     transcript = tmp_path / "run" / "transcript.jsonl"
     result, fake, llm = run_worker(model, wd, report=reports.append, transcript_path=transcript)
     assert result.ok, result.error
@@ -112,8 +113,8 @@ def test_tool_loop_writes_edits_runs_and_reports(tmp_path: Path) -> None:
     }
     assert "Do NOT commit" in first.system_text and "greet() returns 'hi'" in first.last_user_text
     assert "Set up the package." in first.last_user_text
-    assert [r["phase"] for r in reports] == ["starting", "working", "working", "working", "working", "done"]
-    assert reports[-1]["cost_usd"] == result.cost_usd
+    assert [r.phase for r in reports] == ["starting", "working", "working", "working", "working", "done"]
+    assert reports[-1].cost_usd == result.cost_usd
     lines = [json.loads(x) for x in transcript.read_text().splitlines()]
     assert [m["role"] for m in lines] == ["user"] + ["assistant", "user"] * 3 + ["assistant"]
     assert result.transcript_path == str(transcript)

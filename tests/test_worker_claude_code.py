@@ -15,6 +15,7 @@ import pytest
 
 from claude_orchestrator.config import OrchestratorConfig
 from claude_orchestrator.environment import find_claude_cli
+from claude_orchestrator.events import TaskProgress
 from claude_orchestrator.testing.fake_anthropic import (
     FakeAnthropic,
     FakeRequest,
@@ -198,7 +199,7 @@ def test_cli_writes_a_file_and_reports(dirs: tuple[Path, Path], tmp_path: Path) 
             return text_reply("Created hello.txt with a greeting; verified with cat.")
         return tool_use_reply("Write", {"file_path": str(wd / "hello.txt"), "content": "hi there\n"})
 
-    reports: list[dict] = []
+    reports: list[TaskProgress] = []
     transcript = tmp_path / "run" / "7.jsonl"
     with FakeAnthropic(model=model) as fake:
         worker = ClaudeCodeWorker(OrchestratorConfig())
@@ -216,10 +217,10 @@ def test_cli_writes_a_file_and_reports(dirs: tuple[Path, Path], tmp_path: Path) 
     assert "Do NOT commit" in main[0].system_text and "hello.txt exists" in main[0].last_user_text
     assert main[0].model == OrchestratorConfig().models.worker.model
     assert all(r.headers.get("x-api-key") == "***" for r in main)  # the key went out as a header
-    phases = [r["phase"] for r in reports]
+    phases = [r.phase for r in reports]
     assert phases[0] == "starting" and "working" in phases and phases[-1] == "done"
-    assert reports[-1]["cost_usd"] == result.cost_usd
-    assert all(r["cost_usd"] > 0 for r in reports if r["phase"] == "working")  # live estimate
+    assert reports[-1].cost_usd == result.cost_usd
+    assert all(r.cost_usd > 0 for r in reports if r.phase == "working")  # live estimate
     lines = [json.loads(x) for x in transcript.read_text().splitlines()]
     assert result.transcript_path == str(transcript)
     kinds = [x["type"] for x in lines]

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..config import OrchestratorConfig
 from ..errors import ConfigError, OrchestratorError
+from ..events import TaskProgress
 from ..taskmaster import ops
 from ..taskmaster.store import TaskStore
 from ..workers.base import WorkContext, Worker, WorkResult, WorkUnit
@@ -33,7 +34,7 @@ class BuildWorker:
         from ..workers.build import run_build_task
 
         t0 = time.monotonic()
-        ctx.report({"phase": "building"})
+        ctx.report(TaskProgress(phase="building"))
         try:
             res = run_build_task(self.tasks.get(unit.unit_id, {}), self.out_dir, self.cfg)
         except OrchestratorError as e:

@@ -14,11 +14,12 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..errors import OrchestratorError
+from ..events import TaskProgress
 from ..workers.base import WorkContext, Worker, WorkResult, WorkUnit, run_worker
 
 
@@ -41,10 +42,10 @@ class Job:
 
 @dataclass(frozen=True)
 class Progress:
-    """A worker's progress report: {phase, turns, tokens_in, tokens_out, cost_usd, ...}."""
+    """A worker's progress report (its totals so far; run, task and attempt are the scheduler's to add)."""
 
     job: Job
-    data: dict[str, Any] = field(default_factory=dict)
+    progress: TaskProgress
 
 
 @dataclass(frozen=True)
@@ -140,9 +141,9 @@ class LocalExecutor:
         assert self._deliver is not None
         deliver = self._deliver
 
-        def report(data: dict[str, Any]) -> None:
+        def report(progress: TaskProgress) -> None:
             if not cancel.is_set():  # a cancelled attempt's progress is noise
-                deliver(Progress(job, dict(data)))
+                deliver(Progress(job, progress))
 
         def make_ctx() -> WorkContext:  # on this thread: preparing a worktree takes time
             return WorkContext(

@@ -165,7 +165,8 @@ class Scheduler:
         elif isinstance(msg, Progress):
             att = self._running.get(msg.job.token)
             if att is not None and not att.stop_cancelled:  # a cancelled attempt's progress is noise
-                self._emit(ev.TASK_PROGRESS, att.uid, **{**msg.data, "attempt": att.no})
+                p = replace(msg.progress, run_id=self.run_id, task_id=att.uid, attempt=att.no)
+                self.bus.publish(p)
         elif isinstance(msg, _Decided):
             self._on_decision(msg.token, msg.fut)
 

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..events import TaskProgress
 from ..process import run_process_group
 from ..workers.base import WorkContext, WorkResult, WorkUnit
 
@@ -68,7 +69,7 @@ class FakeWorker:
                 self.units.append(unit)
         ok, err = True, None
         try:
-            ctx.report({"phase": "working", "turns": 0, "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0})
+            ctx.report(TaskProgress(phase="working", turns=0, tokens_in=0, tokens_out=0, cost_usd=0.0))
             if spec.command is not None:
                 # only ctx.cancel stops it, so tests see the scheduler's own timeout at work
                 pr = run_process_group(spec.command, cwd=ctx.workdir, cancel=ctx.cancel)

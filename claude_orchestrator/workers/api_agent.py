@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from ..config import OrchestratorConfig
 from ..errors import BudgetExceededError, OrchestratorError
+from ..events import TaskProgress
 from .base import WorkContext, WorkResult, WorkUnit
 from .prompting import build_worker_prompt
 from .sandbox import Sandbox
@@ -88,13 +89,7 @@ class ApiAgentWorker:
                 transcript.close()
         tin, tout = loop.tokens
         ctx.report(
-            {
-                "phase": "done",
-                "turns": loop.turns,
-                "tokens_in": tin,
-                "tokens_out": tout,
-                "cost_usd": loop.cost,
-            }
+            TaskProgress(phase="done", turns=loop.turns, tokens_in=tin, tokens_out=tout, cost_usd=loop.cost)
         )
         common: dict[str, Any] = dict(
             summary=summary,
@@ -146,7 +141,7 @@ class _Loop:
     def _report(self, phase: str) -> None:
         tin, tout = self.tokens
         self.ctx.report(
-            {"phase": phase, "turns": self.turns, "tokens_in": tin, "tokens_out": tout, "cost_usd": self.cost}
+            TaskProgress(phase=phase, turns=self.turns, tokens_in=tin, tokens_out=tout, cost_usd=self.cost)
         )
 
     def _stop(self) -> str | None:

@@ -2,7 +2,8 @@
 
 A worker gets a `WorkUnit` (what to do) and a `WorkContext` (where, with which cancel flag and progress
 callback) and returns a `WorkResult`. It never raises for a task failure: it returns ``ok=False`` with an
-error. Workers never print; progress goes through ``ctx.report`` which only emits events.
+error. Workers never print; progress goes through ``ctx.report`` (a `TaskProgress` with the attempt's totals
+so far; the scheduler adds the run, the task and the attempt number) which only emits events.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from ..events import TaskProgress
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,7 @@ class WorkUnit:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def _no_report(_: dict[str, Any]) -> None:
+def _no_report(_: TaskProgress) -> None:
     return None
 
 
@@ -48,7 +51,7 @@ class WorkContext:
     workdir: Path
     run_id: str = ""
     cancel: threading.Event = field(default_factory=threading.Event)
-    report: Callable[[dict[str, Any]], None] = _no_report  # {phase, turns, tokens_in, tokens_out, cost_usd}
+    report: Callable[[TaskProgress], None] = _no_report  # phase, turns, tokens_in, tokens_out, cost_usd
     timeout_s: float | None = None
     env: dict[str, str] = field(default_factory=dict)
     transcript_path: Path | str | None = None  # where a backend writes its transcript (JSONL)

@@ -26,6 +26,7 @@ from ..config import OrchestratorConfig
 from ..credentials import claude_code_env
 from ..environment import find_claude_cli
 from ..errors import OrchestratorError
+from ..events import TaskProgress
 from ..llm.pricing import Pricing
 from ..process import MARKER_VAR, kill_tree, signal_pids, tree_pids
 from .base import WorkContext, WorkResult, WorkUnit
@@ -215,13 +216,13 @@ class ClaudeCodeWorker:
                 run.usage_by_msg[key] = (_tokens_in(u), int(u.get("output_tokens") or 0), cost)
                 tin, tout = run.tokens()
                 run.ctx.report(
-                    {
-                        "phase": "working",
-                        "turns": run.turns,
-                        "tokens_in": tin,
-                        "tokens_out": tout,
-                        "cost_usd": round(run.cost_estimate(), 6),
-                    }
+                    TaskProgress(
+                        phase="working",
+                        turns=run.turns,
+                        tokens_in=tin,
+                        tokens_out=tout,
+                        cost_usd=round(run.cost_estimate(), 6),
+                    )
                 )
         elif isinstance(msg, RateLimitEvent):
             self._on_rate_limit(parse_rate_limit(msg), run)
@@ -286,7 +287,7 @@ class ClaudeCodeWorker:
             return WorkResult.failure("cancelled")
         if self.cli_path is None and find_claude_cli() is None:
             return WorkResult.failure("the Claude Code CLI was not found (install claude-agent-sdk)")
-        ctx.report({"phase": "starting", "turns": 0, "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0})
+        ctx.report(TaskProgress(phase="starting", turns=0, tokens_in=0, tokens_out=0, cost_usd=0.0))
         try:
             if tpath:
                 Path(tpath).parent.mkdir(parents=True, exist_ok=True)
@@ -335,9 +336,7 @@ class ClaudeCodeWorker:
             transcript_path=tpath,
             data=data,
         )
-        run.ctx.report(
-            {"phase": "done", "turns": turns, "tokens_in": tin, "tokens_out": tout, "cost_usd": cost}
-        )
+        run.ctx.report(TaskProgress(phase="done", turns=turns, tokens_in=tin, tokens_out=tout, cost_usd=cost))
         if run.stopped == "timeout":
             return WorkResult.failure(f"Claude Code timed out after {timeout:g}s", **common)
         if run.stopped == "cancelled":
