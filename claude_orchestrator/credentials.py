@@ -87,10 +87,11 @@ def claude_code_logged_in(env: Mapping[str, str] | None = None) -> bool:
     if usable(env.get(OAUTH_TOKEN_VAR)):
         return True
     home = Path(env.get("HOME") or Path.home())
-    config_dir = Path(env["CLAUDE_CONFIG_DIR"]) if env.get("CLAUDE_CONFIG_DIR") else home / ".claude"
+    custom = Path(env["CLAUDE_CONFIG_DIR"]) if env.get("CLAUDE_CONFIG_DIR") else None
+    config_dir = custom or home / ".claude"
     if (config_dir / ".credentials.json").is_file():
         return True
-    account = home / ".claude.json"
+    account = (custom or home) / ".claude.json"  # CLAUDE_CONFIG_DIR holds it too, when set
     try:
         return account.is_file() and '"oauthAccount"' in account.read_text(encoding="utf-8", errors="replace")
     except OSError:

@@ -5,12 +5,14 @@ Why here and not in the SDK: the SDK cannot retry an error that arrives inside a
 transient failure the same way, re-enters admission on each attempt, and bounds attempts and total wait.
 
 Retried, by exception type: 408, 409, 429, 5xx (529 and 503 included), connection and timeout errors, and
-a mid-stream error event of a transient type; ``x-should-retry`` overrides the status. Waits honour
+a mid-stream error event of a transient type; ``x-should-retry`` overrides the status. Not retried: a
+connection refused by a loopback address (nothing listens there: a local proxy or fake that is not running). Waits honour
 ``retry-after-ms`` / ``retry-after``, else back off 0.5 s × 2ⁿ (cap 8 s) with up to 25% jitter.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,9 +47,26 @@ def _headers(exc: BaseException) -> dict[str, str]:
         return {}
 
 
+def refused_locally(exc: BaseException) -> str | None:
+    """The ``host[:port]`` of a loopback address that refused the connection (nothing listens there)."""
+    if not isinstance(exc, anthropic.APIConnectionError) or isinstance(exc, anthropic.APITimeoutError):
+        return None
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ConnectionRefusedError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None:
+        return None
+    url = exc.request.url
+    try:
+        loopback = url.host == "localhost" or ipaddress.ip_address(url.host).is_loopback
+    except ValueError:
+        return None
+    return url.netloc.decode("ascii") if loopback else None
+
+
 def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, anthropic.APIConnectionError):  # includes APITimeoutError
-        return True
+        return refused_locally(exc) is None
     if not isinstance(exc, anthropic.APIStatusError):
         return False
     if exc.status_code == 200:  # an error event inside a 200 stream
@@ -85,6 +104,9 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, anthropic.APITimeoutError):
         return "request timed out"
     if isinstance(exc, anthropic.APIConnectionError):
+        where = refused_locally(exc)
+        if where is not None:
+            return f"connection refused by {where}: nothing listens there (check ANTHROPIC_BASE_URL)"
         return f"connection error: {exc.__cause__ or exc.message}"
     return f"{type(exc).__name__}: {exc}"
 
