@@ -1,6 +1,6 @@
 """The worker backends of a run, behind the scheduler's Worker interface, plus the per-unit wrapper that
-marks a unit in progress, gives it its dependencies' results and a transcript path, and books Claude Code's
-usage in the run's ledger."""
+gives a unit its transcript path and its slot in the workspace, books Claude Code's usage in the run's
+ledger and reports credentials the API refused."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from typing import Any
 from ..config import OrchestratorConfig
 from ..errors import ConfigError, OrchestratorError
 from ..events import TaskProgress
-from ..taskmaster import ops
-from ..taskmaster.store import TaskStore
 from ..workers.base import WorkContext, Worker, WorkResult, WorkUnit
 from .folder import task_dir
 
@@ -91,31 +89,24 @@ class Backends:
 
 
 class UnitRunner:
-    """What the scheduler calls for a unit: status in-progress, context, the backend, usage booking."""
+    """What the executor runs for a unit: the backend, with a transcript path and the unit's workspace
+    slot; then usage booking and the check for refused credentials."""
 
     def __init__(
         self,
         backend: Worker,
         *,
-        store: TaskStore,
-        tag: str,
         run_path: Path,
-        summaries: dict[str, str],
         ledger: Any,
         slot: Callable[[WorkUnit], Any],
         on_fatal: Callable[[str], None] | None = None,
     ) -> None:
         self.backend = backend
         self.name = backend.name
-        self.store, self.tag, self.run_path = store, tag, run_path
-        self.summaries, self.ledger, self.slot = summaries, ledger, slot
+        self.run_path, self.ledger, self.slot = run_path, ledger, slot
         self.on_fatal = on_fatal  # bad credentials: every other task would fail the same way
 
     def run(self, unit: WorkUnit, ctx: WorkContext) -> WorkResult:
-        with self.store.edit(self.tag) as data:
-            ops.set_status(data, [unit.unit_id], "in-progress")
-        deps = {d: self.summaries[d] for d in unit.dependencies if d in self.summaries}
-        unit = replace(unit, dependency_results=deps)
         tdir = task_dir(self.run_path, unit.unit_id, create=True)
         ctx = replace(ctx, transcript_path=tdir / f"transcript-{unit.attempt}.jsonl")
         with self.slot(unit):

@@ -20,7 +20,7 @@ from ..taskmaster.graph import TaskGraph
 from ..taskmaster.ids import id_key
 from ..taskmaster.store import TaskStore
 from .folder import new_run_id, run_dir, write_json_atomic
-from .resume import RUN_FILE, recover, sigint_stops, unfinished_run
+from .resume import RUN_FILE, journal_merged, sigint_stops, unfinished_run
 
 log = logging.getLogger(__name__)
 
@@ -133,23 +133,17 @@ class RunEngine:
     # -- the run -----------------------------------------------------------------------------------
     def run(self) -> RunReport:
         from ..environment import find_claude_cli
-        from .selection import select_units
+        from .recorder import TaskRecorder
+        from .selection import BackendRule, select_units
 
         cfg, opt, store = self.cfg, self.opt, self.store
         tag_name = opt.tag or store.current_tag()
         tag = store.load(tag_name)
         TaskGraph(tag).check()  # unknown ids, self-dependencies, cycles: exit 2, nothing started
-        cli = find_claude_cli()
+        rule = BackendRule(opt.backend, cfg.execution.default_backend, find_claude_cli() is not None)
 
         def select(tag: Any) -> Any:
-            return select_units(
-                tag,
-                ids=opt.ids,
-                with_deps=opt.with_deps,
-                backend=opt.backend,
-                default_backend=cfg.execution.default_backend,
-                cli_available=cli is not None,
-            )
+            return select_units(tag, ids=opt.ids, with_deps=opt.with_deps, rule=rule)
 
         sel = select(tag)
         workers = opt.workers or cfg.execution.max_workers
@@ -173,23 +167,31 @@ class RunEngine:
             "pid": os.getpid(),
         }
         notices = []
-        if resumed:
-            notices.append(f"resuming run {resumed}")
-            recover(store, run_path, tag_name)
-            sel = select(store.load(tag_name))
-        return self._execute(sel, tag_name, run_path, meta, workers, notices)
+        with TaskRecorder(store, tag_name, run_id=self.run_id, run_path=run_path, bus=self.bus) as recorder:
+            if resumed:
+                notices.append(f"resuming run {resumed}")
+                recorder.recover(journal_merged(run_path))
+                sel = select(store.load(tag_name))
+            return self._execute(sel, rule, recorder, run_path, meta, workers, notices)
 
     def _execute(
-        self, sel: Any, tag_name: str, run_path: Path, meta: dict[str, Any], workers: int, notices: list[str]
+        self,
+        sel: Any,
+        rule: Any,
+        recorder: Any,
+        run_path: Path,
+        meta: dict[str, Any],
+        workers: int,
+        notices: list[str],
     ) -> RunReport:
         from ..llm import Ledger
         from ..observers.wiring import run_observers
         from ..workspace.git import Workspace
         from .dispatch import Backends, UnitRunner
         from .executor import LocalExecutor
-        from .integrate import Integrator, earlier_summaries, mark_failed
-        from .scheduler import Scheduler, SchedulerConfig, SchedulerHooks, SchedUnit
-        from .selection import _unit
+        from .integrate import Integrator
+        from .scheduler import Scheduler, SchedulerConfig, SchedulerHooks
+        from .selection import follow_up_unit
         from .units import build_graph
 
         cfg, opt, store = self.cfg, self.opt, self.store
@@ -239,29 +241,18 @@ class RunEngine:
         if needs_api:
             self._llm_client()  # fail now, clearly, rather than in every task
 
-        summaries = earlier_summaries(store.load(tag_name))  # what earlier runs produced
-
         backends = Backends(
             cfg, store.root, sel.tasks, self._llm_client, self._on_rate_limit, self._on_rate_info
         )
 
-        def make_unit(task: Any) -> SchedUnit:
-            from .selection import choose_backend
-
-            be = choose_backend(task.to_json(), opt.backend, cfg.execution.default_backend, True)
-            return SchedUnit(_unit(task, None, be))
-
         integrator = Integrator(
-            store=store,
-            tag=tag_name,
             workspace=ws,
+            recorder=recorder,
             bus=self.bus,
             run_id=self.run_id,
-            run_path=run_path,
             manager=manager,
             auto_commit=cfg.git.auto_commit,
-            make_unit=make_unit,
-            summaries=summaries,
+            make_unit=lambda task: follow_up_unit(task, rule),
         )
 
         def slot(unit: Any) -> Any:
@@ -270,10 +261,7 @@ class RunEngine:
         def worker_for(unit: Any) -> Any:
             return UnitRunner(
                 backends.get(unit.backend),
-                store=store,
-                tag=tag_name,
                 run_path=run_path,
-                summaries=summaries,
                 ledger=self.ledger,
                 slot=slot,
                 on_fatal=on_fatal,
@@ -285,12 +273,6 @@ class RunEngine:
                 self.bus.emit(ev.WARNING, self.run_id, None, message=f"stopping the run: {reason}")
             if self._sched is not None:
                 self._sched.request_stop(5.0)
-
-        def on_event(e: ev.Event) -> None:
-            if isinstance(e, ev.TaskFailed) and e.task_id:
-                mark_failed(store, tag_name, e.task_id, e.reason or "failed", self.run_id, run_path)
-
-        unsub_status = self.bus.subscribe(on_event)
 
         def on_usage(_rec: Any) -> None:
             u = self.ledger.usage()
@@ -323,7 +305,12 @@ class RunEngine:
                     executor,
                     bus=self.bus,
                     config=config,
-                    hooks=SchedulerHooks(integrate=integrator, hold_reason=lambda: self._gate(obs, sched)),
+                    hooks=SchedulerHooks(
+                        integrate=integrator,
+                        hold_reason=lambda: self._gate(obs, sched),
+                        started=recorder.started,
+                        failed=recorder.failed,
+                    ),
                 )
                 self._sched = sched
                 with sigint_stops(sched):
@@ -331,7 +318,6 @@ class RunEngine:
                 self.ledger.save(usage_file)
                 obs.write_summary()
         finally:
-            unsub_status()
             unsub_usage()
             if self._llm is not None:
                 self._llm.close()

@@ -1,22 +1,21 @@
 """What happens to a unit whose worker succeeded, one unit at a time (the scheduler's integration thread):
 commit its changes, have the manager review them, merge them into the target branch, and record the
-result in tasks.json and the run folder. Its answer is a scheduler `Decision`."""
+result (through the run's TaskRecorder). Its answer is a scheduler `Decision`; whether a unit goes back for
+another attempt is decided here, by the run's one `RetryPolicy`."""
 
 from __future__ import annotations
 
 import logging
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .. import events as ev
 from ..events import EventBus
-from ..taskmaster import ops
-from ..taskmaster.store import TaskStore
+from ..taskmaster.model import Task
 from ..workers.base import WorkResult, WorkUnit
 from ..workers.transcripts import command_outputs
-from .folder import task_dir, write_json_atomic
+from .recorder import TaskRecorder
 from .retry import Reason, RetryPolicy
 from .state import Decision
 from .units import SchedUnit
@@ -26,32 +25,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Integrator:
-    store: TaskStore
-    tag: str
     workspace: Any  # Workspace | NoGitWorkspace
+    recorder: TaskRecorder
     bus: EventBus
     run_id: str
-    run_path: Path
     manager: Any | None = None  # claude_orchestrator.manager.Manager, None when review is off
     auto_commit: bool = True
-    make_unit: Any = None  # callable(task) -> SchedUnit, for review follow-ups
-    summaries: dict[str, str] = field(default_factory=dict)  # unit id -> what it produced
+    make_unit: Callable[[Task], SchedUnit] | None = None  # for review follow-ups
     retry: RetryPolicy = field(default_factory=RetryPolicy)  # the one policy for sending a unit back
-    _follow_ups: list[SchedUnit] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, unit: WorkUnit, res: WorkResult) -> Decision:
-        wid = unit.unit_id
-        ws = self.workspace
-        commit = ws.commit_task(wid, unit.title) if self.auto_commit else None
-        skipped = getattr(ws, "skipped", {}).get(wid)
-        if skipped:
-            self.bus.emit(
-                ev.WARNING, self.run_id, wid, message=f"not committed (sensitive): {', '.join(skipped)}"
-            )
-        if commit:
-            self.bus.emit(ev.TASK_COMMITTED, self.run_id, wid, commit=commit, branch=self._branch(wid))
-
+        wid, ws = unit.unit_id, self.workspace
+        commit = self._commit(unit)
         if ws.is_git and unit.backend != "build" and not commit and not ws.changed_files(wid):
             return self.retry.decide(
                 wid,
@@ -62,43 +47,15 @@ class Integrator:
         new_units: list[SchedUnit] = []
         if self.manager is not None and unit.backend != "build":
             verdict = self._review(unit, res)
-            if verdict is not None:
+            if isinstance(verdict, Decision):
                 return verdict
-            new_units = self._follow_ups
-
+            new_units = verdict
         merged = commit
         if ws.is_git and self.auto_commit:
-            ws.commit_status()
-            mr = ws.merge_task(wid, unit.title)
-            if not mr.ok and mr.kind == "blocked":
-                return Decision("fail", reason=f"merge blocked: {mr.description}")
-            if not mr.ok:
-                files = ", ".join(mr.conflict_files) or "unknown files"
-
-                def redo() -> str:  # only when the policy allows another attempt
-                    previous = ws.reset_to_base(wid, max_bytes=20000)
-                    self.bus.emit(
-                        ev.WARNING, self.run_id, wid, message=f"merge conflict on {files}; retrying once"
-                    )
-                    return (
-                        f"Your previous work on this task could not be merged: it conflicts with changes "
-                        f"already merged on {files}. {mr.description}\nYour worktree now starts from the "
-                        f"new base. Redo the task on top of it. Your previous changes were:\n{previous}"
-                    )
-
-                return self.retry.decide(
-                    wid, Reason.CONFLICT, feedback=redo, final=f"merge conflict again on {files}"
-                )
-            merged = mr.commit or commit
-            self.bus.emit(
-                ev.TASK_MERGED,
-                self.run_id,
-                wid,
-                commit=merged,
-                branch=self._branch(wid),
-                target=ws.target_branch,
-            )
-
+            outcome = self._merge(unit, commit)
+            if isinstance(outcome, Decision):
+                return outcome
+            merged = outcome
         self._record_done(unit, res, merged)
         if ws.is_git:
             try:
@@ -107,12 +64,54 @@ class Integrator:
                 log.warning("could not remove the worktree of %s: %s", wid, e)
         return Decision("done", commit=merged, branch=self._branch(wid), new_units=new_units)
 
+    def _commit(self, unit: WorkUnit) -> str | None:
+        wid, ws = unit.unit_id, self.workspace
+        commit: str | None = ws.commit_task(wid, unit.title) if self.auto_commit else None
+        skipped = getattr(ws, "skipped", {}).get(wid)
+        if skipped:
+            self.bus.emit(
+                ev.WARNING, self.run_id, wid, message=f"not committed (sensitive): {', '.join(skipped)}"
+            )
+        if commit:
+            self.bus.emit(ev.TASK_COMMITTED, self.run_id, wid, commit=commit, branch=self._branch(wid))
+        return commit
+
+    def _merge(self, unit: WorkUnit, commit: str | None) -> Decision | str | None:
+        """The merged commit, or the decision when the unit's work cannot be merged."""
+        wid, ws = unit.unit_id, self.workspace
+        ws.commit_status()
+        mr = ws.merge_task(wid, unit.title)
+        if not mr.ok and mr.kind == "blocked":
+            return Decision("fail", reason=f"merge blocked: {mr.description}")
+        if not mr.ok:
+            files = ", ".join(mr.conflict_files) or "unknown files"
+
+            def redo() -> str:  # only when the policy allows another attempt
+                previous = ws.reset_to_base(wid, max_bytes=20000)
+                self.bus.emit(
+                    ev.WARNING, self.run_id, wid, message=f"merge conflict on {files}; retrying once"
+                )
+                return (
+                    f"Your previous work on this task could not be merged: it conflicts with changes "
+                    f"already merged on {files}. {mr.description}\nYour worktree now starts from the "
+                    f"new base. Redo the task on top of it. Your previous changes were:\n{previous}"
+                )
+
+            return self.retry.decide(
+                wid, Reason.CONFLICT, feedback=redo, final=f"merge conflict again on {files}"
+            )
+        merged: str | None = mr.commit or commit
+        self.bus.emit(
+            ev.TASK_MERGED, self.run_id, wid, commit=merged, branch=self._branch(wid), target=ws.target_branch
+        )
+        return merged
+
     # -- review ------------------------------------------------------------------------------------
 
-    def _review(self, unit: WorkUnit, res: WorkResult) -> Decision | None:
+    def _review(self, unit: WorkUnit, res: WorkResult) -> Decision | list[SchedUnit]:
+        """The review's decision when it sends the unit back or fails it; else its follow-up units."""
         from ..errors import LLMError
 
-        self._follow_ups = []
         wid = unit.unit_id
         task_json = {
             "id": wid,
@@ -122,8 +121,9 @@ class Integrator:
             "testStrategy": unit.test_strategy,
             "acceptanceCriteria": unit.acceptance_criteria,
         }
+        assert self.manager is not None
         try:
-            answer = self.manager.review(  # type: ignore[union-attr]
+            answer = self.manager.review(
                 task_json,
                 diff=self.workspace.diff(wid),
                 summary=res.summary,
@@ -147,23 +147,10 @@ class Integrator:
                 feedback=f"The reviewer rejected your work:\n{issues}\nFix these issues.",
                 final=f"review failed twice: {'; '.join(answer.issues)[:300]}",
             )
-        if answer.follow_ups:
-            self._follow_ups = self._add_follow_ups(unit, answer.follow_ups)
-        return None
+        return self._add_follow_ups(unit, answer.follow_ups) if answer.follow_ups else []
 
     def _add_follow_ups(self, unit: WorkUnit, follow_ups: list[Any]) -> list[SchedUnit]:
-        added = []
-        with self.store.edit(self.tag) as data:
-            for f in follow_ups:
-                t = ops.add_task(
-                    data,
-                    f.title,
-                    f.description,
-                    priority=f.priority,
-                    dependencies=[unit.task_id],
-                    details=f"Follow-up from the review of task {unit.unit_id}.",
-                )
-                added.append(t)
+        added = self.recorder.add_follow_ups(unit, follow_ups)
         self.bus.emit(
             ev.LOG,
             self.run_id,
@@ -176,18 +163,18 @@ class Integrator:
         return [self.make_unit(t) for t in added]
 
     # -- records -----------------------------------------------------------------------------------
+
     def _branch(self, wid: str) -> str | None:
         ws = self.workspace
         return ws.branch(wid) if ws.is_git else None
 
     def _record_done(self, unit: WorkUnit, res: WorkResult, commit: str | None) -> None:
-        wid = unit.unit_id
-        info = {
+        info: dict[str, Any] = {
             "run_id": self.run_id,
             "status": "done",
             "backend": unit.backend,
             "commit": commit,
-            "branch": self._branch(wid),
+            "branch": self._branch(unit.unit_id),
             "cost_usd": round(res.cost_usd, 6),
             "tokens_in": res.tokens_in,
             "tokens_out": res.tokens_out,
@@ -197,43 +184,4 @@ class Integrator:
         }
         if res.data.get("build"):
             info["build"] = res.data["build"]
-        write_json_atomic(task_dir(self.run_path, wid, create=True) / "result.json", info)
-        with self.store.edit(self.tag) as data:
-            ops.set_status(data, [wid], "done")
-            item = data.find(wid)
-            meta = item.extra.get("metadata")
-            meta = dict(meta) if isinstance(meta, dict) else {}
-            meta["orchestrator"] = {k: v for k, v in info.items() if k != "status"}
-            item.extra["metadata"] = meta
-        with self._lock:
-            self.summaries[wid] = res.summary[:2000]
-
-
-def earlier_summaries(tag: Any) -> dict[str, str]:
-    """Unit id -> the summary a done task or subtask left in its metadata (for its dependents)."""
-    out: dict[str, str] = {}
-    for task in tag.tasks:
-        for item in (task, *task.subtasks):
-            meta = item.extra.get("metadata")
-            orch = meta.get("orchestrator") if isinstance(meta, dict) else None
-            if isinstance(orch, dict) and orch.get("summary"):
-                out[item.uid] = str(orch["summary"])
-    return out
-
-
-def mark_failed(store: TaskStore, tag: str, unit_id: str, reason: str, run_id: str, run_path: Path) -> None:
-    """A unit that failed for good: `blocked` in tasks.json (a status task-master reads) with the reason."""
-    write_json_atomic(
-        task_dir(run_path, unit_id, create=True) / "result.json",
-        {"run_id": run_id, "status": "failed", "reason": reason},
-    )
-    with store.edit(tag) as data:
-        try:
-            item = data.find(unit_id)
-        except Exception:
-            return
-        ops.set_status(data, [unit_id], "blocked")
-        meta = item.extra.get("metadata")
-        meta = dict(meta) if isinstance(meta, dict) else {}
-        meta["orchestrator"] = {"run_id": run_id, "status": "failed", "reason": reason[:1000]}
-        item.extra["metadata"] = meta
+        self.recorder.done(unit.unit_id, info)

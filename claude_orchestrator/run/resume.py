@@ -13,7 +13,6 @@ from typing import Any
 
 from ..errors import InputError, OrchestratorError
 from ..events import TaskCompleted, TaskMerged
-from ..taskmaster.store import TaskStore
 from .folder import runs_root
 
 RUN_FILE = "run.json"
@@ -68,20 +67,6 @@ def journal_merged(run_path: Path) -> set[str]:
             if isinstance(e, (TaskMerged, TaskCompleted)) and e.task_id:
                 merged.add(e.task_id)
     return merged
-
-
-def recover(store: TaskStore, run_path: Path, tag_name: str) -> None:
-    """Units the journal saw merged are done, even if the crash came before their status write."""
-    from ..taskmaster import ops
-
-    merged = journal_merged(run_path)
-    if not merged:
-        return
-    with store.edit(tag_name) as data:
-        for uid in sorted(merged):
-            with contextlib.suppress(OrchestratorError):
-                if data.find(uid).status != "done":
-                    ops.set_status(data, [uid], "done")
 
 
 @contextlib.contextmanager

@@ -73,7 +73,7 @@ class Scheduler:
         self.cfg = config or SchedulerConfig()
         self.hooks = hooks or SchedulerHooks()
         self.run_id = self.cfg.run_id
-        self.state = RunState(self.graph, self._emit)
+        self.state = RunState(self.graph, self._emit, self.hooks.failed)
         self._retries = AttemptRetries(self.cfg.max_retries, self.cfg.retry_backoff_s)
 
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -265,6 +265,8 @@ class Scheduler:
         self._emit(
             ev.TASK_STARTED, uid, title=wu.title, backend=wu.backend, worker_id=f"w{att.slot}", attempt=no
         )
+        if self.hooks.started is not None:
+            self.hooks.started(wu)
         if self.cfg.timeout_s is not None:
             self._add_timer(self.cfg.timeout_s + self.cfg.timeout_margin_s, "timeout", att.token)
 

@@ -78,3 +78,10 @@ class SchedulerHooks:
     hold_reason: Callable[[], str | None] | None = None
     """The admission gate, asked before each dispatch: a reason to hold new work, or None. A gate that
     raises stops the run."""
+
+    started: Callable[[WorkUnit], None] | None = None
+    """An attempt of a unit was dispatched (scheduler thread: must not block)."""
+
+    failed: Callable[[str, str], None] | None = None
+    """(unit id, reason): a unit, or a group of subtasks, failed for good (scheduler thread: must not
+    block)."""

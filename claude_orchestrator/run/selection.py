@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,28 +32,60 @@ def _str_list(value: Any) -> list[str]:
     return []
 
 
-def choose_backend(task_json: dict[str, Any], override: str | None, default: str, cli_available: bool) -> str:
-    """--backend, then the task's metadata.backend, then a build plan, then config (auto: Claude Code
-    when its CLI is available, else our own tool loop)."""
-    from ..workers.build import plan_from_task
+@dataclass(frozen=True)
+class BackendRule:
+    """Which backend runs a task, the same rule for every unit of a run (review follow-ups too):
+    --backend, then the task's metadata.backend, then a build plan, then config (auto: Claude Code when
+    its CLI is available, else our own tool loop)."""
 
-    if override:
-        return override
-    meta = task_json.get("metadata")
-    if isinstance(meta, dict) and meta.get("backend") in BACKENDS:
-        return str(meta["backend"])
-    if plan_from_task(task_json) is not None:
-        return "build"
-    if default != "auto":
-        return default
-    return "claude-code" if cli_available else "api"
+    override: str | None = None
+    """--backend: every task runs on it."""
+
+    default: str = "auto"
+    """execution.default_backend."""
+
+    cli_available: bool = True
+    """Whether the Claude Code CLI was found (for "auto")."""
+
+    def __call__(self, task_json: dict[str, Any]) -> str:
+        from ..workers.build import plan_from_task
+
+        if self.override:
+            return self.override
+        meta = task_json.get("metadata")
+        if isinstance(meta, dict) and meta.get("backend") in BACKENDS:
+            return str(meta["backend"])
+        if plan_from_task(task_json) is not None:
+            return "build"
+        if self.default != "auto":
+            return self.default
+        return "claude-code" if self.cli_available else "api"
+
+
+def earlier_summaries(tag: TagData) -> dict[str, str]:
+    """Unit id -> the summary a done task or subtask left in its metadata (for its dependents)."""
+    out: dict[str, str] = {}
+    for task in tag.tasks:
+        items: list[Task | Subtask] = [task, *task.subtasks]
+        for item in items:
+            meta = item.extra.get("metadata")
+            orch = meta.get("orchestrator") if isinstance(meta, dict) else None
+            if isinstance(orch, dict) and orch.get("summary"):
+                out[item.uid] = str(orch["summary"])
+    return out
+
+
+def follow_up_unit(task: Task, rule: BackendRule) -> SchedUnit:
+    """A task the review added during the run, as a unit (its dependency runs in this run)."""
+    return SchedUnit(_unit(task, None, rule(task.to_json())))
 
 
 def _unit(
-    item: Task | Subtask, parent: Task | None, backend: str, extra_deps: Iterable[str] = ()
+    item: Task | Subtask, parent: Task | None, backend: str, earlier: dict[str, str] | None = None
 ) -> WorkUnit:
     src = item.extra
     deps = [str(d) for d in item.dependencies]
+    earlier = earlier or {}
     prio = item.priority or (parent.priority if parent else None) or "medium"
     desc = item.description
     if parent is not None:
@@ -68,10 +99,11 @@ def _unit(
         test_strategy=item.test_strategy,
         acceptance_criteria=_str_list(src.get("acceptanceCriteria")),
         relevant_files=_str_list(src.get("relevantFiles")),
-        dependencies=sorted(set(deps) | set(extra_deps)),
+        dependencies=sorted(set(deps)),
         priority=prio,
         backend=backend,
         metadata=dict(src.get("metadata") or {}) if isinstance(src.get("metadata"), dict) else {},
+        dependency_results={d: earlier[d] for d in deps if d in earlier},  # this run's: the scheduler's
     )
 
 
@@ -110,14 +142,15 @@ def select_units(
     *,
     ids: list[str] | None = None,
     with_deps: bool = False,
-    backend: str | None = None,
-    default_backend: str = "auto",
-    cli_available: bool = True,
+    rule: BackendRule | None = None,
 ) -> Selection:
     """Units for the run: tasks without subtasks are units "N"; a task with subtasks is a group "N"
-    whose subtasks "N.S" run. Done tasks and subtasks count as done before the run."""
-    if backend is not None and backend not in BACKENDS:
-        raise InputError(f"unknown backend '{backend}' (choose from {', '.join(BACKENDS)})")
+    whose subtasks "N.S" run. Done tasks and subtasks count as done before the run. Each unit carries
+    what its dependencies done in earlier runs produced."""
+    rule = rule or BackendRule()
+    if rule.override is not None and rule.override not in BACKENDS:
+        raise InputError(f"unknown backend '{rule.override}' (choose from {', '.join(BACKENDS)})")
+    earlier = earlier_summaries(tag)
     wanted: set[str] | None = None
     if ids:
         for i in ids:
@@ -142,19 +175,19 @@ def select_units(
             skipped[tid] = f"status {task.status}"
             continue
         tjson = task.to_json()
-        be = choose_backend(tjson, backend, default_backend, cli_available)
+        be = rule(tjson)
         info[tid] = tjson
         est = _estimate(task)
         if not task.subtasks or be == "build":
-            units.append(SchedUnit(_unit(task, None, be), est_duration_s=est))
+            units.append(SchedUnit(_unit(task, None, be, earlier), est_duration_s=est))
             continue
-        units.append(SchedUnit(_unit(task, None, be)))  # the group
+        units.append(SchedUnit(_unit(task, None, be, earlier)))  # the group
         for s in task.subtasks:
             if s.status == "done":
                 done.add(s.uid)
             sjson = {**s.to_json(), "id": s.uid, "parentTask": {"id": task.id, "title": task.title}}
             info[s.uid] = sjson
-            units.append(SchedUnit(_unit(s, task, be), parent=tid, est_duration_s=est))
+            units.append(SchedUnit(_unit(s, task, be, earlier), parent=tid, est_duration_s=est))
     if ids and not units:
         raise NotFoundError(f"nothing to run among {', '.join(ids)}: they are done or not runnable")
     return Selection(units=units, done_before=done, tasks=info, skipped=skipped)

@@ -57,8 +57,10 @@ Emit = Callable[..., None]  # emit(kind, task_id, **data)
 
 
 class RunState:
-    def __init__(self, graph: UnitGraph, emit: Emit) -> None:
-        self.g, self.emit = graph, emit
+    def __init__(
+        self, graph: UnitGraph, emit: Emit, on_failed: Callable[[str, str], None] | None = None
+    ) -> None:
+        self.g, self.emit, self.on_failed = graph, emit, on_failed
         self.status: dict[str, str] = {u: PENDING for u in graph.units}
         self.left: dict[str, int] = {u: len(d) for u, d in graph.deps.items()}
         self.group_left = {k: len(m) for k, m in graph.group_members.items()}
@@ -125,14 +127,20 @@ class RunState:
         self.reasons[uid] = reason
         self._mark_groups(uid, FAILED, f"subtask {uid} failed: {reason}", emit=False)
         blocked = self.block_dependents(uid, uid, emit=False)
-        self.emit(
-            ev.TASK_FAILED, uid, reason=reason, attempts=self.attempts.get(uid, 0), blocked_dependents=blocked
-        )
+        self._failed(uid, reason=reason, attempts=self.attempts.get(uid, 0), blocked_dependents=blocked)
         for b in blocked:
             self.emit(ev.TASK_BLOCKED, b, reason=self.reasons[b], blocked_by=self.blocked_by[b])
         deferred, self._deferred = self._deferred, []
         for kind, gid, data in deferred:
-            self.emit(kind, gid, **data)
+            if kind == ev.TASK_FAILED:
+                self._failed(gid, **data)
+            else:
+                self.emit(kind, gid, **data)
+
+    def _failed(self, uid: str, **data: Any) -> None:
+        self.emit(ev.TASK_FAILED, uid, **data)
+        if self.on_failed is not None:
+            self.on_failed(uid, str(data["reason"]))
 
     def block_dependents(self, uid: str, cause: str, emit: bool = True) -> list[str]:
         out, stack = [], [uid]
@@ -171,7 +179,9 @@ class RunState:
             else:
                 self.blocked_by[gid] = [uid]
                 item = (ev.TASK_BLOCKED, gid, {"reason": reason, "blocked_by": [uid]})
-            if emit:
+            if emit and state == FAILED:
+                self._failed(gid, **item[2])
+            elif emit:
                 self.emit(item[0], item[1], **item[2])
             else:
                 self._deferred.append(item)

@@ -1,0 +1,160 @@
+"""TaskRecorder: the one writer of tasks.json during a run.
+
+Every change a run makes to the task database goes through here: a unit started (in-progress), merged
+(done, with what it produced in its metadata), failed for good (blocked, with the reason), the review's
+follow-up tasks, and the statuses a resumed run recovers from its journal. The writes run one at a time, in
+the order asked, on the recorder's own thread; each is a locked read-modify-write of the file
+(`TaskStore.edit`), so edits others make meanwhile (`task-master set-status`, an editor) are kept.
+Each unit's `result.json` in the run folder is written here too, next to its tasks.json record.
+
+`started` and `failed` come from the scheduler thread and only queue the write (a failed write becomes a
+WARNING event); `done`, `add_follow_ups` and `recover` wait for theirs and raise its error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .. import events as ev
+from ..errors import OrchestratorError
+from ..events import EventBus
+from ..taskmaster import ops
+from ..taskmaster.model import Subtask, TagData, Task
+from ..taskmaster.store import TaskStore
+from ..workers.base import WorkUnit
+from .folder import task_dir, write_json_atomic
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+THREAD_NAME = "tasks-writer"
+
+
+class TaskRecorder:
+    def __init__(
+        self, store: TaskStore, tag: str, *, run_id: str, run_path: Path, bus: EventBus | None = None
+    ) -> None:
+        self.store, self.tag, self.run_id, self.run_path, self.bus = store, tag, run_id, run_path, bus
+        self.writes = 0  # tasks.json writes made (for tests and the curious)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix=THREAD_NAME)
+        self._lock = threading.Lock()
+
+    # -- from the scheduler thread: queued ---------------------------------------------------------
+
+    def started(self, unit: WorkUnit) -> None:
+        """An attempt of the unit was dispatched: in-progress."""
+        self._queue(f"{unit.unit_id} in-progress", self._set_status, unit.unit_id, "in-progress")
+
+    def failed(self, unit_id: str, reason: str) -> None:
+        """The unit failed for good: `blocked` (a status task-master reads) with the reason."""
+        self._queue(f"{unit_id} failed", self._failed, unit_id, reason)
+
+    # -- waited for ----------------------------------------------------------------------------------
+
+    def done(self, unit_id: str, info: dict[str, Any]) -> None:
+        """The unit is merged: done, with `info` (commit, cost, summary, ...) in its metadata."""
+        self._wait(self._done, unit_id, info)
+
+    def add_follow_ups(self, unit: WorkUnit, follow_ups: Iterable[Any]) -> list[Task]:
+        """The review's follow-ups as new tasks that depend on the unit's task."""
+        return self._wait(self._add_follow_ups, unit, list(follow_ups))
+
+    def recover(self, merged: Iterable[str]) -> None:
+        """Units a crashed run's journal saw merged are done, even if their status write was lost."""
+        ids = sorted(set(merged))
+        if ids:
+            self._wait(self._recover, ids)
+
+    def close(self) -> None:
+        """Wait for every queued write."""
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> TaskRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the writes (on the recorder's thread) -------------------------------------------------------
+
+    def _queue(self, what: str, fn: Callable[..., object], *args: Any) -> None:
+        fut = self._pool.submit(self._counted, fn, *args)
+        fut.add_done_callback(lambda f: self._report(what, f))
+
+    def _wait(self, fn: Callable[..., T], *args: Any) -> T:
+        return self._pool.submit(self._counted, fn, *args).result()
+
+    def _counted(self, fn: Callable[..., T], *args: Any) -> T:
+        out = fn(*args)
+        with self._lock:
+            self.writes += 1
+        return out
+
+    def _report(self, what: str, fut: Future[Any]) -> None:
+        err = fut.exception()
+        if err is None:
+            return
+        log.warning("could not record %s in tasks.json: %s", what, err)
+        if self.bus is not None:
+            self.bus.emit(
+                ev.WARNING, self.run_id, None, message=f"could not record {what} in tasks.json: {err}"
+            )
+
+    def _edit(self) -> contextlib.AbstractContextManager[TagData]:
+        return self.store.edit(self.tag)
+
+    def _set_status(self, unit_id: str, status: str) -> None:
+        with self._edit() as data:
+            ops.set_status(data, [unit_id], status)
+
+    def _failed(self, unit_id: str, reason: str) -> None:
+        write_json_atomic(
+            task_dir(self.run_path, unit_id, create=True) / "result.json",
+            {"run_id": self.run_id, "status": "failed", "reason": reason},
+        )
+        with self._edit() as data:
+            try:
+                item = data.find(unit_id)
+            except OrchestratorError:
+                return
+            ops.set_status(data, [unit_id], "blocked")
+            _set_meta(item, {"run_id": self.run_id, "status": "failed", "reason": reason[:1000]})
+
+    def _done(self, unit_id: str, info: dict[str, Any]) -> None:
+        write_json_atomic(task_dir(self.run_path, unit_id, create=True) / "result.json", info)
+        with self._edit() as data:
+            ops.set_status(data, [unit_id], "done")
+            _set_meta(data.find(unit_id), {k: v for k, v in info.items() if k != "status"})
+
+    def _add_follow_ups(self, unit: WorkUnit, follow_ups: list[Any]) -> list[Task]:
+        with self._edit() as data:
+            return [
+                ops.add_task(
+                    data,
+                    f.title,
+                    f.description,
+                    priority=f.priority,
+                    dependencies=[unit.task_id],
+                    details=f"Follow-up from the review of task {unit.unit_id}.",
+                )
+                for f in follow_ups
+            ]
+
+    def _recover(self, ids: list[str]) -> None:
+        with self._edit() as data:
+            for uid in ids:
+                with contextlib.suppress(OrchestratorError):
+                    if data.find(uid).status != "done":
+                        ops.set_status(data, [uid], "done")
+
+
+def _set_meta(item: Task | Subtask, orchestrator: dict[str, Any]) -> None:
+    meta = item.extra.get("metadata")
+    meta = dict(meta) if isinstance(meta, dict) else {}
+    meta["orchestrator"] = orchestrator
+    item.extra["metadata"] = meta
