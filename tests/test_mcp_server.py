@@ -40,6 +40,7 @@ TM_STANDARD = [
     "add_task",
     "complexity_report",
 ]
+RUN_TOOLS = ["run_tasks", "run_status", "run_log", "cancel_run"]
 FULL_SET = [
     "add_dependency",
     "remove_dependency",
@@ -68,11 +69,11 @@ def names(mode: str | None) -> set[str]:
 def test_tiers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TASK_MASTER_TOOLS", raising=False)
     core = names(None)
-    assert set(TM_CORE) <= core and not set(TM_STANDARD) & core
+    assert core == set(TM_CORE + RUN_TOOLS)
     assert len(core) <= 11  # the default stays small: every tool costs context tokens
     assert names("lean") == core
     standard = names("standard")
-    assert set(TM_CORE + TM_STANDARD) <= standard and not set(FULL_SET) & standard
+    assert standard == set(TM_CORE + TM_STANDARD + RUN_TOOLS)
     assert set(TM_CORE + TM_STANDARD + FULL_SET) <= names("all")
     assert names("get_tasks, Next-Task,nope") == {"get_tasks", "next_task"}
     monkeypatch.setenv("TASK_MASTER_TOOLS", "standard")

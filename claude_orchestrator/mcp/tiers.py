@@ -29,10 +29,10 @@ ALIASES = {"lean": "core"}
 
 def registry() -> dict[str, ToolSpec]:
     """Every tool this server has, by name, in a stable order."""
-    from . import tools_ai, tools_edit, tools_graph, tools_read, tools_tags
+    from . import tools_ai, tools_edit, tools_graph, tools_read, tools_runs, tools_tags
 
     out: dict[str, ToolSpec] = {}
-    for module in (tools_read, tools_edit, tools_ai, tools_graph, tools_tags):
+    for module in (tools_read, tools_edit, tools_ai, tools_graph, tools_tags, tools_runs):
         for spec in module.TOOLS:
             out[spec.name] = spec
     return out
