@@ -17,7 +17,10 @@ import click
     default=".",
     help="Project folder.",
 )
-def init_cmd(name: str | None, directory: Path) -> None:
+@click.option(
+    "--mcp", "with_mcp", is_flag=True, help="Also register the MCP server for Claude Code (.mcp.json)."
+)
+def init_cmd(name: str | None, directory: Path, with_mcp: bool) -> None:
     """Create .taskmaster/, orchestrator_config.json, .env.example and .gitignore lines."""
     from ..project import init_orchestrator
 
@@ -27,6 +30,17 @@ def init_cmd(name: str | None, directory: Path) -> None:
         click.echo("Already initialised; nothing changed.")
     for p in created:
         click.echo(f"created {p}")
+    if with_mcp:
+        from ..mcp.install import install_project
+
+        done = install_project(directory.resolve())
+        click.echo(
+            f"{'replaced' if done.replaced else 'wrote'} the '{done.name}' MCP server entry in {done.path}"
+        )
+    else:
+        click.echo(
+            "Inside Claude Code: `claude-orchestrator mcp install` adds the task tools (or `init --mcp`)."
+        )
     click.echo("Next: copy .env.example to .env and set ANTHROPIC_API_KEY, then `claude-orchestrator check`.")
 
 
