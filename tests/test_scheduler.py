@@ -226,6 +226,18 @@ def test_cycle_and_duplicates_are_refused():
         make([U("1"), U("1")])
 
 
+def test_unit_graph_tables_are_derived_from_its_networkx_graph():
+    g = build_graph([U("1"), U("2", ["1"]), U("3", ["1", "2"]), U("9", ["8"])])
+    assert g.add([U("4", ["3", "1"])]) == ["4"]
+    with pytest.raises(DependencyError, match="dependency cycle: 5 -> 6 -> 5"):
+        g.add([U("5", ["6"]), U("6", ["5", "4"])])
+    assert g.topo == ["1", "2", "3", "9", "4"] and set(g.graph) == set(g.topo)  # the cycle rolled back
+    assert g.deps == {u: set(g.graph.pred[u]) for u in g.graph}
+    assert g.dependents == {u: list(g.graph.succ[u]) for u in g.graph}
+    assert g.dependents["1"] == ["2", "3", "4"] and g.deps["4"] == {"1", "3"}
+    assert g.unreachable() == {"9"} and g.missing == {"9": ["8"]}
+
+
 def test_id_key_orders_numerically():
     assert sorted(["10", "2", "1.10", "1.2", "1", "x"], key=id_key) == ["1", "1.2", "1.10", "2", "10", "x"]
 

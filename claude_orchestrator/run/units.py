@@ -1,5 +1,12 @@
 """The scheduler's graph of units: ids, priorities, subtask groups, longest remaining chains, file locks,
-and a simulated schedule for ``run --dry-run``. No threads and no I/O here."""
+and a simulated schedule for ``run --dry-run``. No threads and no I/O here.
+
+The dependencies are one networkx ``DiGraph`` (edge: dependency -> dependent), the graph implementation
+the task database uses too (taskmaster/graph.py); order, cycles and reachability are computed on it, ties
+broken by task id. For the scheduler's hot path, ``deps`` and ``dependents`` are plain dicts derived from
+that graph whenever units are added (never written otherwise): a lookup there is a dict access, not a
+networkx view.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,8 @@ import posixpath
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+import networkx as nx
 
 from ..errors import DependencyError
 from ..taskmaster.ids import IdKey, id_key
@@ -70,9 +79,10 @@ class UnitGraph:
     groups: dict[str, SchedUnit | None] = field(default_factory=dict)
     ancestors: dict[str, list[str]] = field(default_factory=dict)  # runnable id -> groups, innermost first
     group_members: dict[str, set[str]] = field(default_factory=dict)  # group -> runnable descendants
-    deps: dict[str, set[str]] = field(default_factory=dict)
+    graph: nx.DiGraph = field(default_factory=nx.DiGraph)  # runnable units; edge: dependency -> dependent
+    deps: dict[str, set[str]] = field(default_factory=dict)  # derived from `graph`: predecessors
+    dependents: dict[str, list[str]] = field(default_factory=dict)  # derived from `graph`: successors
     missing: dict[str, list[str]] = field(default_factory=dict)
-    dependents: dict[str, list[str]] = field(default_factory=dict)
     files: dict[str, tuple[str, ...]] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)  # given but done before the run
     topo: list[str] = field(default_factory=list)
@@ -120,6 +130,7 @@ class UnitGraph:
             added.append(by_id[uid])
         for su in added:
             self.units[su.id] = su
+            self.graph.add_node(su.id)
             self.files[su.id] = tuple(f for f in (norm_path(x) for x in su.unit.relevant_files) if f)
         for su in added:
             self._wire(su)
@@ -129,8 +140,19 @@ class UnitGraph:
             self._rollback([s.id for s in added], new_groups, ids)
             raise
         self.topo.extend(order)
+        self._derive(order)
         self._compute_bottom()
         return order
+
+    def _derive(self, added: list[str]) -> None:
+        """Refresh the hot-path adjacency of the new units and of the units they depend on."""
+        pred, succ = self.graph.pred, self.graph.succ
+        touched = set(added)
+        for u in added:
+            self.deps[u] = set(pred[u])
+            touched.update(pred[u])
+        for u in touched:
+            self.dependents[u] = list(succ[u])
 
     def _group_parent(self, g: str) -> str | None:
         su = self.groups.get(g)
@@ -169,40 +191,27 @@ class UnitGraph:
                 missing.append(d)
             deps |= got
         deps.discard(uid)
-        self.deps[uid] = deps
         if missing:
             self.missing[uid] = missing
-        self.dependents.setdefault(uid, [])
-        for d in deps:
-            self.dependents.setdefault(d, []).append(uid)
+        self.graph.add_edges_from((d, uid) for d in deps)
 
     def _toposort(self, ids: list[str]) -> list[str]:
-        fresh = set(ids)
-        indeg = {u: sum(1 for d in self.deps[u] if d in fresh) for u in ids}
-        heap = [(id_key(u), u) for u in ids if indeg[u] == 0]
-        heapq.heapify(heap)
+        """The new units in dependency order, the smallest id first among those ready."""
         order: list[str] = []
-        while heap:
-            _, u = heapq.heappop(heap)
-            order.append(u)
-            for v in self.dependents.get(u, ()):
-                if v in fresh:
-                    indeg[v] -= 1
-                    if indeg[v] == 0:
-                        heapq.heappush(heap, (id_key(v), v))
-        if len(order) < len(ids):
-            cycle = self._find_cycle({u for u in ids if indeg[u] > 0})
-            raise DependencyError("dependency cycle: " + " -> ".join(cycle), cycle=cycle)
+        fresh = self.graph if len(ids) == len(self.graph) else self.graph.subgraph(ids)  # views are slower
+        try:
+            order.extend(nx.lexicographical_topological_sort(fresh, key=_tie_key))
+        except nx.NetworkXUnfeasible:
+            cycle = self._find_cycle(set(ids) - set(order))
+            raise DependencyError("dependency cycle: " + " -> ".join(cycle), cycle=cycle) from None
         return order
 
     def _rollback(self, added: list[str], new_groups: set[str], ids: list[str]) -> None:
+        self.graph.remove_nodes_from(added)
         for u in added:
-            for d in self.deps.pop(u, ()):
-                if u in self.dependents.get(d, []):
-                    self.dependents[d].remove(u)
             for g in self.ancestors.pop(u, []):
                 self.group_members.get(g, set()).discard(u)
-            for table in (self.units, self.missing, self.dependents, self.files):
+            for table in (self.units, self.missing, self.files):
                 table.pop(u, None)  # type: ignore[attr-defined]
         for g in new_groups:
             self.groups.pop(g, None)
@@ -210,10 +219,12 @@ class UnitGraph:
         self.skipped.difference_update(ids)
 
     def _find_cycle(self, left: set[str]) -> list[str]:
+        """A cycle among units left out of the order: from the smallest id, follow its smallest
+        dependency that is left until an id repeats (deterministic, unlike a depth-first search)."""
         start = min(left, key=id_key)
         path, seen, u = [start], {start: 0}, start
         while True:
-            u = min((d for d in self.deps[u] if d in left), key=id_key)
+            u = min((d for d in self.graph.pred[u] if d in left), key=id_key)
             if u in seen:
                 cyc = path[seen[u] :]
                 return [*cyc, u]
@@ -235,13 +246,11 @@ class UnitGraph:
 
     def unreachable(self) -> set[str]:
         """Units with an unknown dependency, and everything that depends on them."""
-        stack = list(self.missing)
-        dead = set(stack)
-        while stack:
-            for v in self.dependents.get(stack.pop(), ()):
-                if v not in dead:
-                    dead.add(v)
-                    stack.append(v)
+        dead: set[str] = set()
+        for u in self.missing:
+            if u not in dead:  # else its descendants are in already
+                dead |= nx.descendants(self.graph, u)
+            dead.add(u)
         return dead
 
     def critical_path(self, among: Iterable[str] | None = None) -> list[str]:
@@ -260,6 +269,10 @@ class UnitGraph:
     def ready_key(self, uid: str) -> tuple[int, float, IdKey, str]:
         """Heap key: priority, then longest remaining chain (descending), then id."""
         return (priority_rank(self.units[uid].unit.priority), -self.bottom[uid], id_key(uid), uid)
+
+
+def _tie_key(uid: str) -> tuple[IdKey, str]:
+    return id_key(uid), uid
 
 
 def build_graph(units: Iterable[SchedUnit], done_before: Iterable[str] = ()) -> UnitGraph:

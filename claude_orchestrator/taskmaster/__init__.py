@@ -1,8 +1,8 @@
 """The Task Master-compatible task database (.taskmaster/tasks/tasks.json).
 
 model (Task, Subtask, TagData; tolerant reader, strict writer), store (discovery, tags, locked atomic writes),
-graph (validate, fix, next, ready set, critical path), ops (the non-AI commands), render (CLI output).
-networkx is imported only by the graph methods that need it.
+graph (validate, fix, next, ready set, critical path), ids (the one id order and id parser), ops (the non-AI
+commands), render (CLI output). networkx is imported only by the graph methods that need it.
 """
 
 from __future__ import annotations
