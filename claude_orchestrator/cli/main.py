@@ -23,6 +23,7 @@ COMMANDS = {
     "plugins": ".stack_cmds:plugins_cmd",
     "demo": ".demo_cmd:demo_cmd",
     "mcp": ".mcp_cmds:mcp_cmd",
+    "skills": ".skills_cmds:skills_cmd",
 }
 
 

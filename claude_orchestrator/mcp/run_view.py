@@ -152,6 +152,7 @@ def status(root: Path, path: Path) -> dict[str, Any]:
         },
         "budget": _budget(root, s.usage.cost_usd),
         "targetBranch": meta.get("target_branch"),
+        "skills": meta.get("skills", []),
         "runPath": str(path),
     }
     if state == "interrupted":

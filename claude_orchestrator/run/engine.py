@@ -16,6 +16,7 @@ from .. import events as ev
 from ..config import OrchestratorConfig
 from ..errors import BudgetExceededError, ConfigError, OrchestratorError
 from ..events import EventBus
+from ..skills import present as present_skills
 from ..taskmaster.graph import TaskGraph
 from ..taskmaster.ids import id_key
 from ..taskmaster.store import TaskStore
@@ -165,6 +166,7 @@ class RunEngine:
             "started_at": time.time(),
             "branch": opt.branch,
             "pid": os.getpid(),
+            "skills": present_skills(store.root),  # the Claude Code skills its workers could load
         }
         notices = []
         with TaskRecorder(store, tag_name, run_id=self.run_id, run_path=run_path, bus=self.bus) as recorder:
