@@ -6,8 +6,10 @@
     │   ├── TaskFileError             tasks.json unreadable, malformed or invalid
     │   ├── NotFoundError             no .taskmaster/, unknown task id, unknown tag
     │   ├── DependencyError           unknown/self dependency, cycle (names the ids)
-    │   └── PlanError                 a build plan that is refused (lists every problem)
+    │   ├── PlanError                 a build plan that is refused (lists every problem)
+    │   └── SourceError               an import source that cannot be read (file and line)
     ├── LockError                     could not take tasks.json.lock in time
+    ├── RemoteError                   a tracker's API failed (GitHub: status, what was asked)
     ├── LLMError                      a model call that failed for good
     │   ├── RetriesExhaustedError     transient errors outlived the retry bound
     │   ├── StructuredOutputError     the model never produced valid JSON for the schema
@@ -77,8 +79,29 @@ class PlanError(InputError):
         self.problems = list(problems)
 
 
+class SourceError(InputError):
+    """A task source (a markdown file, a folder, a tracker reference) that cannot be imported."""
+
+    def __init__(self, path: object, problem: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line else f"{path}"
+        super().__init__(f"{where}: {problem}", path=path, line=line, problem=problem)
+        self.path = path
+        self.line = line
+        self.problem = problem
+
+
 class LockError(OrchestratorError):
     pass
+
+
+class RemoteError(OrchestratorError):
+    """A tracker's API answered with an error, or could not be reached."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message, status=status)
+        self.status = status
+        if status in (401, 404, 410, 422):  # a bad token, repository or filter: the user's to fix
+            self.exit_code = 2
 
 
 class LLMError(OrchestratorError):

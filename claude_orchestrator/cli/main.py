@@ -24,6 +24,7 @@ COMMANDS = {
     "demo": ".demo_cmd:demo_cmd",
     "mcp": ".mcp_cmds:mcp_cmd",
     "skills": ".skills_cmds:skills_cmd",
+    "import": ".intake_cmds:import_cmd",
 }
 
 
