@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from ..errors import DependencyError, InputError, NotFoundError
 from ..taskmaster.graph import dep_key
+from ..taskmaster.ids import parse_ids, split_id
 from ..taskmaster.model import Dep, Document, Subtask, TagData, Task
-from ..taskmaster.ops import parse_ids
 
 
 def _retarget(data: TagData, old: str, new: Dep) -> None:
@@ -26,10 +26,10 @@ def _task(data: TagData, text: str) -> Task:
 
 
 def _split(uid: str) -> tuple[int, int]:
-    a, _, b = uid.partition(".")
-    if not (a.strip().isdigit() and b.strip().isdigit()):
+    parsed = split_id(uid)
+    if parsed is None or parsed[1] is None:
         raise InputError(f"'{uid}' is not a subtask id (expected P.S)")
-    return int(a), int(b)
+    return parsed[0], parsed[1]
 
 
 def _as_subtask(task: Task, parent: Task, sid: int) -> Subtask:

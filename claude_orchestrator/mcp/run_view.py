@@ -22,6 +22,7 @@ from ..events import (
     TaskReviewed,
     TaskStarted,
 )
+from ..taskmaster.ids import id_key
 from . import runs
 
 
@@ -139,9 +140,7 @@ def status(root: Path, path: Path) -> dict[str, Any]:
         "counts": {
             k: getattr(c, k) for k in ("total", "done", "running", "ready", "waiting", "failed", "blocked")
         },
-        "tasks": sorted(
-            fold.rows.values(), key=lambda r: [int(p) for p in r["id"].split(".") if p.isdigit()]
-        ),
+        "tasks": sorted(fold.rows.values(), key=lambda r: id_key(r["id"])),
         "mergeQueue": [{"id": t, "commit": c_} for t, c_ in fold.awaiting_merge.items()],
         "merged": fold.merged,
         "usage": {

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError, NotFoundError
+from ..taskmaster.ids import split_id
 from ..taskmaster.model import Subtask, TagData, Task
 from ..workers.base import WorkUnit
 from .units import SchedUnit
@@ -124,16 +125,14 @@ def _with_deps(tag: TagData, wanted: set[str]) -> set[str]:
         if tid in out:
             continue
         out.add(tid)
-        task = tag.task(int(tid.split(".")[0]))
+        task = tag.task(int(tid))
         if task is None:
             continue
-        deps = [str(d).split(".")[0] for d in task.dependencies]
-        for s in task.subtasks:
-            deps += [str(d).split(".")[0] for d in s.dependencies]
-        for d in deps:
-            dt = tag.task(int(d)) if d.isdigit() else None
-            if dt is not None and dt.status != "done" and d not in out:
-                stack.append(d)
+        deps = [*task.dependencies, *(d for s in task.subtasks for d in s.dependencies)]
+        for parsed in map(split_id, deps):
+            dt = tag.task(parsed[0]) if parsed is not None else None
+            if dt is not None and dt.status != "done" and dt.uid not in out:
+                stack.append(dt.uid)
     return out
 
 
@@ -153,9 +152,8 @@ def select_units(
     earlier = earlier_summaries(tag)
     wanted: set[str] | None = None
     if ids:
-        for i in ids:
-            tag.find(i)  # NotFoundError names an unknown id
-        wanted = {i.split(".")[0] for i in ids}
+        units_asked = [tag.find(i) for i in ids]  # NotFoundError names an unknown id
+        wanted = {str(u.parent_id) if isinstance(u, Subtask) else u.uid for u in units_asked}
         if with_deps:
             wanted = _with_deps(tag, wanted)
     units: list[SchedUnit] = []
