@@ -6,8 +6,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import anthropic
+import httpx2
 import pytest
 
 from claude_orchestrator.testing.fake_anthropic import (
@@ -391,3 +393,73 @@ def test_assert_complete_names_unused_replies() -> None:
         fake.enqueue(text_reply("a long queued answer that nobody ever asks the fake for"))
         with pytest.raises(AssertionError, match="1 enqueued replies never requested: text 'a long queued"):
             fake.assert_complete()
+
+
+def _outcome(c: anthropic.Anthropic, stream: bool) -> dict[str, object]:
+    """What a client sees of one request, minus the ids that differ per request."""
+    try:
+        if stream:
+            with c.messages.stream(model=MODEL, max_tokens=50, messages=HI) as s:
+                msg = s.get_final_message()
+                headers = dict(s.response.headers)
+        else:
+            raw = c.messages.with_raw_response.create(model=MODEL, max_tokens=50, messages=HI)
+            msg, headers = raw.parse(), dict(raw.headers)
+    except anthropic.APIStatusError as e:
+        h = e.response.headers
+        kept = {k: h.get(k) for k in ("retry-after", "x-should-retry", "anthropic-ratelimit-requests-limit")}
+        body = {k: v for k, v in e.body.items() if k != "request_id"} if isinstance(e.body, dict) else e.body
+        return {"error": type(e).__name__, "status": e.status_code, "body": body, "headers": kept}
+    except anthropic.APIError as e:
+        return {"error": type(e).__name__}
+    dumped = msg.model_dump(mode="json", exclude={"id"})
+    return {"message": dumped, "content-type": headers["content-type"].split(";")[0]}
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        text_reply("plain"),
+        tool_use_reply("get", {"a": [1, 2]}, text="calling"),
+        text_reply("thought through", thinking="hmm " * 30),
+        error_reply(429, retry_after=3),
+        error_reply(400, "bad field"),
+        error_reply(529, should_retry=False),
+        stream_error_reply(),
+        reset_reply(),
+        slow(text_reply("late"), 0.5),
+    ],
+    ids=["text", "tool-use", "thinking", "429", "400", "529", "mid-stream", "reset", "slow"],
+)
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+def test_socket_and_in_process_answer_alike(reply: Any, stream: bool) -> None:
+    """One fake, two ways in: the loopback socket and the in-process transport give the SDK the same."""
+    seen = []
+    for in_process in (False, True):
+        fake = FakeAnthropic(replies=[reply])
+        kw: dict[str, Any] = {"api_key": "sk-test", "max_retries": 0, "timeout": 0.25}
+        if in_process:
+            kw["http_client"] = httpx2.Client(transport=fake.transport())
+            seen.append(_outcome(anthropic.Anthropic(**kw), stream))
+        else:
+            with fake:
+                seen.append(_outcome(anthropic.Anthropic(base_url=fake.base_url, **kw), stream))
+        assert len(fake.requests) == 1 and fake.pending == 0
+    assert seen[0] == seen[1]
+    if reply.status == 200 and reply.fault is None and not reply.delay:
+        assert seen[0]["content-type"] == ("text/event-stream" if stream else "application/json")
+
+
+def test_in_process_transport_needs_no_server_and_times_out_like_a_socket() -> None:
+    fake = FakeAnthropic(replies=[slow(text_reply("late"), 5.0)])
+    c = anthropic.Anthropic(
+        api_key="sk-test", max_retries=0, http_client=httpx2.Client(transport=fake.transport())
+    )
+    t0 = time.monotonic()
+    with pytest.raises(anthropic.APITimeoutError):
+        c.messages.create(model=MODEL, max_tokens=5, messages=HI, timeout=0.3)
+    assert 0.3 <= time.monotonic() - t0 < 2.0  # the client's timeout, not the reply's five seconds
+    assert c.messages.count_tokens(model=MODEL, messages=HI).input_tokens == 1
+    assert [r.endpoint for r in fake.requests] == ["/v1/messages", "/v1/messages/count_tokens"]
+    with pytest.raises(AssertionError, match="not started"):
+        _ = fake.base_url

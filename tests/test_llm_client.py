@@ -1,9 +1,9 @@
-"""The LLM layer through the real anthropic SDK against the loopback fake (no monkeypatched SDK)."""
+"""The LLM layer through the real anthropic SDK against the fake API, in-process (its httpx2 transport: the
+same answers as the loopback socket, without one; no monkeypatched SDK)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pydantic
 import pytest
@@ -35,13 +35,12 @@ HI = [{"role": "user", "content": "hi"}]
 
 
 def make_llm(fake: FakeAnthropic, cfg: OrchestratorConfig | None = None, **kw: object) -> LLM:
-    return LLM.from_config(cfg or OrchestratorConfig(), api_key="sk-test", base_url=fake.base_url, **kw)  # type: ignore[arg-type]
+    return LLM.from_config(cfg or OrchestratorConfig(), api_key="sk-test", transport=fake.transport(), **kw)  # type: ignore[arg-type]
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeAnthropic]:
-    with FakeAnthropic() as f:
-        yield f
+def fake() -> FakeAnthropic:
+    return FakeAnthropic()  # in-process: never started
 
 
 def test_text_and_streaming(fake: FakeAnthropic) -> None:
@@ -62,31 +61,29 @@ def test_tool_use_loop_with_moving_cache_breakpoint() -> None:
     steps: list[Reply] = [tool_use_reply("read", {"path": f"f{i}"}) for i in range(4)]
     tools = [{"name": "read", "description": "read a file " * 200, "input_schema": {"type": "object"}}]
     system = "You are a careful worker. " * 200
-    with FakeAnthropic(model=tool_loop(steps, text_reply("all done"))) as fake:
-        llm = make_llm(fake)
-        messages: list[dict] = [{"role": "user", "content": "do the task"}]
-        turns = 0
-        while True:
-            r = llm.create(
-                role="worker", model=SONNET, system=system, messages=messages, tools=tools, max_tokens=500
-            )
-            turns += 1
-            messages.append(r.assistant_message())
-            if not r.tool_uses:
-                break
-            results = [
-                {"type": "tool_result", "tool_use_id": t["id"], "content": "x" * 400} for t in r.tool_uses
-            ]
-            messages.append({"role": "user", "content": results})
-        assert turns == 5 and r.text == "all done"
-        assert all("cache_control" not in str(m) for m in messages)  # caller's list untouched
-        usages = [rec.usage for rec in llm.ledger.records()]
-        assert usages[0].cache_read == 0 and usages[0].cache_write_5m > 1000
-        for u in usages[1:]:
-            assert u.cache_read >= usages[0].cache_write_5m  # the prefix and the previous turn are read
-        last = fake.requests[-1].body
-        marks = str(last).count("cache_control")
-        assert marks <= 4 and last["system"][-1]["cache_control"] == {"type": "ephemeral"}
+    fake = FakeAnthropic(model=tool_loop(steps, text_reply("all done")))
+    llm = make_llm(fake)
+    messages: list[dict] = [{"role": "user", "content": "do the task"}]
+    turns = 0
+    while True:
+        r = llm.create(
+            role="worker", model=SONNET, system=system, messages=messages, tools=tools, max_tokens=500
+        )
+        turns += 1
+        messages.append(r.assistant_message())
+        if not r.tool_uses:
+            break
+        results = [{"type": "tool_result", "tool_use_id": t["id"], "content": "x" * 400} for t in r.tool_uses]
+        messages.append({"role": "user", "content": results})
+    assert turns == 5 and r.text == "all done"
+    assert all("cache_control" not in str(m) for m in messages)  # caller's list untouched
+    usages = [rec.usage for rec in llm.ledger.records()]
+    assert usages[0].cache_read == 0 and usages[0].cache_write_5m > 1000
+    for u in usages[1:]:
+        assert u.cache_read >= usages[0].cache_write_5m  # the prefix and the previous turn are read
+    last = fake.requests[-1].body
+    marks = str(last).count("cache_control")
+    assert marks <= 4 and last["system"][-1]["cache_control"] == {"type": "ephemeral"}
 
 
 class Plan(pydantic.BaseModel):
@@ -243,10 +240,10 @@ def test_from_config_needs_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         LLM.from_config(OrchestratorConfig())
 
 
-def test_auth_token_from_environment(monkeypatch: pytest.MonkeyPatch, fake: FakeAnthropic) -> None:
+def test_auth_token_from_environment(monkeypatch: pytest.MonkeyPatch, fake_api: FakeAnthropic) -> None:
+    fake = fake_api  # over the socket: the client finds it through ANTHROPIC_BASE_URL
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", "tok-123")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.base_url)
     ledger = Ledger(run_id="r1")
     llm = LLM.from_config(OrchestratorConfig(), ledger=ledger)
     llm.create(role="reviewer", model=SONNET, system="s", messages=HI, max_tokens=10, task_id="t")

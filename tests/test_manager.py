@@ -47,12 +47,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch):
-    with FakeAnthropic() as server:
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-fake-key")
-        monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
-        yield server
+def fake(fake_api: FakeAnthropic) -> FakeAnthropic:
+    return fake_api  # over the socket: the CLI finds it through ANTHROPIC_BASE_URL
 
 
 def invoke(*args: str) -> Any:
@@ -179,15 +175,21 @@ def _close_clients():
         _OPEN.pop().close()
 
 
+@pytest.fixture
+def inproc() -> FakeAnthropic:
+    """The fake in-process (no socket), for tests that build the manager's client themselves."""
+    return FakeAnthropic()
+
+
 def _manager(fake: FakeAnthropic, root: Path) -> tuple[Manager, Ledger]:
     cfg = OrchestratorConfig()
     ledger = Ledger()
-    llm = LLM.from_config(cfg, ledger=ledger, api_key="sk-test", base_url=fake.base_url)
+    llm = LLM.from_config(cfg, ledger=ledger, api_key="sk-test", transport=fake.transport())
     _OPEN.append(llm)
     return Manager(llm=llm, cfg=cfg, project_root=root), ledger
 
 
-def test_expand_writes_subtask_dependencies_as_p_s(project: Path, fake: FakeAnthropic, tmp_path: Path):
+def test_expand_writes_subtask_dependencies_as_p_s(project: Path, inproc: FakeAnthropic, tmp_path: Path):
     from claude_orchestrator.manager import service
     from claude_orchestrator.taskmaster.store import TaskStore
 
@@ -214,8 +216,8 @@ def test_expand_writes_subtask_dependencies_as_p_s(project: Path, fake: FakeAnth
             },
         ]
     }
-    fake.enqueue(json_reply(subs))
-    manager, ledger = _manager(fake, project)
+    inproc.enqueue(json_reply(subs))
+    manager, ledger = _manager(inproc, project)
     service.expand(manager, TaskStore.discover(project), 4, num=2)
     sub = read_json(project)["master"]["tasks"][0]["subtasks"]
     assert [s["id"] for s in sub] == [1, 2]
@@ -226,37 +228,37 @@ def test_expand_writes_subtask_dependencies_as_p_s(project: Path, fake: FakeAnth
     assert "Then the API" in shown and '"originalTaskId": "4.2"' in shown
 
 
-def test_review_fail_with_follow_ups(project: Path, fake: FakeAnthropic):
+def test_review_fail_with_follow_ups(project: Path, inproc: FakeAnthropic):
     verdict = {
         "verdict": "fail",
         "issues": ["ties are not broken alphabetically"],
         "follow_ups": [{"title": "Benchmark", "description": "Measure speed", "priority": "low"}],
     }
-    fake.enqueue(json_reply(verdict))
-    manager, _ = _manager(fake, project)
+    inproc.enqueue(json_reply(verdict))
+    manager, _ = _manager(inproc, project)
     t = task(3, acceptanceCriteria=["ties are broken alphabetically"])
     answer = manager.review(t, diff="+def top(): ...", summary="wrote top()", test_output="1 passed")
     assert answer.verdict == "fail"
     assert answer.issues == ["ties are not broken alphabetically"]
     assert answer.follow_ups[0].title == "Benchmark"
-    sent = [r for r in fake.requests if r.endpoint == "/v1/messages"][0].last_user_text
+    sent = [r for r in inproc.requests if r.endpoint == "/v1/messages"][0].last_user_text
     assert "- ties are broken alphabetically" in sent and "+def top()" in sent and "1 passed" in sent
 
 
-def test_structured_failure_bound(project: Path, fake: FakeAnthropic):
-    fake.enqueue(*(text_reply("nope") for _ in range(5)))
-    manager, _ = _manager(fake, project)
+def test_structured_failure_bound(project: Path, inproc: FakeAnthropic):
+    inproc.enqueue(*(text_reply("nope") for _ in range(5)))
+    manager, _ = _manager(inproc, project)
     with pytest.raises(StructuredOutputError):
         manager.review(task(1), diff="", summary="")
 
 
-def test_prompt_override_from_templates(project: Path, fake: FakeAnthropic):
+def test_prompt_override_from_templates(project: Path, inproc: FakeAnthropic):
     override = project / ".taskmaster" / "templates" / "review.md"
     override.write_text("<!-- system -->\nCUSTOM REVIEWER $tid\n<!-- user -->\nReview $title please. $diff\n")
-    fake.enqueue(json_reply({"verdict": "pass", "issues": [], "follow_ups": []}))
-    manager, _ = _manager(fake, project)
+    inproc.enqueue(json_reply({"verdict": "pass", "issues": [], "follow_ups": []}))
+    manager, _ = _manager(inproc, project)
     assert manager.review(task(7), diff="x").verdict == "pass"
-    req = [r for r in fake.requests if r.endpoint == "/v1/messages"][0]
+    req = [r for r in inproc.requests if r.endpoint == "/v1/messages"][0]
     assert "CUSTOM REVIEWER 7" in req.system_text
     assert "Review Task 7 please." in req.last_user_text
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 import anthropic
+import httpx2
 import pydantic
 
 from ..config import OrchestratorConfig
@@ -102,10 +103,21 @@ class LLM:
         recorder: Recorder | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
+        transport: httpx2.BaseTransport | None = None,
     ) -> LLM:
         """Credentials: `api_key`, else the rule of :mod:`claude_orchestrator.credentials` (an API key, a
-        token, Bedrock, Vertex); ConfigError when none."""
-        client = _client(api_key, base_url, {"max_retries": 0, "timeout": cfg.llm.request_timeout})
+        token, Bedrock, Vertex); ConfigError when none. `transport` replaces the network (an in-process
+        fake: `FakeAnthropic.transport()`)."""
+        common: dict[str, Any] = {"max_retries": 0, "timeout": cfg.llm.request_timeout}
+        http = httpx2.Client(transport=transport) if transport is not None else None
+        if http is not None:
+            common["http_client"] = http
+        try:
+            client = _client(api_key, base_url, common)
+        except ConfigError:
+            if http is not None:
+                http.close()
+            raise
         led = ledger if ledger is not None else Ledger()
         led.configure(pricing=cfg.pricing, budgets=cfg.budgets)
         return cls(

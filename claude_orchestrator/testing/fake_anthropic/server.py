@@ -3,6 +3,10 @@
 A reply comes from, in order: the replay file (matched by request key), the queue (`enqueue`), the
 model function (`model(request) -> Reply`), else a short default text. Every request is recorded in
 `.requests`; successful replies are summed in `.accounting`.
+
+The same fake answers over a loopback socket (`start()`, `base_url`: for the Claude Code CLI, subprocesses
+and anything configured by URL) or in-process (`transport()`: an httpx2 transport for the client, no
+socket, no thread). Both go through `exchange.respond`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import time
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...llm.record import load_exchanges, request_key
 from .handler import Handler
@@ -28,6 +32,9 @@ from .replies import (
 from .request import FakeRequest
 from .tokens import MAX_BREAKPOINTS, CachePlan, PromptCache, breakpoint_count, usage_dict
 from .tokens import output_tokens as count_output
+
+if TYPE_CHECKING:
+    import httpx2
 
 Model = Callable[[FakeRequest], Reply]
 DEFAULT_TEXT = "Hello from fake server."
@@ -120,6 +127,12 @@ class FakeAnthropic:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def transport(self) -> httpx2.MockTransport:
+        """This fake as an in-process httpx2 transport (no server needed; see transport.py)."""
+        from .transport import mock_transport
+
+        return mock_transport(self)
 
     def __enter__(self) -> FakeAnthropic:
         return self.start()
