@@ -52,7 +52,7 @@ def test_bad_files_one_line_exit_2_file_untouched(tmp_path, case, args):
 
 def test_missing_database_and_missing_project(tmp_path):
     make_project(tmp_path / "p")
-    proc = run_ours(["list", "-f", "nope.json"], tmp_path / "p", check=False)
+    proc = run_ours(["list", "--file", "nope.json"], tmp_path / "p", check=False)
     assert (
         proc.returncode == 2 and "nope.json: no such file" in proc.stderr and "Traceback" not in proc.stderr
     )
@@ -171,7 +171,7 @@ def test_file_flag_with_an_untagged_file(tmp_path):
     other = tmp_path / "elsewhere.json"
     other.write_text(json.dumps({"tasks": [task(1), task(2, deps=[1])]}))
     assert (
-        json.loads(run_ours(["next", "-f", str(other), "--format", "json"], tmp_path).stdout)["task"]["id"]
+        json.loads(run_ours(["next", "--file", str(other), "-f", "json"], tmp_path).stdout)["task"]["id"]
         == "1"
     )
     run_ours(["set-status", "--id=1", "--status=done", "--file", str(other)], tmp_path)

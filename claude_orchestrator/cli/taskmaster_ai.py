@@ -42,6 +42,7 @@ def expand(store: Any, tag: str, task_id: str | None, all_tasks: bool, **opts: A
         research=opts.get("research", False),
         context=opts.get("prompt") or "",
         tag=tag,
+        report=opts.get("report"),
     )
     with llm_session(store.root, opts.get("record")) as s:
         manager = make_manager(s)
@@ -67,11 +68,15 @@ def analyze_complexity(store: Any, tag: str, **opts: Any) -> None:
         ids = [
             t.id for t in store.load(tag).tasks if (lo is None or t.id >= lo) and (hi is None or t.id <= hi)
         ]
+    threshold = float(opts.get("threshold") or 5)
     with llm_session(store.root, opts.get("record")) as s:
+        if opts.get("model"):
+            s.cfg = s.cfg.model_copy(deep=True)
+            s.cfg.models.manager.model = opts["model"]
         path, report = service.analyze_complexity(
             make_manager(s),
             store,
-            threshold=opts.get("threshold", 5),
+            threshold=int(threshold) if threshold.is_integer() else threshold,
             research=opts.get("research", False),
             ids=ids or None,
             tag=tag,
@@ -80,25 +85,20 @@ def analyze_complexity(store: Any, tag: str, **opts: Any) -> None:
     click.echo(f"Complexity report for {report['meta']['tasksAnalyzed']} tasks written to {path}")
 
 
-def complexity_report(store: Any, tag: str, **opts: Any) -> None:
-    from ..manager import service
+def complexity_report(store: Any, tag: str, report: Path | None = None, as_json: bool = False) -> None:
+    from ..taskmaster.reports import read_report, report_path
 
-    path = opts.get("output") or service.report_path(store, tag)
-    if not Path(path).is_file():
+    path = report or report_path(store.root, tag)
+    data = read_report(path)
+    if data is None:
         raise InputError(f"{path}: no complexity report; run `task-master analyze-complexity` first")
-    try:
-        report = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}: malformed JSON: {e.msg}") from None
-    if opts.get("fmt") == "json" or opts.get("file") == "json":
-        click.echo(json.dumps(report, indent=2))
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
         return
-    meta = report.get("meta", {})
+    meta = data.get("meta", {})
     threshold = meta.get("thresholdScore", 5)
     click.echo(f"Complexity report ({meta.get('generatedAt', '?')}), threshold {threshold}:")
-    for item in sorted(
-        report.get("complexityAnalysis", []), key=lambda i: -float(i.get("complexityScore", 0))
-    ):
+    for item in sorted(data.get("complexityAnalysis", []), key=lambda i: -float(i.get("complexityScore", 0))):
         flag = "expand" if float(item.get("complexityScore", 0)) >= float(threshold) else "ok"
         click.echo(
             f"  {item.get('taskId'):>4}  score {item.get('complexityScore')}  subtasks {item.get('recommendedSubtasks')}"

@@ -6,13 +6,13 @@ under the lock, re-checked against what is there then. On any failure nothing is
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, NotFoundError
 from ..files import write_text
+from ..taskmaster import reports
 from ..taskmaster.model import TagData, Task, parse_document
 from ..taskmaster.store import TaskStore
 from .core import Manager
@@ -158,22 +158,11 @@ def add_tasks(
 
 
 def report_path(store: TaskStore, tag: str) -> Path:
-    reports = store.root / ".taskmaster" / "reports"
-    if tag == "master":
-        return reports / "task-complexity-report.json"
-    slug = re.sub(r"[^a-zA-Z0-9_-]", "-", tag).lower()[:50]
-    return reports / f"task-complexity-report_{slug}.json"
+    return reports.report_path(store.root, tag)
 
 
-def read_report(store: TaskStore, tag: str) -> dict[str, Any] | None:
-    path = report_path(store, tag)
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}: malformed JSON: {e.msg}") from None
-    return data if isinstance(data, dict) else None
+def read_report(store: TaskStore, tag: str, path: Path | None = None) -> dict[str, Any] | None:
+    return reports.read_report(path or report_path(store, tag))
 
 
 def analyze_complexity(
@@ -235,6 +224,7 @@ def expand(
     research: bool = False,
     context: str = "",
     tag: str | None = None,
+    report: Path | None = None,
 ) -> Task:
     data = store.load(tag)
     task = data.task(task_id)
@@ -242,11 +232,11 @@ def expand(
         raise NotFoundError(f"task {task_id} not found in tag '{data.name}'")
     if task.status in ("done", "cancelled"):
         raise InputError(f"task {task_id} is {task.status}; it will not be expanded")
-    report = read_report(store, data.name) or {}
+    found = read_report(store, data.name, report) or {}
     item = next(
         (
             i
-            for i in report.get("complexityAnalysis", [])
+            for i in found.get("complexityAnalysis", [])
             if isinstance(i, dict) and i.get("taskId") == task_id
         ),
         None,

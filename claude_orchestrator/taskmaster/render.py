@@ -24,61 +24,6 @@ STATUS_ICONS = {
 # ---------------------------------------------------------------- JSON shapes
 
 
-def task_list_json(task: Task, blocks: list[str], with_subtasks: bool) -> dict[str, Any]:
-    """A task as the new core's `list --json` shows it: string ids and deps, plus `blocks`."""
-    subs = []
-    if with_subtasks:
-        subs = [
-            {
-                "id": str(s.id),
-                "title": s.title,
-                "description": s.description,
-                "status": s.status,
-                "dependencies": [dep_key(d) for d in s.dependencies],
-                "details": s.details,
-                "testStrategy": s.test_strategy,
-                **({"priority": s.priority} if s.priority else {}),
-                "parentId": str(task.id),
-            }
-            for s in task.subtasks
-        ]
-    return {
-        "id": str(task.id),
-        "title": task.title,
-        "description": task.description,
-        "status": task.status,
-        "priority": task.priority,
-        "dependencies": [dep_key(d) for d in task.dependencies],
-        "details": task.details,
-        "testStrategy": task.test_strategy,
-        "subtasks": subs,
-        "blocks": blocks,
-    }
-
-
-def blocks_index(tag: TagData) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for t in tag.tasks:
-        for d in t.dependencies:
-            out.setdefault(dep_key(d), []).append(t.uid)
-    return out
-
-
-def list_json(tag: TagData, statuses: list[str] | None, with_subtasks: bool) -> dict[str, Any]:
-    blocks = blocks_index(tag)
-    tasks = [t for t in tag.tasks if not statuses or t.status in statuses]
-    return {
-        "tasks": [task_list_json(t, blocks.get(t.uid, []), with_subtasks) for t in tasks],
-        "metadata": {
-            "total": len(tag.tasks),
-            "filtered": len(tasks),
-            "tag": tag.name,
-            "storageType": "file",
-            "allTags": False,
-        },
-    }
-
-
 def next_json(tag: TagData, unit: Task | Subtask | None) -> dict[str, Any]:
     task: dict[str, Any] | None = None
     if isinstance(unit, Task):
@@ -138,8 +83,25 @@ def _deps_text(deps: list[Any]) -> str:
 
 
 def list_text(
-    tag: TagData, statuses: list[str] | None, with_subtasks: bool, nxt: Task | Subtask | None
+    tag: TagData,
+    statuses: list[str] | None = None,
+    with_subtasks: bool = False,
+    nxt: Task | Subtask | None = None,
+    *,
+    compact: bool = False,
+    ready: bool = False,
+    blocking: bool = False,
 ) -> str:
+    from .listing import shown_tasks
+
+    shown = shown_tasks(tag, statuses, ready, blocking)
+    if compact:
+        lines = [f"Tag: {tag.name}"]
+        for t in shown.tasks:
+            lines.append(f"{t.uid} {STATUS_ICONS.get(t.status, '')} {t.title}")
+            if with_subtasks:
+                lines += [f"  {s.id} {STATUS_ICONS.get(s.status, '')} {s.title}" for s in t.subtasks]
+        return "\n".join(lines)
     counts = {s: 0 for s in STATUSES}
     for t in tag.tasks:
         counts[t.status] += 1
@@ -149,15 +111,21 @@ def list_text(
         f"Tag: {tag.name}   Tasks: {total}   Done: {counts['done']} ({pct}%)   "
         + "   ".join(f"{s}: {n}" for s, n in counts.items() if n and s != "done"),
     ]
-    if nxt is not None:
+    if nxt is not None and not (ready or blocking):
         head.append(f"Next task: {nxt.uid} - {nxt.title}")
     rows: list[list[str]] = []
-    for t in tag.tasks:
-        if statuses and t.status not in statuses:
-            continue
+    for t in shown.tasks:
         icon = STATUS_ICONS.get(t.status, "")
+        blocks = ", ".join(shown.blocks.get(t.uid, [])) or "-"
         rows.append(
-            [t.uid, _cut(t.title, 60), f"{icon} {t.status}", t.priority, _cut(_deps_text(t.dependencies), 30)]
+            [
+                t.uid,
+                _cut(t.title, 60),
+                f"{icon} {t.status}",
+                t.priority,
+                _cut(_deps_text(t.dependencies), 30),
+                _cut(blocks, 20),
+            ]
         )
         if with_subtasks:
             for s in t.subtasks:
@@ -169,14 +137,16 @@ def list_text(
                         f"{icon} {s.status}",
                         s.priority or "",
                         _deps_text(s.dependencies),
+                        "",
                     ]
                 )
     if not rows:
         return "\n".join([*head, "", "No tasks found."])
-    return "\n".join([*head, "", *_table(rows, ["ID", "Title", "Status", "Priority", "Dependencies"])])
+    header = ["ID", "Title", "Status", "Priority", "Dependencies", "Blocks"]
+    return "\n".join([*head, "", *_table(rows, header)])
 
 
-def unit_text(tag: TagData, unit: Task | Subtask) -> str:
+def unit_text(tag: TagData, unit: Task | Subtask, subtask_status: str | None = None) -> str:
     lines = [
         f"{'Subtask' if isinstance(unit, Subtask) else 'Task'} {unit.uid}: {unit.title}",
         f"Status:       {unit.status}",
@@ -189,8 +159,12 @@ def unit_text(tag: TagData, unit: Task | Subtask) -> str:
     if unit.test_strategy:
         lines += ["", "Test strategy:", unit.test_strategy]
     if isinstance(unit, Task) and unit.subtasks:
-        rows = [[s.uid, _cut(s.title, 60), s.status, _deps_text(s.dependencies)] for s in unit.subtasks]
-        lines += ["", "Subtasks:", *_table(rows, ["ID", "Title", "Status", "Dependencies"])]
+        subs = [s for s in unit.subtasks if subtask_status is None or s.status == subtask_status]
+        rows = [[s.uid, _cut(s.title, 60), s.status, _deps_text(s.dependencies)] for s in subs]
+        if rows:
+            lines += ["", "Subtasks:", *_table(rows, ["ID", "Title", "Status", "Dependencies"])]
+        else:
+            lines += ["", f"No subtasks with status '{subtask_status}'"]
     return "\n".join(lines)
 
 
@@ -258,8 +232,9 @@ def task_file_name(tag: str, task_id: int) -> str:
     return f"task_{task_id:03d}{suffix}.md"
 
 
-def generate_files(tag: TagData, out_dir: Path) -> list[Path]:
-    """Write one Markdown file per task; remove this tag's files for tasks that no longer exist."""
+def generate_files(tag: TagData, out_dir: Path, removed: list[Path] | None = None) -> list[Path]:
+    """Write one Markdown file per task; remove this tag's files for tasks that no longer exist (listed
+    in `removed` when given)."""
     from ..files import write_text
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -275,4 +250,6 @@ def generate_files(tag: TagData, out_dir: Path) -> list[Path]:
     for old in out_dir.glob("task_*.md"):
         if pattern.match(old.name) and old.name not in keep:
             old.unlink()
+            if removed is not None:
+                removed.append(old)
     return written
