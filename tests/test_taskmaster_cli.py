@@ -182,7 +182,7 @@ def test_generate_writes_markdown(proj):
     run_ours(["generate"], proj)
     text = (proj / ".taskmaster" / "tasks" / "task_002.md").read_text()
     assert text.startswith("# Task ID: 2\n") and "**Dependencies:** 1 ✓" in text and "### 2.2. Sub 2" in text
-    run_ours(["remove-task", "--id=3"], proj)
+    run_ours(["remove-task", "--id=3", "-y"], proj)
     run_ours(["generate"], proj)
     assert not (proj / ".taskmaster" / "tasks" / "task_003.md").exists()
 

@@ -25,6 +25,7 @@ from .taskmaster_edit import (
     validate_cmd,
 )
 from .taskmaster_move import move_cmd
+from .taskmaster_rules import rules_cmd
 from .taskmaster_setup import init_cmd
 from .taskmaster_subtasks import add_subtask_cmd, clear_subtasks_cmd, remove_subtask_cmd
 from .taskmaster_tags import LEGACY_TAG_COMMANDS, tags_group
@@ -39,6 +40,7 @@ def cli() -> None:
 
 for _cmd in (
     init_cmd,
+    rules_cmd,
     list_cmd,
     next_cmd,
     show_cmd,

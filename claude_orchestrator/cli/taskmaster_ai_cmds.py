@@ -72,7 +72,7 @@ def analyze_complexity_cmd(**kw: Any) -> None:
 
 @click.command("complexity-report")
 @click.option("-f", "--file", "report", type=_FILE, default=None, help="The report file.")
-@click.option("-o", "--output", type=_FILE, default=None, hidden=True)
+@click.option("--output", type=_FILE, default=None, hidden=True)
 @click.option("--tag", default=None, help="Tag whose report to show.")
 @click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default=None)

@@ -28,7 +28,7 @@ def init_cmd(name: str | None, project: Path | None, rules: tuple[str, ...], dry
     from ..taskmaster.store import TM_DIR, init_project
 
     root = project or Path.cwd()
-    profiles = _profiles(rules)
+    profiles = parse_profiles(rules)
     if dry_run:
         click.echo(f"Would create {root / TM_DIR} (config.json, state.json, templates)")
         for p in profiles:
@@ -42,7 +42,7 @@ def init_cmd(name: str | None, project: Path | None, rules: tuple[str, ...], dry
         add_profiles(root, profiles)
 
 
-def _profiles(values: tuple[str, ...]) -> list[str]:
+def parse_profiles(values: tuple[str, ...]) -> list[str]:
     """-r claude,cursor / -r claude -r cursor -> ["claude", "cursor"] (known profiles only)."""
     from ..errors import InputError
     from .taskmaster_rules import PROFILES
