@@ -340,6 +340,7 @@ def test_builder_agrees_with_the_real_scheduler():
 def test_run_observers_wire_log_slack_and_plain_display(tmp_path, monkeypatch):
     from claude_orchestrator.observers.eventlog import read_events
     from claude_orchestrator.observers.wiring import run_observers
+    from claude_orchestrator.run.folder import summary_from_events, write_summary
     from claude_orchestrator.testing.fake_slack import FakeSlack
 
     bus = EventBus()
@@ -348,14 +349,12 @@ def test_run_observers_wire_log_slack_and_plain_display(tmp_path, monkeypatch):
     cfg.notifications.notify_on_task_complete = False
     with FakeSlack() as slack:
         monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.url)
-        with run_observers(
-            bus, cfg, tmp_path / "run", run_id="r5", console=Console(file=out, width=80)
-        ) as obs:
+        with run_observers(bus, cfg, tmp_path / "run", console=Console(file=out, width=80)):
             for e in run_events():
                 bus.publish(e)
             bus.emit(ev.RUN_FINISHED, run_id="r5", status="failed", done=2, failed=1)
-            assert obs.check_usage() == "ok"
-            summary = json.loads(obs.write_summary().read_text())
+            run_path = tmp_path / "run"
+            summary = json.loads(write_summary(run_path, summary_from_events(run_path)).read_text())
             assert (summary["status"], summary["tasks_done"], summary["tasks_failed"]) == ("failed", 2, 1)
         bus.emit(ev.LOG, run_id="r5", message="after close")  # nobody listens any more
     logged = list(read_events(tmp_path / "run"))

@@ -472,16 +472,11 @@ def test_claude_code_rate_limit_notices_pause_the_pool_and_reach_the_display(tmp
         }
     )
     assert warn is not None
-    engine._on_rate_info(warn)
+    engine.gate.note_rate_info(warn)  # what the Claude Code backend calls
     assert seen[-1].data["usage_window_pct"] == 85.0
     assert builder.snapshot().usage.usage_window_pct == 85.0
-    engine._on_rate_limit(resets, "five_hour")
-
-    class Obs:
-        def check_usage(self) -> str:
-            return "ok"
-
-    reason = engine._gate(Obs(), None)
+    engine.gate.note_rate_limit(resets, "five_hour")
+    reason = engine.gate.hold_reason()
     assert reason is not None and "five_hour" in reason
 
 

@@ -97,7 +97,6 @@ def run_cmd(
         branch=branch,
         dry_run=dry_run,
         no_progress=no_progress or not cfg.monitoring.show_progress_bar,
-        verbose=verbose,
         budget_usd=budget_usd,
         record=record,
         review=False if no_review else None,

@@ -1,9 +1,9 @@
-"""Wire the observer side of a run in one call: snapshot builder, NDJSON event log, Slack, the display,
-and the UsageGuard the scheduler consults.
+"""Wire the observer side of a run in one call: snapshot builder, NDJSON event log, Slack and the display.
+They only listen; nothing here decides anything for the run (the admission gate, run/gate.py, is fed by its
+own sources).
 
     with run_observers(bus, cfg, run_path, no_progress=args.no_progress) as obs:
-        scheduler = Scheduler(..., bus=bus)          # publishes events
-        ...                                          # before each dispatch: obs.guard.observe(obs.builder.snapshot())
+        scheduler.run()                              # publishes events; the observers show and log them
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..events import EventBus
-from ..run.gate import Level, UsageGuard
 from .eventlog import EventLogWriter
 from .snapshot import SnapshotBuilder
 
@@ -28,20 +27,9 @@ if TYPE_CHECKING:
 @dataclass
 class Observers:
     builder: SnapshotBuilder
-    guard: UsageGuard
     eventlog: EventLogWriter
     slack: SlackNotifier | None
     run_path: Path
-
-    def check_usage(self) -> Level:
-        """The guard's verdict on the current snapshot ("critical": stop dispatching new work)."""
-        return self.guard.observe(self.builder.snapshot())
-
-    def write_summary(self) -> Path:
-        """summary.json from the event log (and usage.json, so save the ledger first)."""
-        from ..run.folder import summary_from_events, write_summary
-
-        return write_summary(self.run_path, summary_from_events(self.run_path))
 
 
 @contextlib.contextmanager
@@ -50,7 +38,6 @@ def run_observers(
     cfg: Any,
     run_path: Path,
     *,
-    run_id: str = "",
     console: Console | None = None,
     no_progress: bool = False,
     slack: bool = True,
@@ -70,4 +57,4 @@ def run_observers(
             stack.callback(notifier.close)
             stack.callback(bus.subscribe(notifier))
         stack.enter_context(open_display(bus, cfg, console=console, builder=builder, no_progress=no_progress))
-        yield Observers(builder, UsageGuard(cfg, bus=bus, run_id=run_id), log, notifier, Path(run_path))
+        yield Observers(builder, log, notifier, Path(run_path))

@@ -1,7 +1,8 @@
 """Run folders: <project>/.taskmaster/runs/<run_id>/ with
 
     events.ndjson                  every event, one JSON object a line (observers/eventlog.py)
-    summary.json                   RunSummary, written when the run ends
+    run.json                       the run's record: tag, status, pid, branches, start and finish times
+    summary.json                   RunSummary, written when the run ends (both from run/outcome.py)
     usage.json                     the token/cost ledger (written by the LLM layer)
     tasks/<task_id>/result.json    one task's outcome
     tasks/<task_id>/transcript.jsonl
@@ -24,6 +25,7 @@ from ..files import write_json
 
 RUNS_DIR = Path(".taskmaster") / "runs"
 EVENTS_FILE = "events.ndjson"
+RUN_FILE = "run.json"
 SUMMARY_FILE = "summary.json"
 USAGE_FILE = "usage.json"
 
@@ -148,6 +150,11 @@ def tokens_from_ledger(run_path: Path) -> tuple[dict[str, TokenTotals], dict[str
         rows = json.loads((run_path / USAGE_FILE).read_text(encoding="utf-8")).get("by_role_model") or []
     except (OSError, ValueError, AttributeError):
         return {}, {}
+    return tokens_from_rows(rows)
+
+
+def tokens_from_rows(rows: list[Any]) -> tuple[dict[str, TokenTotals], dict[str, TokenTotals]]:
+    """Tokens by role and by model from the ledger's `by_role_model` rows (`Ledger.to_dict()`)."""
     by_role: dict[str, TokenTotals] = {}
     by_model: dict[str, TokenTotals] = {}
     for r in rows:

@@ -13,9 +13,7 @@ from typing import Any
 
 from ..errors import InputError, OrchestratorError
 from ..events import TaskCompleted, TaskMerged
-from .folder import runs_root
-
-RUN_FILE = "run.json"
+from .folder import RUN_FILE, runs_root
 
 
 def unfinished_run(root: Path, tag: str) -> str | None:

@@ -1,0 +1,119 @@
+"""Parts of a run that the engine wires, each built from config: the model client (made on first use),
+the workspace, the reviewer, the ledger's earlier spend and its usage events."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..config import OrchestratorConfig
+from ..errors import ConfigError, OrchestratorError
+from ..events import EventBus
+from ..events import Usage as UsageEvent
+
+
+class ModelClient:
+    """The run's LLM client, made on first use: the api backend and the reviewer need credentials, a run
+    on Claude Code alone never does. Thread-safe."""
+
+    def __init__(
+        self, cfg: OrchestratorConfig, ledger: Any, budgets: Any, record: Path | None, llm: Any = None
+    ) -> None:
+        self.cfg, self.ledger, self.budgets, self.record = cfg, ledger, budgets, record
+        self._llm = llm
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        with self._lock:
+            if self._llm is None:
+                from ..llm import LLM, Recorder
+
+                recorder = Recorder(self.record) if self.record else None
+                self._llm = LLM.from_config(self.cfg, ledger=self.ledger, recorder=recorder)
+                self.ledger.configure(budgets=self.budgets)  # from_config applied the config's budgets
+            return self._llm
+
+    def close(self) -> None:
+        with self._lock:
+            llm = self._llm
+        if llm is not None:
+            llm.close()
+            if getattr(llm, "recorder", None) is not None:
+                llm.recorder.close()
+
+
+def open_workspace(root: Path, run_id: str, cfg: OrchestratorConfig, branch: str | None) -> Any:
+    """Worktrees in a git repository (none when auto_commit is off), the directory itself elsewhere."""
+    from ..workspace.git import Workspace
+
+    git_cfg = cfg.git if cfg.git.auto_commit else cfg.git.model_copy(update={"use_worktrees": False})
+    return Workspace.open(
+        root, run_id, git_cfg, target_branch=branch, ignore_paths=(".taskmaster/", "orchestrator_config.json")
+    )
+
+
+def close_workspace(ws: Any) -> None:
+    """Commit the task statuses (a tracked tasks.json) and remove the run's worktrees."""
+    if ws.is_git:
+        with contextlib.suppress(OrchestratorError):
+            ws.commit_status()
+        ws.finish()
+
+
+def reviewer(
+    cfg: OrchestratorConfig, client: ModelClient, root: Path, run_id: str, notices: list[str]
+) -> Any:
+    """The manager that reviews each unit's work, or None (with a notice) when it cannot be made."""
+    try:
+        from ..manager import Manager
+
+        return Manager(llm=client.get(), cfg=cfg, project_root=root, run_id=run_id)
+    except ConfigError as e:
+        notices.append(f"review is off: {e}")
+        return None
+
+
+def load_spent(ledger: Any, usage_file: Path) -> None:
+    """A resumed run keeps counting what it spent before."""
+    if not usage_file.is_file():
+        return
+    from ..llm import Ledger
+
+    with contextlib.suppress(Exception):
+        for rec in Ledger.load(usage_file).records():
+            ledger.record(
+                role=rec.role,
+                model=rec.model,
+                usage=rec.usage,
+                task_id=rec.task_id,
+                request_id=rec.request_id,
+                run_id=rec.run_id,
+            )
+
+
+@contextlib.contextmanager
+def usage_events(ledger: Any, bus: EventBus, run_id: str, budget_usd: float | None) -> Iterator[None]:
+    """While open, every ledger record publishes the run's usage totals (for the display and Slack)."""
+
+    def on_record(_rec: Any) -> None:
+        u = ledger.usage()
+        bus.publish(
+            UsageEvent(
+                run_id=run_id,
+                tokens_in=u.total_input,
+                tokens_out=u.output_tokens,
+                cache_read=u.cache_read,
+                cache_write=u.cache_creation_input_tokens,
+                cost_usd=ledger.cost_usd(),
+                budget_usd=budget_usd,
+            )
+        )
+
+    unsubscribe = ledger.subscribe(on_record)
+    try:
+        yield
+    finally:
+        unsubscribe()
