@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp.client.stdio import StdioServerParameters
-from mcp_helpers import session
+from mcp_helpers import input_schema, session
 from test_mcp_tools import by_id, call, graph
 from tm_helpers import make_project, read_json, task
 
@@ -93,7 +93,7 @@ def test_select_warns_about_unknown_names() -> None:
 def test_every_tool_takes_project_root_and_tag() -> None:
     with session(build_server("all")) as s:
         for tool in s.tools():
-            schema = tool.input_schema
+            schema = input_schema(tool)
             assert "projectRoot" in schema["required"], tool.name
             assert "tag" in schema["properties"], tool.name
             assert tool.description
