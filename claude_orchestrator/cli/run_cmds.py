@@ -102,6 +102,13 @@ def run_cmd(
         review=False if no_review else None,
         resume=not fresh,
     )
-    report = RunEngine(store, cfg, options).run()
+    engine = RunEngine(store, cfg, options)
+    from ..intake.github.writeback import github_write_back
+
+    tag_data = store.load(tag or store.current_tag())
+    with github_write_back(engine.bus, store.tm_dir, tag_data, enabled=not dry_run) as write_back:
+        report = engine.run()
     print_report(report)
+    for note in write_back.notices if write_back else []:
+        click.echo(f"note: {note}")
     sys.exit(report.exit_code)

@@ -88,6 +88,7 @@ class _Merger:
             if k and k[0] == batch.kind and k[1] == batch.origin:
                 self.mine[k[2]] = t
         self.keys: dict[str, Task] = {}  # item key -> task, for this batch and earlier imports of it
+        self.subs: dict[str, Subtask] = {}  # child key -> subtask
         self.own_ids = {t.id for t in self.mine.values()}
 
     def run(self) -> MergeReport:
@@ -109,8 +110,10 @@ class _Merger:
         for item, task in placed:
             _apply_fields(task, item, _source_meta(self.batch, item))
             task.status = _status(item, task.status) if task.uid not in self.report.created else task.status
-            task.dependencies = self._deps(item, task)
             self._children(item, task)
+        for item, task in placed:  # every task and subtask exists now: dependencies can name any of them
+            task.dependencies = self._deps(item, task)
+            self._child_deps(item, task)
         for _, task in placed:
             if task.uid in self.report.created:
                 continue
@@ -118,12 +121,12 @@ class _Merger:
             (self.report.updated if changed else self.report.unchanged).append(task.uid)
         seen = {i.key for i in self.batch.items}
         self.report.stale = [t.uid for k, t in self.mine.items() if k not in seen]
-        self.report.notices = list(self.batch.notices)
+        self.report.notices = [*self.batch.notices, *self.report.notices]
         return self.report
 
-    def _target(self, item: SourceItem, dep: str) -> Task | None:
-        task = self.keys.get(dep)
-        if task is None:
+    def _target(self, item: SourceItem, dep: str) -> Task | Subtask | None:
+        target: Task | Subtask | None = self.keys.get(dep) or self.subs.get(dep)
+        if target is None:
             if self.batch.strict_deps:
                 raise SourceError(
                     item.path or self.batch.origin,
@@ -131,21 +134,23 @@ class _Merger:
                     item.line,
                 )
             self.report.notices.append(f"{item.key}: dependency {dep} is not imported; left out")
-        return task
+        return target
 
     def _deps(self, item: SourceItem, task: Task) -> list[int | str]:
-        kept = [d for d in task.dependencies if not (isinstance(d, int) and d in self.own_ids)]
-        kept = [
-            d
-            for d in kept
-            if not (isinstance(d, str) and d.split(".")[0].isdigit() and int(d.split(".")[0]) in self.own_ids)
-        ]
+        kept = [d for d in task.dependencies if int(str(d).split(".")[0]) not in self.own_ids]
         ours: list[int | str] = []
         for dep in item.depends_on:
             target = self._target(item, dep)
-            if target is not None and target is not task and target.id not in ours:
-                ours.append(target.id)
-        return [*kept, *sorted(ours, key=lambda d: int(d))]
+            if (
+                target is None
+                or target is task
+                or (isinstance(target, Subtask) and target.parent_id == task.id)
+            ):
+                continue
+            ref: int | str = target.id if isinstance(target, Task) else target.uid
+            if ref not in ours:
+                ours.append(ref)
+        return [*kept, *sorted(ours, key=lambda d: tuple(int(x) for x in str(d).split(".")))]
 
     def _children(self, item: SourceItem, task: Task) -> None:
         existing: dict[str, Subtask] = {}
@@ -153,7 +158,6 @@ class _Merger:
             k = source_key(s.extra)
             if k and k[0] == self.batch.kind and k[1] == self.batch.origin:
                 existing[k[2]] = s
-        subs: dict[str, Subtask] = {}
         for child in item.children:
             sub = existing.get(child.key)
             if sub is None:
@@ -163,25 +167,24 @@ class _Merger:
             else:
                 sub.status = _status(child, sub.status)
             _apply_fields(sub, child, _source_meta(self.batch, child))
-            subs[child.key] = sub
+            self.subs[child.key] = sub
             self.report.task_ids[child.key] = sub.uid
+
+    def _child_deps(self, item: SourceItem, task: Task) -> None:
         for child in item.children:
-            sub = subs[child.key]
-            deps: list[int | str] = [d for d in sub.dependencies if not _is_ours(d, subs, task, self.own_ids)]
+            sub = self.subs[child.key]
+            deps = [d for d in sub.dependencies if not _is_ours(d, task, self.own_ids)]
             for dep in child.depends_on:
-                if dep in subs and subs[dep] is not sub:
-                    deps.append(subs[dep].uid)
-                elif dep == item.key:
+                target = None if dep == item.key else self._target(child, dep)
+                if target is None or target is sub or target is task:
                     continue
-                elif (target := self._target(child, dep)) is not None and target is not task:
-                    deps.append(target.id)
+                deps.append(target.id if isinstance(target, Task) else target.uid)
             sub.dependencies = list(dict.fromkeys(deps))
 
 
-def _is_ours(dep: int | str, subs: dict[str, Subtask], task: Task, own: set[int]) -> bool:
-    if isinstance(dep, int):
-        return dep in own
-    return dep in {s.uid for s in subs.values()} or dep.startswith(f"{task.id}.")
+def _is_ours(dep: int | str, task: Task, own: set[int]) -> bool:
+    """A dependency an import of this origin wrote (and rewrites): on its tasks, or a sibling."""
+    return int(str(dep).split(".")[0]) in own or str(dep).startswith(f"{task.id}.")
 
 
 def merge_batch(tag: TagData, batch: SourceBatch) -> MergeReport:
