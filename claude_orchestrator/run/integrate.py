@@ -10,8 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import events as ev
-from ..events import EventBus
+from ..events import EventBus, Log, RunWarning, TaskCommitted, TaskMerged, TaskReviewed
 from ..taskmaster.model import Task
 from ..workers.base import WorkResult, WorkUnit
 from ..workers.transcripts import command_outputs
@@ -69,11 +68,12 @@ class Integrator:
         commit: str | None = ws.commit_task(wid, unit.title) if self.auto_commit else None
         skipped = getattr(ws, "skipped", {}).get(wid)
         if skipped:
-            self.bus.emit(
-                ev.WARNING, self.run_id, wid, message=f"not committed (sensitive): {', '.join(skipped)}"
-            )
+            message = f"not committed (sensitive): {', '.join(skipped)}"
+            self.bus.publish(RunWarning(run_id=self.run_id, task_id=wid, message=message))
         if commit:
-            self.bus.emit(ev.TASK_COMMITTED, self.run_id, wid, commit=commit, branch=self._branch(wid))
+            self.bus.publish(
+                TaskCommitted(run_id=self.run_id, task_id=wid, commit=commit, branch=self._branch(wid))
+            )
         return commit
 
     def _merge(self, unit: WorkUnit, commit: str | None) -> Decision | str | None:
@@ -88,9 +88,8 @@ class Integrator:
 
             def redo() -> str:  # only when the policy allows another attempt
                 previous = ws.reset_to_base(wid, max_bytes=20000)
-                self.bus.emit(
-                    ev.WARNING, self.run_id, wid, message=f"merge conflict on {files}; retrying once"
-                )
+                message = f"merge conflict on {files}; retrying once"
+                self.bus.publish(RunWarning(run_id=self.run_id, task_id=wid, message=message))
                 return (
                     f"Your previous work on this task could not be merged: it conflicts with changes "
                     f"already merged on {files}. {mr.description}\nYour worktree now starts from the "
@@ -101,8 +100,14 @@ class Integrator:
                 wid, Reason.CONFLICT, feedback=redo, final=f"merge conflict again on {files}"
             )
         merged: str | None = mr.commit or commit
-        self.bus.emit(
-            ev.TASK_MERGED, self.run_id, wid, commit=merged, branch=self._branch(wid), target=ws.target_branch
+        self.bus.publish(
+            TaskMerged(
+                run_id=self.run_id,
+                task_id=wid,
+                commit=merged,
+                branch=self._branch(wid),
+                target=ws.target_branch,
+            )
         )
         return merged
 
@@ -131,13 +136,14 @@ class Integrator:
             )
         except LLMError as e:
             return Decision("fail", reason=f"review failed: {e}")
-        self.bus.emit(
-            ev.TASK_REVIEWED,
-            self.run_id,
-            wid,
-            verdict=answer.verdict,
-            issues=list(answer.issues),
-            follow_ups=[f.title for f in answer.follow_ups],
+        self.bus.publish(
+            TaskReviewed(
+                run_id=self.run_id,
+                task_id=wid,
+                verdict=answer.verdict,
+                issues=list(answer.issues),
+                follow_ups=[f.title for f in answer.follow_ups],
+            )
         )
         if answer.verdict == "fail":
             issues = "\n".join(f"- {i}" for i in answer.issues) or "- (no details given)"
@@ -151,12 +157,13 @@ class Integrator:
 
     def _add_follow_ups(self, unit: WorkUnit, follow_ups: list[Any]) -> list[SchedUnit]:
         added = self.recorder.add_follow_ups(unit, follow_ups)
-        self.bus.emit(
-            ev.LOG,
-            self.run_id,
-            unit.unit_id,
-            message=f"review added {len(added)} follow-up task(s)",
-            units=[str(t.id) for t in added],
+        self.bus.publish(
+            Log(
+                run_id=self.run_id,
+                task_id=unit.unit_id,
+                message=f"review added {len(added)} follow-up task(s)",
+                units=[str(t.id) for t in added],
+            )
         )
         if self.make_unit is None:
             return []

@@ -21,9 +21,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .. import events as ev
 from ..errors import OrchestratorError
-from ..events import EventBus
+from ..events import EventBus, RunWarning
 from ..taskmaster import ops
 from ..taskmaster.model import Subtask, TagData, Task
 from ..taskmaster.store import TaskStore
@@ -101,9 +100,8 @@ class TaskRecorder:
             return
         log.warning("could not record %s in tasks.json: %s", what, err)
         if self.bus is not None:
-            self.bus.emit(
-                ev.WARNING, self.run_id, None, message=f"could not record {what} in tasks.json: {err}"
-            )
+            message = f"could not record {what} in tasks.json: {err}"
+            self.bus.publish(RunWarning(run_id=self.run_id, message=message))
 
     def _edit(self) -> contextlib.AbstractContextManager[TagData]:
         return self.store.edit(self.tag)

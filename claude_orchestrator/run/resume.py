@@ -62,8 +62,9 @@ def journal_merged(run_path: Path) -> set[str]:
     merged = set()
     with contextlib.suppress(OrchestratorError, OSError):
         for e in read_events(run_path):
-            if isinstance(e, (TaskMerged, TaskCompleted)) and e.task_id:
-                merged.add(e.task_id)
+            match e:
+                case TaskMerged(task_id=str(uid)) | TaskCompleted(task_id=str(uid)) if uid:
+                    merged.add(uid)
     return merged
 
 

@@ -18,9 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .. import events as ev
 from ..errors import OrchestratorError
-from ..events import EventBus
+from ..events import EventBus, Log, RunFinished, RunStarted, RunWarning, TaskRetry, TaskStarted
 from ..taskmaster.ids import id_key
 from ..workers.base import WorkResult, WorkUnit
 from .executor import Executor, Finished, Job, Progress
@@ -73,7 +72,7 @@ class Scheduler:
         self.cfg = config or SchedulerConfig()
         self.hooks = hooks or SchedulerHooks()
         self.run_id = self.cfg.run_id
-        self.state = RunState(self.graph, self._emit, self.hooks.failed)
+        self.state = RunState(self.graph, bus.publish, run_id=self.run_id, on_failed=self.hooks.failed)
         self._retries = AttemptRetries(self.cfg.max_retries, self.cfg.retry_backoff_s)
 
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -108,14 +107,15 @@ class Scheduler:
         t0 = time.monotonic()
         g = self.graph
         dead = g.unreachable()
-        self._emit(
-            ev.RUN_STARTED,
-            None,
-            total=len(g.units),
-            ready=sum(1 for u in g.units if not g.deps[u] and u not in dead),
-            done_before=len(g.done_before),
-            critical_path=g.critical_path([u for u in g.units if u not in dead]),
-            workers=self.cfg.max_workers,
+        self.bus.publish(
+            RunStarted(
+                run_id=self.run_id,
+                total=len(g.units),
+                ready=sum(1 for u in g.units if not g.deps[u] and u not in dead),
+                done_before=len(g.done_before),
+                critical_path=g.critical_path([u for u in g.units if u not in dead]),
+                workers=self.cfg.max_workers,
+            )
         )
         try:
             self.executor.open(self._inbox.put, self.cfg.max_workers)
@@ -127,7 +127,8 @@ class Scheduler:
             self._shutdown()
         if self._abort is not None:
             err = f"{type(self._abort).__name__}: {self._abort}"
-            self._emit(ev.RUN_FINISHED, None, status="error", error=err, duration_s=time.monotonic() - t0)
+            took = time.monotonic() - t0
+            self.bus.publish(RunFinished(run_id=self.run_id, status="error", error=err, duration_s=took))
             raise self._abort
         return self.state.outcome(time.monotonic() - t0, self._stopping)
 
@@ -233,13 +234,13 @@ class Scheduler:
             return False
         if reason:
             if reason != self._gate_reason:
-                self._emit(ev.WARNING, None, message=f"dispatch held: {reason}", hold=reason)
+                self._warn(f"dispatch held: {reason}", hold=reason)
             self._gate_reason = reason
             self._gate_timer = True
             self._add_timer(self.cfg.gate_poll_s, "gate", None)
             return False
         if self._gate_reason is not None:
-            self._emit(ev.LOG, None, message="dispatch resumed", hold=None)
+            self.bus.publish(Log(run_id=self.run_id, message="dispatch resumed"))
             self._gate_reason = None
         return True
 
@@ -262,8 +263,15 @@ class Scheduler:
         self._running[att.token] = att
         st.status[uid] = RUNNING
         self._locks.acquire(self.graph.files[uid])
-        self._emit(
-            ev.TASK_STARTED, uid, title=wu.title, backend=wu.backend, worker_id=f"w{att.slot}", attempt=no
+        self.bus.publish(
+            TaskStarted(
+                run_id=self.run_id,
+                task_id=uid,
+                title=wu.title,
+                backend=wu.backend,
+                worker_id=f"w{att.slot}",
+                attempt=no,
+            )
         )
         if self.hooks.started is not None:
             self.hooks.started(wu)
@@ -322,7 +330,7 @@ class Scheduler:
                 st.interrupt(uid, f"stop requested before the review retry: {fb}")
             else:
                 self._feedback[uid] = fb
-                self._emit(ev.TASK_RETRY, uid, attempt=att.no + 1, reason=f"review: {fb}", delay_s=0.0)
+                self._retry(uid, att.no + 1, f"review: {fb}", 0.0)
                 st.make_ready(uid)
         else:
             st.fail(uid, dec.reason or "rejected by the integrator")
@@ -335,7 +343,7 @@ class Scheduler:
         elif self._stopping:
             st.interrupt(uid, f"stop requested after a failed attempt: {reason}")
         else:
-            self._emit(ev.TASK_RETRY, uid, attempt=st.attempts[uid] + 1, reason=reason, delay_s=delay)
+            self._retry(uid, st.attempts[uid] + 1, reason, delay)
             st.status[uid] = BACKOFF
             st.backoff.add(uid)
             if delay <= 0:
@@ -350,10 +358,8 @@ class Scheduler:
         if not self._stopping:
             self._stopping = True
             self.state.hold_all()
-        self._emit(
-            ev.WARNING,
-            None,
-            message=f"stop requested: waiting up to {grace:g}s for {len(self._running)} running units",
+        self._warn(
+            f"stop requested: waiting up to {grace:g}s for {len(self._running)} running units",
             running=sorted((a.uid for a in self._running.values()), key=id_key),
         )
         self._add_timer(grace, "stop", None)
@@ -378,12 +384,15 @@ class Scheduler:
         if self._integrator is not None:
             self._integrator.shutdown(wait=True, cancel_futures=True)  # queued hooks only on abort
         if stuck:
-            self._emit(
-                ev.WARNING,
-                None,
-                message="workers still running after cancel (left behind)",
+            self._warn(
+                "workers still running after cancel (left behind)",
                 units=sorted({left[t].uid for t in stuck if t in left}, key=id_key),
             )
 
-    def _emit(self, kind: str, task_id: str | None, **data: Any) -> None:
-        self.bus.emit(kind, self.run_id, task_id, **data)
+    def _warn(self, message: str, **fields: Any) -> None:
+        self.bus.publish(RunWarning(run_id=self.run_id, message=message, **fields))
+
+    def _retry(self, uid: str, attempt: int, reason: str, delay_s: float) -> None:
+        self.bus.publish(
+            TaskRetry(run_id=self.run_id, task_id=uid, attempt=attempt, reason=reason, delay_s=delay_s)
+        )

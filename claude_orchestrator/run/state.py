@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .. import events as ev
 from ..errors import DependencyError
+from ..events import Log, RunEvent, RunFinished, RunWarning, TaskBlocked, TaskCompleted, TaskFailed
 from ..taskmaster.ids import id_key
 from ..workers.base import WorkResult
 from .units import SchedUnit, UnitGraph
@@ -53,14 +53,19 @@ class RunOutcome:
     makespan_s: float
 
 
-Emit = Callable[..., None]  # emit(kind, task_id, **data)
-
-
 class RunState:
+    """`publish` gets the events of every change (stamped with `run_id`); `on_failed(unit id, reason)` is
+    called for each unit or group that fails for good."""
+
     def __init__(
-        self, graph: UnitGraph, emit: Emit, on_failed: Callable[[str, str], None] | None = None
+        self,
+        graph: UnitGraph,
+        publish: Callable[[RunEvent], None],
+        *,
+        run_id: str = "",
+        on_failed: Callable[[str, str], None] | None = None,
     ) -> None:
-        self.g, self.emit, self.on_failed = graph, emit, on_failed
+        self.g, self.publish, self.run_id, self.on_failed = graph, publish, run_id, on_failed
         self.status: dict[str, str] = {u: PENDING for u in graph.units}
         self.left: dict[str, int] = {u: len(d) for u, d in graph.deps.items()}
         self.group_left = {k: len(m) for k, m in graph.group_members.items()}
@@ -71,7 +76,7 @@ class RunState:
         self.blocked_by: dict[str, list[str]] = {}
         self.results: dict[str, WorkResult] = {}
         self.attempts: dict[str, int] = {}
-        self._deferred: list[tuple[str, str, dict[str, Any]]] = []
+        self._deferred: list[TaskFailed | TaskBlocked] = []
 
     def start(self) -> None:
         self.block_missing(list(self.g.missing))
@@ -91,14 +96,16 @@ class RunState:
         self, uid: str, res: WorkResult, commit: str | None = None, branch: str | None = None
     ) -> None:
         self.status[uid] = DONE
-        self.emit(
-            ev.TASK_COMPLETED,
-            uid,
-            cost_usd=res.cost_usd,
-            duration_s=res.duration_s,
-            commit=commit,
-            branch=branch,
-            turns=res.turns,
+        self.publish(
+            TaskCompleted(
+                run_id=self.run_id,
+                task_id=uid,
+                cost_usd=res.cost_usd,
+                duration_s=res.duration_s,
+                commit=commit,
+                branch=branch,
+                turns=res.turns,
+            )
         )
         for v in self.g.dependents.get(uid, ()):
             self.left[v] -= 1
@@ -110,15 +117,15 @@ class RunState:
                 self.group_state[gid] = DONE
                 mem = self.g.group_members[gid]
                 rs = [self.results[m] for m in mem if m in self.results]
-                self.emit(
-                    ev.TASK_COMPLETED,
-                    gid,
-                    cost_usd=sum(r.cost_usd for r in rs),
-                    duration_s=sum(r.duration_s for r in rs),
-                    commit=None,
-                    branch=None,
-                    turns=sum(r.turns for r in rs),
-                    subtasks=sorted(mem, key=id_key),
+                self.publish(
+                    TaskCompleted(
+                        run_id=self.run_id,
+                        task_id=gid,
+                        cost_usd=sum(r.cost_usd for r in rs),
+                        duration_s=sum(r.duration_s for r in rs),
+                        turns=sum(r.turns for r in rs),
+                        subtasks=sorted(mem, key=id_key),
+                    )
                 )
 
     def fail(self, uid: str, reason: str) -> None:
@@ -127,20 +134,25 @@ class RunState:
         self.reasons[uid] = reason
         self._mark_groups(uid, FAILED, f"subtask {uid} failed: {reason}", emit=False)
         blocked = self.block_dependents(uid, uid, emit=False)
-        self._failed(uid, reason=reason, attempts=self.attempts.get(uid, 0), blocked_dependents=blocked)
+        attempts = self.attempts.get(uid, 0)
+        self._publish(
+            TaskFailed(
+                run_id=self.run_id, task_id=uid, reason=reason, attempts=attempts, blocked_dependents=blocked
+            )
+        )
         for b in blocked:
-            self.emit(ev.TASK_BLOCKED, b, reason=self.reasons[b], blocked_by=self.blocked_by[b])
+            self._publish(self._blocked(b, self.reasons[b], self.blocked_by[b]))
         deferred, self._deferred = self._deferred, []
-        for kind, gid, data in deferred:
-            if kind == ev.TASK_FAILED:
-                self._failed(gid, **data)
-            else:
-                self.emit(kind, gid, **data)
+        for e in deferred:
+            self._publish(e)
 
-    def _failed(self, uid: str, **data: Any) -> None:
-        self.emit(ev.TASK_FAILED, uid, **data)
-        if self.on_failed is not None:
-            self.on_failed(uid, str(data["reason"]))
+    def _publish(self, e: RunEvent) -> None:
+        self.publish(e)
+        if isinstance(e, TaskFailed) and self.on_failed is not None and e.task_id is not None:
+            self.on_failed(e.task_id, e.reason)
+
+    def _blocked(self, uid: str, reason: str, by: list[str]) -> TaskBlocked:
+        return TaskBlocked(run_id=self.run_id, task_id=uid, reason=reason, blocked_by=by)
 
     def block_dependents(self, uid: str, cause: str, emit: bool = True) -> list[str]:
         out, stack = [], [uid]
@@ -157,7 +169,7 @@ class RunState:
         self.reasons[uid] = reason
         self.blocked_by[uid] = by
         if emit:
-            self.emit(ev.TASK_BLOCKED, uid, reason=reason, blocked_by=by)
+            self.publish(self._blocked(uid, reason, by))
         self._mark_groups(uid, BLOCKED, f"subtask {uid} blocked: {reason}", emit=emit)
 
     def block_missing(self, ids: list[str]) -> None:
@@ -174,22 +186,25 @@ class RunState:
                 continue
             self.group_state[gid] = state
             self.reasons[gid] = reason
+            event: TaskFailed | TaskBlocked
             if state == FAILED:
-                item = (ev.TASK_FAILED, gid, {"reason": reason, "attempts": 0, "blocked_dependents": []})
+                event = TaskFailed(
+                    run_id=self.run_id, task_id=gid, reason=reason, attempts=0, blocked_dependents=[]
+                )
             else:
                 self.blocked_by[gid] = [uid]
-                item = (ev.TASK_BLOCKED, gid, {"reason": reason, "blocked_by": [uid]})
-            if emit and state == FAILED:
-                self._failed(gid, **item[2])
-            elif emit:
-                self.emit(item[0], item[1], **item[2])
+                event = self._blocked(gid, reason, [uid])
+            if emit:
+                self._publish(event)
             else:
-                self._deferred.append(item)
+                self._deferred.append(event)
 
     def interrupt(self, uid: str, reason: str) -> None:
         self.status[uid] = INTERRUPTED
         self.reasons[uid] = reason
-        self.emit(ev.WARNING, uid, message=f"interrupted: {reason}", interrupted=True)
+        self.publish(
+            RunWarning(run_id=self.run_id, task_id=uid, message=f"interrupted: {reason}", interrupted=True)
+        )
 
     def add_units(self, batch: list[SchedUnit], by: str) -> None:
         """Follow-ups from the integrator; refused ones are reported, never silently dropped."""
@@ -197,7 +212,8 @@ class RunState:
         try:
             new = g.add(batch)
         except DependencyError as e:
-            self.emit(ev.WARNING, by, message=f"follow-up units rejected: {e}", units=[s.id for s in batch])
+            msg = f"follow-up units rejected: {e}"
+            self.publish(RunWarning(run_id=self.run_id, task_id=by, message=msg, units=[s.id for s in batch]))
             return
         for gid, members in g.group_members.items():
             self.group_left[gid] = sum(1 for m in members if self.status.get(m, PENDING) != DONE)
@@ -206,7 +222,9 @@ class RunState:
             self.left[u] = sum(1 for d in g.deps[u] if self.status.get(d) != DONE)
         self.ready = [g.ready_key(k[-1]) for k in self.ready]  # chain lengths changed
         heapq.heapify(self.ready)
-        self.emit(ev.LOG, by, message=f"added {len(new)} follow-up units", units=new)
+        self.publish(
+            Log(run_id=self.run_id, task_id=by, message=f"added {len(new)} follow-up units", units=new)
+        )
         for u in new:
             bad = [d for d in g.deps[u] if self.status.get(d) in (FAILED, BLOCKED, INTERRUPTED)]
             if u in g.missing:
@@ -242,15 +260,16 @@ class RunState:
             status = "failed"
         else:
             status = "completed"
-        self.emit(
-            ev.RUN_FINISHED,
-            None,
-            status=status,
-            done=len(by[DONE]),
-            failed=len(by[FAILED]),
-            blocked=len(by[BLOCKED]),
-            interrupted=sorted(by[INTERRUPTED], key=id_key),
-            duration_s=makespan,
+        self.publish(
+            RunFinished(
+                run_id=self.run_id,
+                status=status,
+                done=len(by[DONE]),
+                failed=len(by[FAILED]),
+                blocked=len(by[BLOCKED]),
+                interrupted=sorted(by[INTERRUPTED], key=id_key),
+                duration_s=makespan,
+            )
         )
         return RunOutcome(
             status=status,
