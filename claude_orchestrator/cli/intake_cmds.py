@@ -70,3 +70,51 @@ def import_cmd(
         click.echo(line)
     if dry_run:
         click.echo("Dry run: nothing was written.")
+
+
+@click.command("watch")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--run", "run_", is_flag=True, help="Run ready work as soon as it is imported.")
+@click.option("-w", "--workers", type=click.IntRange(1, 64), help="Parallel workers for --run.")
+@click.option("--tag", help="Task Master tag to import into (default: the current tag).")
+@click.option("--backend", type=click.Choice(["claude-code", "api", "build"]), help="Backend for --run.")
+@click.option("--poll", is_flag=True, help="Poll the folder instead of file events (network drives).")
+@click.option(
+    "--project", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Project folder."
+)
+def watch_cmd(
+    folder: Path,
+    run_: bool,
+    workers: int | None,
+    tag: str | None,
+    backend: str | None,
+    poll: bool,
+    project: Path | None,
+) -> None:
+    """Import each .task.md (or other importable markdown file) dropped into FOLDER as it lands; with
+    --run, run it and write NAME.result.md beside it. Ctrl-C stops."""
+    from ..config import load_config, load_dotenv
+    from ..intake.watch import Watch
+    from ..taskmaster.store import TaskStore
+
+    store = TaskStore.discover((project or Path.cwd()).resolve())
+    cfg = None
+    if run_:
+        load_dotenv(store.root / ".env")
+        cfg = load_config(None, start=store.root)
+    watch = Watch(
+        store, folder, tag=tag, run=run_, cfg=cfg, workers=workers, backend=backend, poll=poll, echo=_echo
+    )
+    try:
+        _echo(f"Watching {watch.folder} (Ctrl-C to stop)")
+        watch.serve()
+    except KeyboardInterrupt:  # a second Ctrl-C while stopping
+        watch.stop.set()
+    _echo(f"Stopped watching {watch.folder}")
+
+
+def _echo(line: str) -> None:
+    click.echo(line)
+    import sys
+
+    sys.stdout.flush()

@@ -25,6 +25,7 @@ COMMANDS = {
     "mcp": ".mcp_cmds:mcp_cmd",
     "skills": ".skills_cmds:skills_cmd",
     "import": ".intake_cmds:import_cmd",
+    "watch": ".intake_cmds:watch_cmd",
 }
 
 
