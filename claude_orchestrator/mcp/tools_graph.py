@@ -3,7 +3,7 @@ move_task, generate, initialize_project."""
 
 from __future__ import annotations
 
-import re
+from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
@@ -85,15 +85,13 @@ def move_task(c: Call) -> dict[str, Any]:
 
 
 def generate(c: Call) -> dict[str, Any]:
-    from ..taskmaster.render import generate_files, tag_slug
+    from ..taskmaster.render import generate_files
 
     data = c.load()
     out = c.path("output") or c.store.tasks_path.parent
-    suffix = "" if data.name == "master" else f"_{tag_slug(data.name)}"
-    pattern = re.compile(rf"^task_\d{{3,}}{re.escape(suffix)}\.md$")
-    before = {p.name for p in out.glob("task_*.md") if pattern.match(p.name)} if out.is_dir() else set()
-    written = generate_files(data, out)
-    removed = len(before - {p.name for p in written})
+    orphans: list[Path] = []
+    written = generate_files(data, out, orphans)
+    removed = len(orphans)
     return {
         "message": f"Successfully generated {len(written)} task file(s)",
         "count": len(written),

@@ -169,87 +169,83 @@ def unit_text(tag: TagData, unit: Task | Subtask, subtask_status: str | None = N
 
 
 # ---------------------------------------------------------------- generate
+# Byte for byte what task-master-ai 0.43.1 writes (its TaskFileGenerator in tm-core).
+
+_DEP_SYMBOLS = {"done": " ✓", "in-progress": " ⧖", "blocked": " ⛔", "cancelled": " ✗", "deferred": " ⏸"}
 
 
 def _dep_marks(tag: TagData, deps: list[Any]) -> str:
-    if not deps:
-        return "None"
+    """Top-level dependencies with the status mark of the task they name ("P.S" names none: no mark)."""
+    by_id = {str(t.id): t for t in tag.tasks}
     out = []
     for d in deps:
-        try:
-            done = tag.find(dep_key(d)).status == "done"
-        except Exception:
-            done = False
-        out.append(f"{dep_key(d)}{' ✓' if done else ''}")
+        key = dep_key(d)
+        found = by_id.get(key)
+        out.append(key + (_DEP_SYMBOLS.get(found.status, "") if found else ""))
     return ", ".join(out)
 
 
+def _subtask_markdown(task: Task, s: Subtask) -> str:
+    text = f"\n### {task.id}.{s.id}. {s.title}\n\n**Status:** {s.status or 'pending'}  \n"
+    if s.dependencies:
+        deps = ", ".join(d if isinstance(d, str) and "." in d else f"{task.id}.{d}" for d in s.dependencies)
+        text += f"**Dependencies:** {deps}  \n"
+    else:
+        text += "**Dependencies:** None  \n"
+    text += "\n"
+    if s.description:
+        text += f"{s.description}\n"
+    if s.details:
+        text += f"\n**Details:**\n\n{s.details}\n"
+    return text
+
+
 def task_markdown(tag: TagData, task: Task) -> str:
-    lines = [
-        f"# Task ID: {task.id}",
-        "",
-        f"**Title:** {task.title}",
-        "",
-        f"**Status:** {task.status}",
-        "",
-        f"**Dependencies:** {_dep_marks(tag, task.dependencies)}",
-        "",
-        f"**Priority:** {task.priority}",
-        "",
-        f"**Description:** {task.description}",
-        "",
-        "**Details:**",
-        "",
-        task.details or "No details provided.",
-        "",
-        "**Test Strategy:**",
-        "",
-        task.test_strategy or "No test strategy provided.",
-    ]
+    deps = _dep_marks(tag, task.dependencies) if task.dependencies else "None"
+    text = (
+        f"# Task ID: {task.id}\n\n**Title:** {task.title}\n\n**Status:** {task.status or 'pending'}\n\n"
+        f"**Dependencies:** {deps}\n\n**Priority:** {task.priority or 'medium'}\n\n"
+        f"**Description:** {task.description}\n\n**Details:**\n\n{task.details or 'No details provided.'}\n\n"
+        f"**Test Strategy:**\n\n{task.test_strategy or 'No test strategy provided.'}\n"
+    )
     if task.subtasks:
-        lines += ["", "## Subtasks"]
-        for s in task.subtasks:
-            lines += [
-                "",
-                f"### {s.uid}. {s.title}",
-                "",
-                f"**Status:** {s.status}  ",
-                f"**Dependencies:** {_dep_marks(tag, s.dependencies)}  ",
-                "",
-                s.description or "",
-            ]
-            if s.details:
-                lines += ["", s.details]
-    return "\n".join(lines) + "\n"
-
-
-def tag_slug(tag: str) -> str:
-    return re.sub(r"[^a-zA-Z0-9_-]", "-", tag).lower()[:50]
+        text += "\n## Subtasks\n" + "".join(_subtask_markdown(task, s) for s in task.subtasks)
+    return re.sub(r"\n{3,}", "\n\n", text)
 
 
 def task_file_name(tag: str, task_id: int) -> str:
-    suffix = "" if tag == DEFAULT_TAG else f"_{tag_slug(tag)}"
-    return f"task_{task_id:03d}{suffix}.md"
+    """task_001.md for master, task_001_<tag>.md (the tag name as it is) for other tags."""
+    return f"task_{task_id:03d}.md" if tag == DEFAULT_TAG else f"task_{task_id:03d}_{tag}.md"
+
+
+def _orphans(tag: TagData, out_dir: Path) -> list[Path]:
+    """This tag's task files whose task no longer exists."""
+    pattern = re.compile(
+        r"^task_(\d+)\.md$" if tag.name == DEFAULT_TAG else rf"^task_(\d+)_{re.escape(tag.name)}\.md$"
+    )
+    ids = {str(t.id) for t in tag.tasks}
+    return [
+        p
+        for p in sorted(out_dir.glob("task_*.md"))
+        if (m := pattern.match(p.name)) and str(int(m.group(1))) not in ids
+    ]
 
 
 def generate_files(tag: TagData, out_dir: Path, removed: list[Path] | None = None) -> list[Path]:
-    """Write one Markdown file per task; remove this tag's files for tasks that no longer exist (listed
-    in `removed` when given)."""
+    """Write one Markdown file per task, after removing this tag's files for tasks that no longer exist
+    (listed in `removed` when given). A tag without tasks writes and removes nothing, as task-master."""
     from ..files import write_text
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    if not tag.tasks:
+        return []
+    for old in _orphans(tag, out_dir):
+        old.unlink()
+        if removed is not None:
+            removed.append(old)
     written = []
-    keep = set()
     for t in tag.tasks:
         path = out_dir / task_file_name(tag.name, t.id)
         write_text(path, task_markdown(tag, t))
-        keep.add(path.name)
         written.append(path)
-    suffix = "" if tag.name == DEFAULT_TAG else f"_{tag_slug(tag.name)}"
-    pattern = re.compile(rf"^task_\d{{3,}}{re.escape(suffix)}\.md$")
-    for old in out_dir.glob("task_*.md"):
-        if pattern.match(old.name) and old.name not in keep:
-            old.unlink()
-            if removed is not None:
-                removed.append(old)
     return written
