@@ -50,6 +50,14 @@ class ExecutionConfig(_Section):
     command_timeout: float = Field(120, gt=0, description="timeout of one run_command in the api backend")
     shutdown_grace_seconds: float = Field(30, ge=0)
     exclusive_files: bool = Field(True, description="never run two tasks whose relevantFiles overlap at once")
+    sandbox: Literal["on", "off"] = Field(
+        "on",
+        description="run the commands a model or a plan chooses in bubblewrap (refused where it cannot run)",
+    )
+    sandbox_network: bool = Field(
+        False, description="network for model-chosen commands (run_command, post_install, a project's run)"
+    )
+    claude_code_sandbox: bool = Field(True, description="turn on Claude Code's own Bash sandbox in workers")
 
 
 class MonitoringConfig(_Section):

@@ -16,6 +16,7 @@
     │   └── BudgetExceededError       a per-task or per-run budget would be exceeded
     ├── WorkerError                   a worker backend failed a task
     │   └── SandboxError              a sandboxed tool call refused (path escape, .git write, bad input)
+    │       └── SandboxUnavailableError   a command refused: the OS sandbox cannot run and is not turned off
     ├── WorkspaceError                git / worktree / merge problems
     │   ├── DirtyWorktreeError        the user has uncommitted changes in the way
     │   ├── RepoStateError            exit 2: no commit yet, detached HEAD, bad branch name, no git identity
@@ -126,6 +127,11 @@ class WorkerError(OrchestratorError):
 
 class SandboxError(WorkerError):
     """A sandboxed tool call was refused or failed; the message is shown to the model."""
+
+
+class SandboxUnavailableError(SandboxError):
+    """A command a model or a plan chose was refused: bubblewrap cannot run here and
+    ``execution.sandbox`` is not ``"off"``."""
 
 
 class WorkspaceError(OrchestratorError):

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from test_stack_builds import assert_gone
 
 from claude_orchestrator.errors import SandboxError
 from claude_orchestrator.workers.sandbox import Sandbox
@@ -101,10 +102,11 @@ def test_run_command_scrubs_secrets(box: Sandbox, monkeypatch: pytest.MonkeyPatc
 
 def test_endless_command_is_killed_with_its_children(box: Sandbox):
     b = Sandbox(box.root, command_timeout=0.5)
-    text, is_error = b.dispatch("run_command", {"command": "sleep 1000 & echo $!; sleep 1000", "timeout": 60})
+    command = "sleep 1000.25 & setsid sleep 1000.5 & sleep 1000"
+    text, is_error = b.dispatch("run_command", {"command": command, "timeout": 60})
     assert is_error and text.endswith("[killed: timed out after 0.5s]")
-    child = int(text.split()[0])
-    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
+    assert_gone("1000.25")
+    assert_gone("1000.5")
 
 
 def test_cancel_kills_a_running_command(box: Sandbox):

@@ -36,6 +36,28 @@ def live_members(pgid):
     return out
 
 
+def live_with_arg(arg):
+    """Host pids (not zombies) whose command line holds `arg`: how a test finds a sandboxed process,
+    whose own idea of its pid and group is namespaced."""
+    found = []
+    for d in Path("/proc").iterdir():
+        try:
+            if not d.name.isdigit() or arg.encode() not in (d / "cmdline").read_bytes().split(b"\0"):
+                continue
+            if (d / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                found.append(int(d.name))
+        except OSError:
+            continue
+    return found
+
+
+def assert_gone(arg):
+    deadline = time.monotonic() + 5
+    while live_with_arg(arg) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live_with_arg(arg) == []
+
+
 def assert_group_gone(pgid):
     deadline = time.monotonic() + 5
     while live_members(pgid) and time.monotonic() < deadline:

@@ -152,9 +152,9 @@ def test_ctrl_c_kills_the_project_process_group(tmp_path):
     import subprocess
     import sys
 
-    from test_stack_builds import assert_group_gone
+    from test_stack_builds import assert_gone, live_with_arg
 
-    code = "import os, subprocess, time\nsubprocess.Popen(['sleep', '300'])\nprint(os.getpgrp(), flush=True)\ntime.sleep(300)\n"
+    code = "import subprocess, time\nsubprocess.Popen(['sleep', '300.125'])\nprint('up', flush=True)\ntime.sleep(300)\n"
     plan = write_plan(tmp_path, {"name": "cc", "files": {"main.py": code}})
     assert invoke("execute", plan, "-o", tmp_path / "out", "--no-plugins").exit_code == 0
     proc = subprocess.Popen(
@@ -170,9 +170,10 @@ def test_ctrl_c_kills_the_project_process_group(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    pgid = int(proc.stdout.readline())  # the project is up and printed its process group
-    proc.send_signal(signal.SIGINT)  # Ctrl-C reaches the CLI (the project has its own group)
+    assert proc.stdout.readline() == "up\n"  # the project is up
+    (child,) = live_with_arg("300.125")
+    assert os.getpgid(child) != os.getpgrp()  # the project has its own group
+    proc.send_signal(signal.SIGINT)  # Ctrl-C reaches the CLI
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "Interrupted." in err
-    assert pgid != os.getpgrp()
-    assert_group_gone(pgid)
+    assert_gone("300.125")

@@ -1,5 +1,6 @@
 """Which installer runs, by lockfile and project metadata. yarn, pnpm and poetry are not installed here,
-so stand-in executables on PATH record the argv they receive (the runner's real choice and flags)."""
+so stand-in executables on PATH record the argv they receive (the runner's real choice and flags). The
+stand-ins write their record outside the project, so these builds run with the sandbox off."""
 
 import json
 import os
@@ -8,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from claude_orchestrator.config import OrchestratorConfig
 from claude_orchestrator.stack.runner import execute_plan
+
+UNCONFINED = OrchestratorConfig.model_validate({"execution": {"sandbox": "off"}})
 
 RECORDER = """#!/usr/bin/env bash
 printf '%s\\n' "$(basename "$0") $*" >> "{log}"
@@ -45,14 +49,14 @@ PKG = json.dumps({"name": "n", "version": "1.0.0", "scripts": {"start": "node in
 )
 def test_node_lockfile_picks_the_tool(tmp_path, fake_tools, lockfile, expected):
     plan = {"name": "n", "files": {"package.json": PKG, lockfile: "", "index.js": ""}}
-    result = execute_plan(plan, tmp_path / "out")
+    result = execute_plan(plan, tmp_path / "out", cfg=UNCONFINED)
     assert calls(fake_tools) == [expected]
     assert result.run_command == f"{expected.split()[0]} start"
 
 
 def test_node_allow_commands_drops_ignore_scripts(tmp_path, fake_tools):
     plan = {"name": "n", "files": {"package.json": PKG, "yarn.lock": ""}}
-    execute_plan(plan, tmp_path / "out", allow_commands=True)
+    execute_plan(plan, tmp_path / "out", cfg=UNCONFINED, allow_commands=True)
     assert calls(fake_tools) == ["yarn install --frozen-lockfile --non-interactive"]
 
 
@@ -60,7 +64,7 @@ def test_vite_plugin_missing_from_package_json_is_added(tmp_path, fake_tools):
     pkg = json.dumps({"name": "v", "version": "1.0.0", "devDependencies": {"vite": "^5"}})
     vite = "import { defineConfig } from 'vite'\nimport react from '@vitejs/plugin-react'\nimport x from 'left-pad'\n"
     plan = {"name": "v", "files": {"package.json": pkg, "pnpm-lock.yaml": "", "vite.config.ts": vite}}
-    result = execute_plan(plan, tmp_path / "out")
+    result = execute_plan(plan, tmp_path / "out", cfg=UNCONFINED)
     assert calls(fake_tools) == [
         "pnpm install --frozen-lockfile --ignore-scripts",
         "pnpm add -D --ignore-scripts @vitejs/plugin-react",
@@ -79,6 +83,6 @@ def test_vite_plugin_missing_from_package_json_is_added(tmp_path, fake_tools):
     ],
 )
 def test_python_project_tool_is_used_when_present(tmp_path, fake_tools, files, expected):
-    result = execute_plan({"name": "p", "files": {**files, "main.py": ""}}, tmp_path / "out")
+    result = execute_plan({"name": "p", "files": {**files, "main.py": ""}}, tmp_path / "out", cfg=UNCONFINED)
     assert calls(fake_tools) == [expected]
     assert result.components[0].tool == expected.split()[0]

@@ -72,13 +72,17 @@ def _report(result: ExecuteResult) -> None:
     click.echo(f"Build log: {result.log_path}")
 
 
-def _run_built(project: Path, timeout: float | None, plugins: StackPlugins | None) -> int:
+def _run_built(
+    project: Path, timeout: float | None, plugins: StackPlugins | None, cfg: OrchestratorConfig
+) -> int:
+    from ..confine import CommandPolicy
     from ..process import TIMEOUT_STATUS
     from ..stack.launcher import run_project
 
     if plugins:
         plugins.notify("pre_run", project_dir=project)
-    rc = run_project(project, timeout=timeout, on_output=click.echo)
+    policy = CommandPolicy.from_config(cfg)
+    rc = run_project(project, timeout=timeout, on_output=click.echo, policy=policy)
     if rc == TIMEOUT_STATUS and timeout is not None:
         click.echo(f"Timed out after {timeout:g}s; the project's process group was killed.", err=True)
     if plugins:
@@ -136,7 +140,7 @@ def execute_cmd(
     else:
         _report(result)
     if run_after:
-        sys.exit(_run_built(result.project_dir, timeout, plugins))
+        sys.exit(_run_built(result.project_dir, timeout, plugins, cfg))
 
 
 @click.command("run-project")
@@ -155,7 +159,7 @@ def run_project_cmd(
     """Run a built project (its run.sh), streaming its output; exits with its status (124: timeout)."""
     cfg = _config(config_path)
     plugins = _plugins(cfg, plugins_dirs, no_plugins)
-    sys.exit(_run_built(project_dir, timeout, plugins))
+    sys.exit(_run_built(project_dir, timeout, plugins, cfg))
 
 
 @click.command("generate")
@@ -201,7 +205,7 @@ def generate_cmd(
     result = _execute(plan, out_dir, cfg, plugins, allow_commands=allow_commands or None)
     _report(result)
     if run_after:
-        sys.exit(_run_built(result.project_dir, None, plugins))
+        sys.exit(_run_built(result.project_dir, None, plugins, cfg))
 
 
 @click.command("plugins")

@@ -148,6 +148,7 @@ class RunEngine:
     def _execute(
         self, sel: Selection, rule: BackendRule, recorder: TaskRecorder, report: RunReport, workers: int
     ) -> None:
+        from ..confine.policy import run_notices
         from ..observers.wiring import run_observers
 
         run_path = report.run_path
@@ -155,6 +156,7 @@ class RunEngine:
         ws = open_workspace(self.store.root, self.run_id, self.cfg, self.opt.branch)
         if ws.notice:
             report.notices.append(str(ws.notice))
+        report.notices += run_notices(self.cfg, {u.unit.backend for u in sel.units})
         report.target_branch = ws.target_branch
         report.write()
         self.ledger.configure(run_id=self.run_id)

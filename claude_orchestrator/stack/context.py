@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..confine import Jail
 from .proc import StepLog, build_env, run_step
 
 
@@ -41,6 +42,7 @@ class BuildContext:
     allow_commands: bool = False
     python: str = ""  # interpreter used to create venvs (default: the one running us)
     wants_pip: bool = False  # post_install commands will run (they may need pip in the venv)
+    jail: Jail | None = None  # the sandbox of every step (None: unconfined, execution.sandbox "off")
 
     def which(self, tool: str) -> str | None:
         return shutil.which(tool)
@@ -55,7 +57,9 @@ class BuildContext:
         path_prepend: Sequence[Path] = (),
     ) -> int:
         env = build_env(extra_env, path_prepend)
-        return run_step(name, argv, cwd=cwd or self.folder, log=self.log, timeout=self.timeout, env=env)
+        return run_step(
+            name, argv, cwd=cwd or self.folder, log=self.log, timeout=self.timeout, env=env, jail=self.jail
+        )
 
     def files(self, *suffixes: str) -> list[str]:
         """Relative paths (to the component folder) of files ending in `suffixes`, skipping tool dirs."""

@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ..confine import CommandPolicy
 from ..errors import NotFoundError
 from ..process import TIMEOUT_STATUS, run_process_group
 from .proc import KILL_GRACE_SECONDS, build_env
@@ -57,18 +58,23 @@ def run_project(
     timeout: float | None = None,
     on_output: Callable[[str], None] | None = None,
     on_start: Callable[[subprocess.Popen[bytes]], None] | None = None,
+    policy: CommandPolicy | None = None,
 ) -> int:
     """Run project_dir/run.sh; each output line goes to `on_output` as it arrives.
 
     Returns the exit status (124 after a timeout). The launcher runs in its own process group, which is
-    killed (TERM, then KILL) on timeout and on KeyboardInterrupt (re-raised).
+    killed (TERM, then KILL) on timeout and on KeyboardInterrupt (re-raised). It runs in the OS sandbox of
+    `policy` (default: the default config's) with the project folder writable and network only if the
+    policy allows it.
     """
     project = Path(project_dir)
     launcher = project / LAUNCHER
     if not launcher.is_file():
         raise NotFoundError(f"{project}: no {LAUNCHER} (is this a built project?)")
+    jail = (policy or CommandPolicy.from_config()).jail([project])
+    argv = ["bash", LAUNCHER]
     r = run_process_group(
-        ["bash", LAUNCHER],
+        jail.wrap(argv) if jail is not None else argv,
         cwd=project,
         env=build_env(),
         timeout=timeout,

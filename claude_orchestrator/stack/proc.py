@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..confine import Jail
 from ..errors import BuildError
 from ..process import TIMEOUT_STATUS, run_process_group, scrubbed_env
 
@@ -54,21 +55,25 @@ def run_step(
     timeout: float,
     env: Mapping[str, str] | None = None,
     check: bool = True,
+    jail: Jail | None = None,
 ) -> int:
-    """Run argv in cwd; output goes to the build log. Raises BuildError on a non-zero status or timeout."""
+    """Run argv in cwd (inside `jail` when given); output goes to the build log. Raises BuildError on a
+    non-zero status or timeout."""
     argv = [str(a) for a in argv]
     shown = shlex.join(argv)
+    where = f"in {cwd}" + ("" if jail is None else ", sandboxed" + ("" if jail.network else ", no network"))
     log.path.parent.mkdir(parents=True, exist_ok=True)
     if log.on_step:
         log.on_step(f"{name}: {shown}")
     started = time.monotonic()
     with log.path.open("ab") as fh:
-        fh.write(f"\n$ {shown}    [{name}; in {cwd}]\n".encode())
+        fh.write(f"\n$ {shown}    [{name}; {where}]\n".encode())
         fh.flush()
         try:
-            # a step may leave a daemon running on purpose (a build server): only a timeout kills the group
+            # unconfined, a step may leave a daemon running on purpose (a build server): only a timeout
+            # kills the group; confined, nothing outlives the step (its PID namespace ends with it)
             r = run_process_group(
-                argv,
+                jail.wrap(argv) if jail is not None else argv,
                 cwd=cwd,
                 env=env if env is not None else build_env(),
                 timeout=timeout,

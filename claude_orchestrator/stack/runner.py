@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import OrchestratorConfig
+from ..confine import CommandPolicy, Jail
 from ..errors import PluginError
 from .apply import write_plan
 from .builders_interp import build_node, build_python
@@ -84,13 +85,14 @@ def _components(plugins: StackPlugins | None, project: Path, plan: Plan) -> list
 
 
 def _run_post_install(
-    plan: Plan, project: Path, log: StepLog, timeout: float, path_dirs: list[Path]
+    plan: Plan, project: Path, log: StepLog, timeout: float, path_dirs: list[Path], jail: Jail | None
 ) -> list[str]:
     ran = []
     for i, cmd in enumerate(plan.post_install, 1):
         env = build_env(path_prepend=path_dirs)
         # the user opted in to the plan's own shell commands; they run as written, in the project folder
-        run_step(f"post_install {i}", ["bash", "-c", cmd], cwd=project, log=log, timeout=timeout, env=env)
+        argv = ["bash", "-c", cmd]
+        run_step(f"post_install {i}", argv, cwd=project, log=log, timeout=timeout, env=env, jail=jail)
         ran.append(cmd)
     return ran
 
@@ -105,8 +107,15 @@ def execute_plan(
     on_step: Callable[[str], None] | None = None,
 ) -> ExecuteResult:
     """Validate, write, build and make runnable. Raises PlanError/PlanRejected before writing anything,
-    BuildError (the folder and its build log are kept) when a step fails."""
+    BuildError (the folder and its build log are kept) when a step fails.
+
+    Every step runs in the OS sandbox (confine/) with the project folder writable: the builders' install
+    and build steps with network (they fetch the plan's declared dependencies), post_install commands with
+    network only if ``execution.sandbox_network``. Where the sandbox cannot run, SandboxUnavailableError
+    before anything is written (unless ``execution.sandbox`` is "off")."""
     cfg = cfg or OrchestratorConfig()
+    policy = CommandPolicy.from_config(cfg)
+    policy.check()
     limit = cfg.stack.max_file_bytes
     allow = cfg.stack.allow_commands if allow_commands is None else allow_commands
     plan_obj = plan if isinstance(plan, Plan) else parse_plan(plan, max_file_bytes=limit)
@@ -116,6 +125,7 @@ def execute_plan(
             max_file_bytes=limit,
         )
     project = write_plan(plan_obj, Path(out_dir))
+    step_jail = policy.jail([project], network=True)
     meta = project / META_DIR
     meta.mkdir()
     log = StepLog(meta / "build.log", on_step=on_step)
@@ -135,6 +145,7 @@ def execute_plan(
             cfg.stack.step_timeout,
             allow_commands=allow,
             wants_pip=allow and any("pip" in c for c in plan_obj.post_install),
+            jail=step_jail,
         )
         built = BUILDERS[comp.stack](ctx)
         builds.append(built)
@@ -145,7 +156,8 @@ def execute_plan(
     skipped: list[str] = []
     if plan_obj.post_install and allow:
         dirs = [project / d for d in path_dirs]
-        ran = _run_post_install(plan_obj, project, log, cfg.stack.step_timeout, dirs)
+        jail = policy.jail([project])
+        ran = _run_post_install(plan_obj, project, log, cfg.stack.step_timeout, dirs, jail)
     elif plan_obj.post_install:
         skipped = list(plan_obj.post_install)
         log.note(f"post_install skipped (not allowed): {skipped}")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..config import OrchestratorConfig
+from ..confine import CommandPolicy
 from ..errors import BudgetExceededError, OrchestratorError
 from ..events import TaskProgress
 from .base import WorkContext, WorkResult, WorkUnit
@@ -121,7 +122,15 @@ class _Loop:
         self.timeout = timeout
         env = {**os.environ, **ctx.env}  # the sandbox scrubs credentials from it
         self.halt = threading.Event()  # set on cancel or at the deadline; kills a running command
-        self.sandbox = Sandbox(ctx.workdir, command_timeout=ex.command_timeout, cancel=self.halt, env=env)
+        root = worker.project_root
+        self.sandbox = Sandbox(
+            ctx.workdir,
+            command_timeout=ex.command_timeout,
+            cancel=self.halt,
+            env=env,
+            policy=CommandPolicy.from_config(worker.cfg),
+            protect=(root / ".git",) if root is not None else (),
+        )
         self.transcript: IO[str] | None = None
         self.turns = 0
         self.tokens = (0, 0)

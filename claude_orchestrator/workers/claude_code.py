@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from ..config import OrchestratorConfig
+from ..confine.policy import claude_code_sandbox_missing
 from ..credentials import claude_code_env
 from ..environment import find_claude_cli
 from ..errors import OrchestratorError
@@ -146,6 +147,29 @@ def _result_error(r: Any) -> str:
     return f"Claude Code ended with an error ({', '.join(bits)})" + (f": {detail[:500]}" if detail else "")
 
 
+def claude_code_sandbox(cfg: OrchestratorConfig) -> tuple[dict[str, Any] | None, bool]:
+    """(Claude Code's ``sandbox`` settings for worker sessions or None, whether Bash is withheld).
+
+    With ``execution.sandbox`` "on" and ``execution.claude_code_sandbox`` true, Bash commands run in Claude
+    Code's own sandbox: writes only in the worktree (its .git read-only), no fallback to unsandboxed
+    commands, no network unless ``execution.sandbox_network``. Where that sandbox cannot run, the Bash tool
+    is withheld (as the api backend refuses its commands). Either setting off: Bash runs unconfined."""
+    ex = cfg.execution
+    if not ex.claude_code_sandbox or ex.sandbox == "off":
+        return None, False
+    if claude_code_sandbox_missing() is not None:
+        return None, True
+    settings: dict[str, Any] = {
+        "enabled": True,
+        "autoAllowBashIfSandboxed": True,
+        "allowUnsandboxedCommands": False,
+        "failIfUnavailable": True,
+    }
+    if not ex.sandbox_network:
+        settings["network"] = {"allowedDomains": [], "allowLocalBinding": False}
+    return settings, False
+
+
 class ClaudeCodeWorker:
     name = "claude-code"
 
@@ -187,10 +211,16 @@ class ClaudeCodeWorker:
         kw: dict[str, Any] = {}
         if self.cfg.models.worker.effort is not None:
             kw["effort"] = self.cfg.models.worker.effort
+        sandbox, no_bash = claude_code_sandbox(self.cfg)
+        if sandbox is not None:
+            kw["sandbox"] = sandbox
+        tools = [t for t in ex.allowed_tools if not (no_bash and t == "Bash")]
+        if no_bash:
+            kw["disallowed_tools"] = ["Bash"]
         return ClaudeAgentOptions(
             cwd=str(ctx.workdir),
             permission_mode=ex.permission_mode,
-            allowed_tools=list(ex.allowed_tools),
+            allowed_tools=tools,
             max_turns=ex.max_turns,
             model=self.cfg.models.worker.model,
             system_prompt={"type": "preset", "preset": "claude_code", "append": system},

@@ -3,8 +3,9 @@
 Paths are relative to `root` (absolute paths are accepted only inside it). ``..`` escapes and symlinks
 that resolve outside are refused, and nothing is written under ``.git``. Commands run with ``bash -c`` in
 their own process group, killed with all their children at the timeout, with secrets scrubbed from the
-environment (``process.scrubbed_env``, the one policy for every command we start). (A command can still
-touch anything the user can; only an OS sandbox would stop that.)
+environment (``process.scrubbed_env``, the one policy for every command we start), inside bubblewrap
+(``confine/``): the worktree writable, everything else read-only, no network unless configured. Where
+bubblewrap cannot run, commands are refused unless ``execution.sandbox`` is ``"off"``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..confine import CommandPolicy
 from ..errors import SandboxError
 from ..process import run_process_group, scrubbed_env
 
@@ -38,7 +40,11 @@ class Sandbox:
         max_output: int = 30_000,
         max_matches: int = 200,
         max_entries: int = 500,
+        policy: CommandPolicy | None = None,
+        protect: tuple[Path, ...] = (),
     ) -> None:
+        """`policy` confines run_command (default: the default config's); `protect` names more paths
+        its commands may not write (the main repository's .git)."""
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise SandboxError(f"{root}: the sandbox root is not a directory")
@@ -46,6 +52,8 @@ class Sandbox:
         self.cancel = cancel
         self.env = scrubbed_env(env)
         self.max_output, self.max_matches, self.max_entries = max_output, max_matches, max_entries
+        self.policy = policy if policy is not None else CommandPolicy.from_config()
+        self.protect = protect
 
     # -- paths ----------------------------------------------------------------------------------------
 
@@ -190,8 +198,10 @@ class Sandbox:
         if not isinstance(command, str) or not command.strip():
             raise SandboxError("command must be a non-empty string")
         limit = self.command_timeout if timeout is None else min(float(timeout), self.command_timeout)
+        jail = self.policy.jail([self.root], protect=self.protect)  # SandboxUnavailableError: refused
+        argv = ["bash", "-c", command]
         r = run_process_group(
-            ["bash", "-c", command],
+            jail.wrap(argv) if jail else argv,
             cwd=self.root,
             env=self.env,
             timeout=limit,
