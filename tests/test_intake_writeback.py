@@ -113,3 +113,37 @@ def test_write_back_without_a_token_stops_before_the_run(tmp_path: Path, service
     res = runner.invoke(cli, ["run", "--working-dir", str(root), "--no-progress", "--backend", "api"])
     assert res.exit_code == 2 and "no GitHub token" in res.output
     assert not fake.requests  # nothing ran
+
+
+def test_write_back_observer_group_completion_and_no_double_post(tmp_path: Path):
+    """The observer on a bus of typed events: a group's completion (a task run as its subtasks) comments
+    on its issue; the same completion seen twice (a resumed run) posts once; a failure is a notice."""
+    from claude_orchestrator.events import EventBus, TaskCompleted, TaskReviewed
+    from claude_orchestrator.intake.github import GitHub
+    from claude_orchestrator.intake.github.writeback import Target, WriteBack
+
+    with FakeGitHub(token=TOKEN) as gh:
+        gh.add_issue("o/r", 5, "Parent", "")
+        client = GitHub(TOKEN, gh.url)
+        targets = {"3": Target("o/r#5", "comment"), "4": Target("o/r#404", "close")}
+        wb = WriteBack(client, targets, tmp_path / "ledger.json")
+        bus = EventBus()
+        bus.subscribe(wb)
+        bus.publish(TaskReviewed(run_id="r1", task_id="3", verdict="fail"))
+        bus.publish(TaskCompleted(run_id="r1", task_id="3", subtasks=["3.1", "3.2"], cost_usd=0.5))
+        bus.publish(TaskCompleted(run_id="r1", task_id="3", subtasks=["3.1", "3.2"], cost_usd=0.5))
+        bus.publish(TaskCompleted(run_id="r1", task_id="4"))
+        bus.publish(TaskCompleted(run_id="r1", task_id="9"))  # not imported with write-back: ignored
+        wb.close()
+        client.close()
+        comments = gh.comments("o/r", 5)
+    assert len(comments) == 1
+    assert (
+        "Subtasks done: 3.1, 3.2" in comments[0]
+        and "Review: fail" in comments[0]
+        and "$0.5000" in comments[0]
+    )
+    assert gh.issue("o/r", 5).state == "open"  # comment only
+    assert wb.notices == [
+        "write-back to o/r#404 failed: GitHub POST /repos/o/r/issues/404/comments: 404 Not Found (no such repository or issue, or no access)"
+    ]
