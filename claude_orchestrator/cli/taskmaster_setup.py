@@ -45,7 +45,7 @@ def init_cmd(name: str | None, project: Path | None, rules: tuple[str, ...], dry
 def parse_profiles(values: tuple[str, ...]) -> list[str]:
     """-r claude,cursor / -r claude -r cursor -> ["claude", "cursor"] (known profiles only)."""
     from ..errors import InputError
-    from .taskmaster_rules import PROFILES
+    from ..taskmaster.rules import PROFILES
 
     names = [p.strip().lower() for v in values for p in v.replace(",", " ").split() if p.strip()]
     unknown = [n for n in names if n not in PROFILES]

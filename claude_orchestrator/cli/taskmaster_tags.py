@@ -19,7 +19,7 @@ tags_options = tm_options()
 @click.option("--ready", is_flag=True, help="Only tags with tasks ready to work on.")
 @click.pass_context
 @tags_options
-def tags_group(ctx: click.Context, **kw: Any) -> None:
+def tags_group(ctx: click.Context, /, **kw: Any) -> None:
     """List tags, or add/use/remove/rename/copy one."""
     if ctx.invoked_subcommand is None:
         ctx.invoke(tags_list, **kw)

@@ -351,13 +351,18 @@ def _client(api_key: str | None, base_url: str | None, common: dict[str, Any]) -
         return anthropic.Anthropic(auth_token=env[AUTH_TOKEN_VAR], base_url=url, **common)
     try:
         if creds.kind == "bedrock":
-            return cast(Any, anthropic.AnthropicBedrock(aws_region=env.get("AWS_REGION"), **common))
+            return cast(
+                anthropic.Anthropic, anthropic.AnthropicBedrock(aws_region=env.get("AWS_REGION"), **common)
+            )
         if creds.kind == "vertex":
             vertex: dict[str, Any] = {
                 "region": env.get("CLOUD_ML_REGION"),
                 "project_id": env.get("ANTHROPIC_VERTEX_PROJECT_ID"),
             }
-            return cast(Any, anthropic.AnthropicVertex(**{k: v for k, v in vertex.items() if v}, **common))
+            return cast(
+                anthropic.Anthropic,
+                anthropic.AnthropicVertex(**{k: v for k, v in vertex.items() if v}, **common),
+            )
     except ValueError as e:  # e.g. no AWS region
         raise ConfigError(f"{creds.describe()}, but the client cannot be built: {e}") from None
     raise ConfigError(

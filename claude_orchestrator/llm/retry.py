@@ -133,9 +133,9 @@ def call_with_retries(
         exc = rs.outcome.exception() if rs.outcome else None
         after = retry_after_s(exc) if exc else None
         if after is not None:
-            return after
+            return float(after)
         n = rs.attempt_number - 1
-        return min(policy.base_s * 2**n, policy.cap_s) * (1 - 0.25 * random.random())
+        return float(min(policy.base_s * 2**n, policy.cap_s) * (1 - 0.25 * random.random()))
 
     def stop(rs: RetryCallState) -> bool:
         total = rs.idle_for + (rs.upcoming_sleep or 0.0)

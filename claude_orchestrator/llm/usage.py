@@ -188,12 +188,12 @@ class Ledger:
 
     def totals(
         self, by: Iterable[str] = ("role", "model"), **filters: str | None
-    ) -> dict[tuple, dict[str, Any]]:
+    ) -> dict[tuple[Any, ...], dict[str, Any]]:
         """{(values of `by`...): {requests, tokens..., cost_usd}} over the matching records."""
         keys = tuple(by)
         if set(keys) - set(GROUP_KEYS):
             raise ValueError(f"totals(by=...) takes fields of {GROUP_KEYS}")
-        out: dict[tuple, dict[str, Any]] = {}
+        out: dict[tuple[Any, ...], dict[str, Any]] = {}
         for r in self.records(**filters):
             group = tuple(getattr(r, k) for k in keys)
             t = out.setdefault(group, {"requests": 0, **Usage().to_dict(), "cost_usd": 0.0})

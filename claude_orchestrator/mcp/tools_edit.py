@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from ..errors import InputError, NotFoundError
 from ..taskmaster import ops
+from ..taskmaster.ids import parse_ids
 from ..taskmaster.model import STATUSES, Subtask, Task
 from . import moves
 from .spec import FILE, REQUIRED, Call, Param, ToolSpec
@@ -18,7 +19,7 @@ assert set(Status.__args__) == set(STATUSES)  # type: ignore[attr-defined]
 
 
 def set_task_status(c: Call) -> dict[str, Any]:
-    ids = ops.parse_ids(c.need("id"))
+    ids = parse_ids(c.need("id"))
     status = ops.check_status(c.need("status"))
     with c.store.edit(c.explicit_tag) as data:
         before = {i: data.find(i).status for i in ids}
@@ -78,7 +79,7 @@ def add_task(c: Call) -> dict[str, Any]:
             details=c.text("details") or "",
             test_strategy=c.text("testStrategy") or "",
             priority=ops.check_priority(priority.lower()),
-            dependencies=ops.parse_ids(c.text("dependencies") or ""),
+            dependencies=parse_ids(c.text("dependencies") or ""),
         )
     return {
         "taskId": task.id,
@@ -102,7 +103,7 @@ def add_subtask(c: Call) -> dict[str, Any]:
                 c.text("title") or "",
                 description=c.text("description") or "",
                 details=c.text("details") or "",
-                dependencies=ops.parse_ids(c.text("dependencies") or ""),
+                dependencies=parse_ids(c.text("dependencies") or ""),
                 status=c.text("status") or "pending",
             )
             message = f"New subtask {sub.uid} successfully created"
@@ -111,7 +112,7 @@ def add_subtask(c: Call) -> dict[str, Any]:
 
 
 def remove_task(c: Call) -> dict[str, Any]:
-    ids = ops.parse_ids(c.need("id"))
+    ids = parse_ids(c.need("id"))
     with c.store.edit(c.explicit_tag) as data:
         missing = []
         for i in ids:
@@ -160,7 +161,7 @@ def clear_subtasks(c: Call) -> dict[str, Any]:
         raise InputError("clear_subtasks needs `id` (task ids, comma-separated) or `all`: true")
     with c.store.edit(c.explicit_tag) as data:
         targets: list[Task] = []
-        for i in ops.parse_ids(ids) if ids is not None else [t.uid for t in data.tasks]:
+        for i in parse_ids(ids) if ids is not None else [t.uid for t in data.tasks]:
             unit = data.find(i)
             if not isinstance(unit, Task):
                 raise InputError(f"{i} is a subtask; clear_subtasks takes task ids")

@@ -9,8 +9,8 @@ from typing import Any
 
 from ..errors import InputError, NotFoundError
 from ..taskmaster.graph import TaskGraph, dep_key
+from ..taskmaster.ids import parse_ids
 from ..taskmaster.model import STATUSES, Subtask, TagData, Task
-from ..taskmaster.ops import parse_ids
 from .spec import FILE, REQUIRED, Call, Param, ToolSpec
 
 # get_tasks pages its answer so that it stays well under Claude Code's 25k-token limit for tool output

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ..errors import InputError
-from ..taskmaster.ops import parse_ids
+from ..taskmaster.ids import parse_ids
 from . import run_view, runs
 from .spec import Call, Param, ToolSpec
 

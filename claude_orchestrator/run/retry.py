@@ -70,4 +70,4 @@ class AttemptRetries:
         n = self._failures[unit_id]
         if n > self.max_retries:
             return None
-        return self.backoff_s * (2 ** (n - 1))
+        return float(self.backoff_s * (2 ** (n - 1)))

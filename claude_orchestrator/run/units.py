@@ -212,7 +212,7 @@ class UnitGraph:
             for g in self.ancestors.pop(u, []):
                 self.group_members.get(g, set()).discard(u)
             for table in (self.units, self.missing, self.files):
-                table.pop(u, None)  # type: ignore[attr-defined]
+                table.pop(u, None)
         for g in new_groups:
             self.groups.pop(g, None)
             self.group_members.pop(g, None)

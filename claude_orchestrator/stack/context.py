@@ -88,7 +88,8 @@ def load_toml(text: str) -> dict[str, Any]:
     except ImportError:  # pragma: no cover - Python 3.10
         return _rough_toml(text)
     try:
-        return tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
     except tomllib.TOMLDecodeError:
         return {}
 

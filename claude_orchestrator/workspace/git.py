@@ -251,6 +251,9 @@ class Workspace:
     def _base(self, wt: Path) -> str:
         return out(wt, "merge-base", self._tip(), "HEAD")
 
+    def _sensitive(self, path: str) -> bool:
+        return gitops.is_sensitive(path, self.cfg.sensitive_patterns)
+
     def _skip(self, path: str) -> bool:
         return gitops.is_sensitive(path, self.cfg.sensitive_patterns) or gitops.under(path, self.ignore_paths)
 
@@ -436,7 +439,7 @@ class Workspace:
         with self._lock:
             wt = self._wt(task_id)
             base = self._base(wt)
-            sens = lambda p: gitops.is_sensitive(p, self.cfg.sensitive_patterns)  # noqa: E731
+            sens = self._sensitive
             tree = gitops.snapshot_tree(wt, sens)
             names = [
                 p for p in out(wt, "diff", "--name-only", "-z", base, tree).split("\0") if p and not sens(p)
@@ -471,7 +474,7 @@ class Workspace:
     def _view(self, task_id: str) -> tuple[Path, str, str, list[str], list[str]]:
         wt = self._wt(str(task_id))
         base = self._base(wt)
-        sens = lambda p: gitops.is_sensitive(p, self.cfg.sensitive_patterns)  # noqa: E731
+        sens = self._sensitive
         tree = gitops.snapshot_tree(wt, sens)
         names = [p for p in out(wt, "diff", "--name-only", "-z", "--no-renames", base, tree).split("\0") if p]
         hidden = {p for p in names if sens(p)} | {p for e in gitops.status(wt) for p in e.paths() if sens(p)}

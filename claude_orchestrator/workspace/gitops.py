@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from .. import files
 from ..errors import WorkspaceError
@@ -478,7 +479,7 @@ def add_exclude(common_dir: Path, pattern: str) -> None:
     f.write_text(f"{text}{sep}# claude-orchestrator task worktrees\n{pattern}\n", encoding="utf-8")
 
 
-def read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict[str, Any]:
     """A JSON object from `path`, or {} when missing or unreadable."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -487,7 +488,7 @@ def read_json(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def write_json(path: Path, data: dict) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
     """Replace a metadata file atomically (keys sorted)."""
     files.write_json(path, data, sort_keys=True, fsync=False)
 

@@ -151,7 +151,9 @@ def slow(reply: Reply, delay: float) -> Reply:
     return replace(reply, delay=delay)
 
 
-def error_body(error_type: str, message: str, request_id: str, error_code: str | None = None) -> dict:
+def error_body(
+    error_type: str, message: str, request_id: str, error_code: str | None = None
+) -> dict[str, Any]:
     err: dict[str, Any] = {"type": error_type, "message": message}
     if error_code:
         err["details"] = {"error_code": error_code}

@@ -109,7 +109,7 @@ class FakeGitHub:
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> bool:
         with self._cond:
-            return self._cond.wait_for(predicate, timeout)
+            return bool(self._cond.wait_for(predicate, timeout))
 
     # -- answering -------------------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
