@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from claude_orchestrator.confine import CommandPolicy
 from claude_orchestrator.errors import BuildError
 from claude_orchestrator.process import (
     MARKER_VAR,
@@ -153,7 +154,8 @@ def test_build_step_and_model_command_timeouts_reach_setsid_children(tmp_path: P
             log=StepLog(tmp_path / "b.log"),
             timeout=1,
         )
-    text, is_error = Sandbox(tmp_path, command_timeout=1).dispatch(
+    unconfined = CommandPolicy.detect("off")  # the process module's own reach (bwrap adds a PID namespace)
+    text, is_error = Sandbox(tmp_path, command_timeout=1, policy=unconfined).dispatch(
         "run_command", {"command": script("cmd.pid")}
     )
     assert is_error and text.endswith("[killed: timed out after 1s]")
