@@ -236,3 +236,12 @@ def test_imported_file_reads_in_real_task_master(tmp_path: Path):
     one, two, three = (str(t[k]["id"]) for k in ("task-1", "task-2", "task-3"))
     assert real[one][0] == "done" and real[two] == ("pending", [one]) and real[three] == ("pending", [two])
     assert f"{two}.1" in real
+
+
+def test_import_into_another_tag(tmp_path: Path):
+    root = project(tmp_path, "checklist.md", tasks=[task(1)])
+    res = imp(root, "checklist.md", "--tag", "release")
+    assert res.exit_code == 0 and "(tag release)" in res.output
+    data = read_json(root)
+    assert [t["id"] for t in data["master"]["tasks"]] == [1]
+    assert [t["id"] for t in data["release"]["tasks"]] == [1, 2, 3]

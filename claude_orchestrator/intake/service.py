@@ -40,8 +40,8 @@ class ImportResult:
 def merge_into(store: TaskStore, batches: list[SourceBatch], tag: str | None, dry_run: bool) -> ImportResult:
     """Merge on a copy first; write (under the lock, merging again on what is on disk then) only when the
     copy changed, so a re-import of an unchanged source leaves tasks.json untouched."""
-    name = tag or store.current_tag()
-    data = copy.deepcopy(store.load(name))
+    data = copy.deepcopy(store.load(tag))  # the tag asked for, else the current one (as `list` picks it)
+    name = data.name
     result = ImportResult(name, [(b, merge_batch(data, b)) for b in batches], dry_run=dry_run)
     if dry_run or not result.changed:
         return result
