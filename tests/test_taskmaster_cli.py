@@ -175,7 +175,7 @@ def test_file_flag_with_an_untagged_file(tmp_path):
         == "1"
     )
     run_ours(["set-status", "--id=1", "--status=done", "--file", str(other)], tmp_path)
-    assert json.loads(other.read_text())["master"]["tasks"][0]["status"] == "done"
+    assert json.loads(other.read_text())["tasks"][0]["status"] == "done"  # still untagged
 
 
 def test_generate_writes_markdown(proj):

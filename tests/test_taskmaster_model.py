@@ -12,10 +12,10 @@ from claude_orchestrator.taskmaster.model import (
     Subtask,
     TagData,
     Task,
-    dump_document,
     loads_document,
     parse_document,
 )
+from claude_orchestrator.taskmaster.writer import dump_document
 
 
 def doc_of(data):
@@ -74,16 +74,19 @@ def test_tagged_file_with_string_ids_and_mixed_deps():
     assert tag.metadata["taskCount"] == 2
 
 
-def test_untagged_file_reads_as_master_and_is_written_tagged():
+def test_untagged_file_reads_as_master_and_stays_untagged():
     doc = doc_of(
         {"tasks": [{"id": 1, "title": "A", "description": "a"}], "metadata": {"created": "c"}, "foo": 1}
     )
     assert list(doc.tags) == ["master"] and not doc.tagged
     out = json.loads(dump_document(doc))
-    assert list(out) == ["master"]
-    assert out["master"]["foo"] == 1 and out["master"]["metadata"] == {"created": "c"}
-    t = out["master"]["tasks"][0]
+    assert list(out) == ["tasks", "metadata", "foo"]
+    assert out["foo"] == 1 and out["metadata"] == {"created": "c"}
+    t = out["tasks"][0]  # written without freeze(): every field, as for a new task
     assert t["status"] == "pending" and t["priority"] == "medium" and t["subtasks"] == []
+    doc.tags["other"] = TagData("other")  # a second tag needs the tagged form
+    out = json.loads(dump_document(doc))
+    assert list(out) == ["master", "other"] and out["master"]["foo"] == 1
 
 
 def test_unknown_keys_survive_a_round_trip_unchanged():

@@ -93,3 +93,37 @@ def test_watch_redraws_on_change(proj: Path) -> None:
         proc.terminate()
         proc.wait(10)
     assert "".join(frames).count("Watching") == 2
+
+
+def test_list_json_keeps_metadata_and_merges_the_complexity_report(tmp_path: Path) -> None:
+    root = make_project(
+        tmp_path / "p",
+        [
+            task(1, metadata={"owner": "me"}, relevantFiles=["a.py"], assignee="ann"),
+            task(2, complexity=3, recommendedSubtasks=1),
+        ],
+    )
+    report = root / ".taskmaster" / "reports" / "task-complexity-report.json"
+    report.write_text(
+        json.dumps(
+            {
+                "meta": {"thresholdScore": 5},
+                "complexityAnalysis": [
+                    {
+                        "taskId": 2,
+                        "complexityScore": 8,
+                        "recommendedSubtasks": 4,
+                        "expansionPrompt": "split",
+                        "reasoning": "r",
+                    }
+                ],
+            }
+        )
+    )
+    t1, t2 = json.loads(run_ours(["list", "--json"], root).stdout)["tasks"]
+    assert t1["metadata"] == {"owner": "me"} and t1["assignee"] == "ann" and "relevantFiles" not in t1
+    # the report wins over the task's own fields; its `reasoning` is not merged (the original reads
+    # `complexityReasoning`, which analyze-complexity never writes)
+    assert (t2["complexity"], t2["recommendedSubtasks"], t2["expansionPrompt"]) == (8, 4, "split")
+    assert "complexityReasoning" not in t2
+    assert list(t2)[-1] == "blocks"

@@ -8,8 +8,9 @@ commands), render (CLI output). networkx is imported only by the graph methods t
 from __future__ import annotations
 
 from .graph import TaskGraph
-from .model import PRIORITIES, STATUSES, Document, Subtask, TagData, Task, dump_document, parse_document
+from .model import PRIORITIES, STATUSES, Document, Subtask, TagData, Task, parse_document
 from .store import TaskStore, find_taskmaster_dir, init_project
+from .writer import dump_document
 
 __all__ = [
     "PRIORITIES",

@@ -8,6 +8,7 @@ int ids, non-empty title and description, a priority, one of the 7 statuses, 2-s
 
 from __future__ import annotations
 
+import copy
 import gc
 import json
 import re
@@ -45,6 +46,9 @@ class Subtask:
     test_strategy: str = ""
     priority: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # the object read from the file, and this unit's to_json() when an edit began (see writer.py)
+    raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    base: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def uid(self) -> str:
@@ -78,6 +82,8 @@ class Task:
     test_strategy: str = ""
     subtasks: list[Subtask] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    base: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def uid(self) -> str:
@@ -111,6 +117,8 @@ class TagData:
     tasks: list[Task] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    base_metadata: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def task(self, task_id: int) -> Task | None:
         for t in self.tasks:
@@ -152,6 +160,16 @@ class Document:
     tags: dict[str, TagData] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     tagged: bool = True
+    raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def freeze(self) -> None:
+        """Remember every unit's JSON as it is now, so the writer changes only what changes after this."""
+        for tag in self.tags.values():
+            tag.base_metadata = copy.deepcopy(tag.metadata)
+            for t in tag.tasks:
+                t.base = t.to_json()
+                for s in t.subtasks:
+                    s.base = s.to_json()
 
     def tag(self, name: str) -> TagData:
         """The named tag, or a new empty one (not added to the document)."""
@@ -252,6 +270,7 @@ class _Reader:
             self.text(obj, "testStrategy", here),
             self.priority(obj, here, None),
             extra,
+            raw=obj,
         )
 
     def task(self, obj: Any, tag: str, index: int) -> Task:
@@ -284,6 +303,7 @@ class _Reader:
             self.text(obj, "testStrategy", where),
             subs,
             {k: v for k, v in obj.items() if k not in _TASK_KEY_SET},
+            raw=obj,
         )
 
     def tag(self, name: str, obj: dict[str, Any]) -> TagData:
@@ -307,7 +327,7 @@ class _Reader:
                 if s.dependencies:
                     s.dependencies = [_norm_sub_dep(d, t.id, sibs, ids) for d in s.dependencies]
         extra = {k: v for k, v in obj.items() if k not in ("tasks", "metadata")}
-        return TagData(name=name, tasks=tasks, metadata=dict(meta), extra=extra)
+        return TagData(name=name, tasks=tasks, metadata=dict(meta), extra=extra, raw=obj)
 
 
 def _norm_task_dep(d: Any) -> Dep:
@@ -338,7 +358,7 @@ def parse_document(data: Any, path: object = "tasks.json") -> Document:
     if not isinstance(data, dict):
         raise TaskFileError(path, f"expected a JSON object at the top level, not {type(data).__name__}")
     if is_tagged(data):
-        doc = Document(tagged=True)
+        doc = Document(tagged=True, raw=data)
         for key, value in data.items():
             if isinstance(value, dict) and "tasks" in value:
                 doc.tags[key] = r.tag(key, value)
@@ -346,10 +366,10 @@ def parse_document(data: Any, path: object = "tasks.json") -> Document:
                 doc.extra[key] = value
         return doc
     if "tasks" in data:
-        doc = Document(tagged=False)
+        doc = Document(tagged=False, raw=data)
         rest = {k: v for k, v in data.items() if k not in ("tasks", "metadata")}
         tag = r.tag(DEFAULT_TAG, {"tasks": data["tasks"], "metadata": data.get("metadata")})
-        tag.extra = rest
+        tag.extra, tag.raw = rest, data
         doc.tags[DEFAULT_TAG] = tag
         return doc
     if not data:
@@ -375,30 +395,3 @@ def loads_document(text: str, path: object = "tasks.json") -> Document:
     finally:
         if enabled:
             gc.enable()
-
-
-def check_writable(doc: Document, path: object = "tasks.json") -> None:
-    """Refuse to write what task-master-ai 0.43.1 could not read."""
-    for tag in doc.tags.values():
-        ids: set[int] = set()
-        for t in tag.tasks:
-            where = f"tag '{tag.name}': task {t.id}"
-            if t.id in ids:
-                raise TaskFileError(path, f"tag '{tag.name}': duplicate task id {t.id}")
-            ids.add(t.id)
-            if not t.title.strip():
-                raise TaskFileError(path, f"{where}: title must not be empty")
-            if t.status not in STATUSES or t.priority not in PRIORITIES:
-                raise TaskFileError(path, f"{where}: bad status {t.status!r} or priority {t.priority!r}")
-            for s in t.subtasks:
-                if s.status not in STATUSES:
-                    raise TaskFileError(path, f"{where}: subtask {s.uid}: bad status {s.status!r}")
-
-
-def dump_document(doc: Document, path: object = "tasks.json") -> str:
-    """2-space JSON in the tagged format, no trailing newline (as task-master writes it)."""
-    check_writable(doc, path)
-    out: dict[str, Any] = {name: tag.to_json() for name, tag in doc.tags.items()}
-    for k, v in doc.extra.items():
-        out.setdefault(k, v)
-    return json.dumps(out, indent=2, ensure_ascii=False)

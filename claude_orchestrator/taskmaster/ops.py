@@ -178,6 +178,12 @@ def add_dependency(tag_data: TagData, unit_id: str, depends_on: str) -> bool:
         return False
     if isinstance(unit, Subtask) and key == str(unit.parent_id):
         raise DependencyError(f"subtask {unit.uid} cannot depend on its own parent task {key}")
+    parent = tag_data.task(unit.parent_id) if isinstance(unit, Subtask) else None
+    if parent is not None and isinstance(dep, int) and parent.subtask(dep) is not None:
+        raise DependencyError(
+            f"subtask {unit.uid} cannot depend on task {dep}: in tasks.json a bare {dep} in a subtask's "
+            f"dependencies names its sibling {parent.id}.{dep}"
+        )
     import networkx as nx
 
     g = TaskGraph(tag_data).schedule_digraph()

@@ -21,7 +21,8 @@ from typing import Any
 
 from ..errors import InputError, LockError, NotFoundError, TaskFileError
 from ..files import write_text
-from .model import DEFAULT_TAG, Document, TagData, dump_document, loads_document
+from .model import DEFAULT_TAG, Document, TagData, loads_document
+from .writer import build_document, check_writable, tasks_changed
 
 TM_DIR = ".taskmaster"
 LOCK_STALE_S = 10.0
@@ -114,17 +115,19 @@ def _read_json_object(path: Path) -> dict[str, Any]:
 
 
 def stamp_metadata(tag: TagData) -> None:
-    """What task-master's writers keep in a tag's metadata: created/updated/description, and the new
-    core's counters when they are present."""
+    """Record a change in the tag's metadata, in the shape it already has: the new core's counters
+    (taskCount, completedCount, lastModified) when present, else the older created/updated/description."""
     now = now_iso()
     meta = tag.metadata
+    if "taskCount" in meta or "lastModified" in meta:
+        meta["lastModified"] = now
+        if "taskCount" in meta:
+            meta["taskCount"] = len(tag.tasks)
+            meta["completedCount"] = sum(1 for t in tag.tasks if t.status == "done")
+        return
     meta.setdefault("created", now)
     meta["updated"] = now
     meta.setdefault("description", f"Tasks for {tag.name} context")
-    if "taskCount" in meta:
-        meta["taskCount"] = len(tag.tasks)
-        meta["completedCount"] = sum(1 for t in tag.tasks if t.status == "done")
-        meta["lastModified"] = now
 
 
 # ---------------------------------------------------------------- the store
@@ -218,22 +221,32 @@ class TaskStore:
     # ---- writing
     @contextmanager
     def edit_document(self) -> Iterator[Document]:
-        """Lock, read, yield the whole Document, then write it atomically (only if the block succeeds)."""
+        """Lock, read, yield the whole Document, then write it atomically (only if the block succeeds, and
+        only what changed: see writer.py). When nothing changed, the file is not touched."""
         self.tasks_path.parent.mkdir(parents=True, exist_ok=True)
         with file_lock(self.tasks_path):
             doc = self.read_document(missing_ok=True)
+            doc.freeze()
             yield doc
-            write_text(self.tasks_path, dump_document(doc, self.tasks_path))
+            check_writable(doc, self.tasks_path)
+            out = build_document(doc)
+            if doc.raw is not None and out == doc.raw:
+                return
+            write_text(self.tasks_path, json.dumps(out, indent=2, ensure_ascii=False))
 
     @contextmanager
     def edit(self, tag: str | None = None) -> Iterator[TagData]:
-        """Yield the tag's TagData for changes; saved under the lock on normal exit."""
+        """Yield the tag's TagData for changes; saved under the lock on normal exit (its metadata stamped
+        only when its tasks changed)."""
         with self.edit_document() as doc:
             name = self._resolve(doc, tag)
+            existed = name in doc.tags
             data = doc.tags.get(name) or TagData(name=name)
             yield data
-            stamp_metadata(data)
-            doc.tags[name] = data
+            if tasks_changed(data):
+                stamp_metadata(data)
+            if existed or data.tasks:
+                doc.tags[name] = data
 
     # ---- tags
     def use_tag(self, name: str) -> None:
