@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -145,3 +146,87 @@ def test_symlink_loop_is_a_clear_error(box: Sandbox):
     assert is_error and text.startswith("loop1: ")
     text, is_error = box.dispatch("write_file", {"path": "loop1/x", "content": "x"})
     assert is_error and text.startswith("loop1/x: ")
+
+
+def test_a_link_swapped_in_after_the_check_is_never_written_through(box: Sandbox, tmp_path: Path):
+    """200 writes to a file and 200 to a file in a folder while a thread keeps swapping each for a link
+    out: every write lands inside or is refused, none outside."""
+    outside_dir = tmp_path / "outside-dir"
+    outside_dir.mkdir()
+    secret = tmp_path / "outside.txt"
+    root = box.root
+    stop = threading.Event()
+
+    def attempt(fn, *args) -> None:  # type: ignore[no-untyped-def]
+        with contextlib.suppress(OSError):
+            fn(*args)
+
+    def swap() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            link, plain, away = root / f".l{n}", root / f".p{n}", root / f".d{n}"
+            attempt(os.symlink, secret, link)
+            attempt(os.replace, link, root / "target.txt")
+            attempt(plain.write_text, "plain")
+            attempt(os.replace, plain, root / "target.txt")
+            attempt(os.rename, root / "d", away)
+            attempt(os.symlink, outside_dir, root / "d")
+            attempt(os.unlink, root / "d")
+            attempt(os.rename, away, root / "d")
+
+    (root / "d").mkdir()
+    swapper = threading.Thread(target=swap, daemon=True)
+    swapper.start()
+    outcomes: dict[str, int] = {"written": 0, "refused": 0}
+    try:
+        for i in range(200):
+            for path in ("target.txt", "d/f.txt"):
+                _, is_error = box.dispatch("write_file", {"path": path, "content": f"write {i}\n"})
+                outcomes["refused" if is_error else "written"] += 1
+    finally:
+        stop.set()
+        swapper.join()
+    assert secret.read_text() == "secret\n" and list(outside_dir.iterdir()) == []
+    assert outcomes["written"] > 0 and sum(outcomes.values()) == 400
+
+
+def test_a_hard_link_to_an_outside_file_is_never_written_through(box: Sandbox, tmp_path: Path):
+    os.link(tmp_path / "outside.txt", box.root / "hl.txt")
+    assert box.read_file("hl.txt") == "     1\tsecret"  # the link is the model's own file now
+    assert box.write_file("hl.txt", "mine\n") == "wrote 5 bytes to hl.txt"
+    os.link(tmp_path / "outside.txt", box.root / "hl2.txt")
+    assert box.edit_file("hl2.txt", "secret", "edited") == "edited hl2.txt"
+    assert (tmp_path / "outside.txt").read_text() == "secret\n"
+    assert (box.root / "hl.txt").read_text() == "mine\n" and (box.root / "hl2.txt").read_text() == "edited\n"
+
+
+def test_writes_replace_and_keep_the_mode(box: Sandbox):
+    script = box.root / "run.sh"
+    script.write_text("echo one\n")
+    script.chmod(0o755)
+    box.edit_file("run.sh", "one", "two")
+    assert script.read_text() == "echo two\n" and script.stat().st_mode & 0o777 == 0o755
+    (box.root / "inner").symlink_to("src/a.py")  # a link that stays inside: its target is replaced
+    box.write_file("inner", "x = 1\n")
+    assert (box.root / "src" / "a.py").read_text() == "x = 1\n" and (box.root / "inner").is_symlink()
+    assert [p.name for p in box.root.iterdir() if p.name.endswith(".tmp")] == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["..", "../outside.txt", "src/../../outside.txt", "/", "/etc/passwd", "./../wt/../outside.txt"],
+)
+def test_dot_dot_and_absolute_paths_out(box: Sandbox, path: str):
+    for tool, args in (("write_file", {"content": "x"}), ("edit_file", {"old": "secret", "new": "x"})):
+        text, is_error = box.dispatch(tool, {"path": path, **args})
+        assert is_error and "outside the workspace" in text
+    assert (box.root.parent / "outside.txt").read_text() == "secret\n"
+    assert box.write_file(str(box.root / "src" / ".." / "abs.txt"), "ok") == "wrote 2 bytes to abs.txt"
+
+
+def test_a_fifo_does_not_hang_a_read(box: Sandbox):
+    os.mkfifo(box.root / "pipe")
+    text, is_error = box.dispatch("read_file", {"path": "pipe"})
+    assert is_error and "no such file" in text
+    assert box.grep("anything") == "no matches"

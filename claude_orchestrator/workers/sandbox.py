@@ -1,7 +1,9 @@
 """The api backend's tools, confined to one worktree.
 
-Paths are relative to `root` (absolute paths are accepted only inside it). ``..`` escapes and symlinks
-that resolve outside are refused, and nothing is written under ``.git``. Commands run with ``bash -c`` in
+Paths are relative to `root` (absolute paths are accepted only inside it), resolved component by component
+without the kernel ever following a link (``confine/paths.py``): ``..`` above the root and symlinks that
+resolve outside are refused, nothing is written under ``.git``, and files are replaced by a rename, so a
+link swapped in after the check or a hard link to an outside file is never written through. Commands run with ``bash -c`` in
 their own process group, killed with all their children at the timeout, with secrets scrubbed from the
 environment (``process.scrubbed_env``, the one policy for every command we start), inside bubblewrap
 (``confine/``): the worktree writable, everything else read-only, no network unless configured. Where
@@ -10,8 +12,8 @@ bubblewrap cannot run, commands are refused unless ``execution.sandbox`` is ``"o
 
 from __future__ import annotations
 
+import errno
 import fnmatch
-import os
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -19,14 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from ..confine import CommandPolicy
+from ..confine.paths import Beneath
 from ..errors import SandboxError
 from ..process import run_process_group, scrubbed_env
 
 SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache"}
-
-
-def _within(p: Path, root: Path) -> bool:
-    return p == root or root in p.parents
+MAX_READ = 20_000_000
 
 
 class Sandbox:
@@ -48,6 +48,7 @@ class Sandbox:
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise SandboxError(f"{root}: the sandbox root is not a directory")
+        self.tree = Beneath(self.root)
         self.command_timeout = command_timeout
         self.cancel = cancel
         self.env = scrubbed_env(env)
@@ -57,45 +58,26 @@ class Sandbox:
 
     # -- paths ----------------------------------------------------------------------------------------
 
-    def resolve(self, path: str, *, write: bool = False) -> Path:
-        """The path inside root that `path` names, or SandboxError."""
-        if not isinstance(path, str) or not path.strip() or "\0" in path:
-            raise SandboxError("path must be a non-empty string")
+    def resolve(self, path: str, *, write: bool = False) -> list[str]:
+        """The real components beneath root that `path` names (confine/paths.py), or SandboxError."""
         try:
-            return self._resolve(path, write)
-        except (RuntimeError, OSError) as e:  # symlink loops, unreadable parents
-            raise SandboxError(f"{path}: cannot resolve: {e}") from None
+            return self.tree.parts(path, write=write)
+        except NotADirectoryError:
+            raise SandboxError(f"{path}: not a directory on the way") from None
+        except OSError as e:
+            raise SandboxError(f"{path}: cannot resolve: {e.strerror or e}") from None
 
-    def _resolve(self, path: str, write: bool) -> Path:
-        raw = Path(path)
-        cand = Path(os.path.normpath(raw if raw.is_absolute() else self.root / raw))
-        if not _within(cand, self.root):
-            raise SandboxError(f"{path}: outside the workspace")
-        for p in (cand, *cand.parents):
-            if not _within(p, self.root):
-                break
-            if (p.is_symlink() or p.exists()) and not _within(p.resolve(), self.root):
-                raise SandboxError(f"{path}: resolves outside the workspace (symlink)")
-        if write:
-            for p in (cand, cand.resolve()):
-                if ".git" in p.relative_to(self.root).parts:
-                    raise SandboxError(f"{path}: writing inside .git is not allowed")
-        return cand
-
-    def rel(self, p: Path) -> str:
-        return p.relative_to(self.root).as_posix() or "."
+    @staticmethod
+    def rel(parts: list[str]) -> str:
+        return "/".join(parts) or "."
 
     # -- tools ----------------------------------------------------------------------------------------
 
     def read_file(self, path: str, offset: int | None = None, limit: int | None = None) -> str:
-        p = self.resolve(path)
-        if not p.is_file():
-            raise SandboxError(f"{path}: no such file")
-        if p.stat().st_size > 20_000_000:
-            raise SandboxError(
-                f"{path}: too large to read ({p.stat().st_size} bytes); use grep or run_command"
-            )
-        lines = p.read_text(encoding="utf-8", errors="replace").splitlines()
+        parts = self.resolve(path)
+        lines = self.tree.read(path, parts, MAX_READ).decode("utf-8", errors="replace").splitlines()
+        if not lines:
+            return f"({self.rel(parts)} is empty)"
         start = max(1, offset or 1)
         stop = len(lines) if limit is None else min(len(lines), start - 1 + max(0, limit))
         out, size = [], 0
@@ -106,52 +88,52 @@ class Sandbox:
                 break
             out.append(line)
             size += len(line) + 1
-        if not lines:
-            return f"({self.rel(p)} is empty)"
         return "\n".join(out)
 
     def write_file(self, path: str, content: str) -> str:
         if not isinstance(content, str):
             raise SandboxError("content must be a string")
-        p = self.resolve(path, write=True)
-        if p.is_dir():
-            raise SandboxError(f"{path}: is a directory")
-        p.parent.mkdir(parents=True, exist_ok=True)
-        self.resolve(path, write=True)  # re-check now that the parents exist
-        p.write_text(content, encoding="utf-8")
-        return f"wrote {len(content.encode())} bytes to {self.rel(p)}"
+        parts = self.resolve(path, write=True)
+        data = content.encode("utf-8")
+        self._write(path, parts, data)
+        return f"wrote {len(data)} bytes to {self.rel(parts)}"
+
+    def _write(self, path: str, parts: list[str], data: bytes) -> None:
+        try:
+            self.tree.write(path, parts, data)
+        except NotADirectoryError:
+            raise SandboxError(f"{path}: not a directory on the way") from None
+        except OSError as e:
+            if e.errno == errno.ELOOP:  # a link swapped in on the way since the check
+                raise SandboxError(f"{path}: resolves outside the workspace (symlink)") from None
+            raise
 
     def edit_file(self, path: str, old: str, new: str) -> str:
         if not isinstance(old, str) or not isinstance(new, str) or old == "":
             raise SandboxError("old must be a non-empty string and new a string")
-        p = self.resolve(path, write=True)
-        if not p.is_file():
-            raise SandboxError(f"{path}: no such file")
-        text = p.read_text(encoding="utf-8")
+        parts = self.resolve(path, write=True)
+        text = self.tree.read(path, parts, MAX_READ).decode("utf-8")
         n = text.count(old)
         if n == 0:
             raise SandboxError(
-                f"{self.rel(p)}: old text not found (it must match exactly, whitespace included)"
+                f"{self.rel(parts)}: old text not found (it must match exactly, whitespace included)"
             )
         if n > 1:
             raise SandboxError(
-                f"{self.rel(p)}: old text occurs {n} times; include more context so it matches once"
+                f"{self.rel(parts)}: old text occurs {n} times; include more context so it matches once"
             )
-        p.write_text(text.replace(old, new, 1), encoding="utf-8")
-        return f"edited {self.rel(p)}"
+        self._write(path, parts, text.replace(old, new, 1).encode("utf-8"))
+        return f"edited {self.rel(parts)}"
 
     def list_dir(self, path: str = ".") -> str:
-        p = self.resolve(path)
-        if not p.is_dir():
+        parts = self.resolve(path)
+        if self.tree.kind(parts) != "dir":
             raise SandboxError(f"{path}: not a directory")
-        names = sorted(p.iterdir(), key=lambda x: x.name)
-        out = [
-            e.name + ("/" if e.is_dir() and not e.is_symlink() else "@" if e.is_symlink() else "")
-            for e in names
-        ]
+        mark = {"dir": "/", "link": "@", "file": ""}
+        out = [name + mark[kind] for name, kind in self.tree.entries(parts)]
         more = len(out) - self.max_entries
         out = out[: self.max_entries] + ([f"[{more} more entries]"] if more > 0 else [])
-        return "\n".join(out) if out else f"({self.rel(p)} is empty)"
+        return "\n".join(out) if out else f"({self.rel(parts)} is empty)"
 
     def grep(self, pattern: str, path: str = ".", glob: str | None = None) -> str:
         try:
@@ -159,36 +141,45 @@ class Sandbox:
         except (re.error, TypeError) as e:
             raise SandboxError(f"invalid regular expression: {e}") from None
         base = self.resolve(path)
-        files = [base] if base.is_file() else self._walk(base, glob)
+        files = [base] if self.tree.kind(base) != "dir" else self._walk(base, glob)
         hits: list[str] = []
-        for f in files:
+        for parts in files:
             try:
-                if f.stat().st_size > 2_000_000:
-                    continue
-                data = f.read_bytes()
-            except OSError:
+                data = self.tree.read(path, parts, 2_000_000)
+            except (SandboxError, OSError):
                 continue
             if b"\0" in data[:8192]:
                 continue
             for n, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
                 if rx.search(line):
-                    hits.append(f"{self.rel(f)}:{n}:{line[:300]}")
+                    hits.append(f"{self.rel(parts)}:{n}:{line[:300]}")
                     if len(hits) >= self.max_matches:
                         return "\n".join([*hits, f"[stopped after {self.max_matches} matches]"])
         return "\n".join(hits) if hits else "no matches"
 
-    def _walk(self, base: Path, glob: str | None) -> list[Path]:
-        out = []
-        for d, dirs, names in os.walk(base):
-            dirs[:] = sorted(x for x in dirs if x not in SKIP_DIRS)
-            for name in sorted(names):
-                f = Path(d) / name
-                rel = self.rel(f)
+    def _walk(self, base: list[str], glob: str | None) -> list[list[str]]:
+        """Files beneath root/base, not entering linked folders; a linked file is read only if its
+        target is beneath root."""
+        out: list[list[str]] = []
+        todo = [base]
+        while todo:
+            here = todo.pop(0)
+            try:
+                entries = self.tree.entries(here)
+            except OSError:
+                continue
+            for name, kind in entries:
+                if kind == "dir":
+                    if name not in SKIP_DIRS:
+                        todo.append([*here, name])
+                    continue
+                rel = self.rel([*here, name])
                 if glob and not (fnmatch.fnmatch(rel, glob) or fnmatch.fnmatch(name, glob)):
                     continue
-                if f.is_symlink() and not _within(f.resolve(), self.root):
+                try:
+                    out.append(self.resolve(rel) if kind == "link" else [*here, name])
+                except SandboxError:
                     continue
-                out.append(f)
         return out
 
     def run_command(self, command: str, timeout: float | None = None) -> str:
