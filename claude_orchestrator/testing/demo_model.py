@@ -155,6 +155,51 @@ def _files_for(unit: str) -> tuple[str, str]:
     return f"notes/task-{slug}.md", f"# Task {unit}\n\nDone by the demo worker.\n"
 
 
+def _expand_answer(system: str) -> dict[str, Any]:
+    first = int(m.group(1)) if (m := _NEXT_SUB.search(system)) else 1
+    step = {"status": "pending"}
+    return {
+        "subtasks": [
+            {
+                "id": first,
+                "title": "Prepare the groundwork",
+                "description": "Lay out what the task needs.",
+                "dependencies": [],
+                "details": "Create the files and stubs the task needs.",
+                "testStrategy": "Files exist.",
+                **step,
+            },
+            {
+                "id": first + 1,
+                "title": "Finish the work",
+                "description": "Complete and verify the task.",
+                "dependencies": [first],
+                "details": "Implement the rest and run the checks.",
+                "testStrategy": "Checks pass.",
+                **step,
+            },
+        ]
+    }
+
+
+def _complexity_answer(user: str) -> dict[str, Any]:
+    items = []
+    for line in user.splitlines():
+        if line.startswith("{") and '"id"' in line:
+            t = json.loads(line)
+            items.append(
+                {
+                    "taskId": t["id"],
+                    "taskTitle": t.get("title", ""),
+                    "complexityScore": 4,
+                    "recommendedSubtasks": 2,
+                    "expansionPrompt": "Split setup from the rest.",
+                    "reasoning": "Small and well understood.",
+                }
+            )
+    return {"complexityAnalysis": items}
+
+
 def _manager_answer(system: str, req: FakeRequest) -> Reply | None:
     """Answers for the manager's prompts (prompts/*.md), recognised by their system text."""
     user = req.last_user_text
@@ -184,47 +229,9 @@ def _manager_answer(system: str, req: FakeRequest) -> Reply | None:
             }
         )
     if "Break one task into" in system:
-        first = int(m.group(1)) if (m := _NEXT_SUB.search(system)) else 1
-        return json_reply(
-            {
-                "subtasks": [
-                    {
-                        "id": first,
-                        "title": "Prepare the groundwork",
-                        "description": "Lay out what the task needs.",
-                        "dependencies": [],
-                        "details": "Create the files and stubs the task needs.",
-                        "status": "pending",
-                        "testStrategy": "Files exist.",
-                    },
-                    {
-                        "id": first + 1,
-                        "title": "Finish the work",
-                        "description": "Complete and verify the task.",
-                        "dependencies": [first],
-                        "details": "Implement the rest and run the checks.",
-                        "status": "pending",
-                        "testStrategy": "Checks pass.",
-                    },
-                ]
-            }
-        )
+        return json_reply(_expand_answer(system))
     if "Score how complex" in system:
-        items = []
-        for line in user.splitlines():
-            if line.startswith("{") and '"id"' in line:
-                t = json.loads(line)
-                items.append(
-                    {
-                        "taskId": t["id"],
-                        "taskTitle": t.get("title", ""),
-                        "complexityScore": 4,
-                        "recommendedSubtasks": 2,
-                        "expansionPrompt": "Split setup from the rest.",
-                        "reasoning": "Small and well understood.",
-                    }
-                )
-        return json_reply({"complexityAnalysis": items})
+        return json_reply(_complexity_answer(user))
     if "You write build plans" in system:
         return json_reply(
             {
