@@ -156,9 +156,30 @@ def run_status(run_path: Path) -> RunStatus:
         s, source = None, f"events ({e.problem})"
     if s is None:
         s, source = summary_from_events(run_path), ("events" if source == "summary.json" else source)
+        if s.status == "running":
+            _live(run_path, s)
     if not s.tokens_by_role and not s.tokens_by_model:
         s.tokens_by_role, s.tokens_by_model = tokens_from_ledger(run_path)
     return RunStatus(s, source)
+
+
+def _live(run_path: Path, s: RunSummary) -> None:
+    """A run with no end in its log: still going (its elapsed time runs on), or its process died."""
+    import json
+
+    from .run.folder import RUN_FILE
+    from .run.resume import alive
+
+    try:
+        meta = json.loads((run_path / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    pid = meta.get("pid") if isinstance(meta, dict) else None
+    if isinstance(pid, int) and alive(pid):
+        if s.started_at is not None:
+            s.duration_s = max(0.0, time.time() - s.started_at)
+    elif isinstance(meta, dict) and meta.get("status") == "running":
+        s.status = "interrupted"
 
 
 def usage_window_pct(run_path: Path) -> float | None:

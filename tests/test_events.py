@@ -98,6 +98,7 @@ SAMPLES: list[ev.RunEvent] = [
         units=["8"],
         running=["7"],
         hold="paused",
+        grace_s=30.0,
     ),
     ev.Log(message="added 1 follow-up units", level="info", units=["9"], hold="none"),
 ]

@@ -201,6 +201,7 @@ def test_snapshot_fold():
                 "cost_usd": 0.0,
                 "started_at": 1772366533.837345,
                 "attempt": 1,
+                "retry_at": None,
             },
         ),
         "usage": usage,
@@ -211,11 +212,13 @@ def test_snapshot_fold():
         "status": "running",
         "max_workers": 2,
         "finished_at": None,
+        "stop_deadline": None,
     }
     end = _snapshot_dict(b, events[-1].ts + 5)
     assert end == {
         **mid,
         "now": 1772366570.937345,
+        "tasks": {**mid["tasks"], "running": 0, "ready": 1},  # 7 was interrupted: ready for the next run
         "workers": (),
         "usage": {**usage, "cache_read": 64000, "cache_write": 8200, "cost_usd": 0.7334}
         | {"tokens_in": 120400, "tokens_out": 11020},

@@ -30,8 +30,10 @@ The `data` object holds the kind's own fields:
                     ratelimit_headroom: fraction 0..1 of the tightest API rate limit still free
     rate_limited    backend, status, utilization, usage_window_pct, resets_at, rate_limit_type
                     a Claude Code rate_limit_event; utilization 0..1
-    warning         message, source?, level?, metric?, pct?, cost_usd?, interrupted?, units?, running?, hold?
-                    (run/gate.UsageGuard sends source="usage" with level, metric, pct, cost_usd)
+    warning         message, source?, level?, metric?, pct?, cost_usd?, interrupted?, units?, running?, hold?,
+                    grace_s?
+                    (run/gate.UsageGuard sends source="usage" with level, metric, pct, cost_usd; a stop request
+                    sends running and grace_s, the seconds those units get before they are cancelled)
     log             message, level?, units?, hold?   units: follow-up unit ids added at run time (waiting)
     run_finished    status, done, failed, blocked, interrupted, error?, duration_s, cost_usd?
 

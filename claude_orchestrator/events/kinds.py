@@ -257,6 +257,7 @@ class RunWarning(_Event):
     units: Sequence[str] | None = None
     running: Sequence[str] | None = None
     hold: str | None = None
+    grace_s: float | None = None  # a stop request: seconds the running units get before they are cancelled
 
 
 @dataclass(frozen=True, kw_only=True)

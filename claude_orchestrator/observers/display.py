@@ -67,10 +67,15 @@ def _line(*parts: tuple[str, str] | str) -> Text:
 def _header(s: RunSnapshot, width: int) -> Text:
     eta = f"~{fmt_duration(s.eta_seconds)}" if s.eta_seconds is not None else "?"
     status_style = "green" if s.status in ("running", "done", "completed") else "bold red"
+    status = s.status
+    left = s.stop_left
+    if left is not None:
+        status_style = "bold yellow"
+        status = f"stopping ({left:.0f}s left)" if left >= 0.5 else "stopping now"
     head: list[tuple[str, str] | str] = [
         ("claude-orchestrator " if width >= 100 else "", "bold cyan"),
         (f"run {s.run_id or '?'} ", "bold"),
-        (s.status, status_style),
+        (status, status_style),
     ]
     if s.finished_at is not None:
         return _line(*head, f"  took {fmt_duration(s.elapsed)}")
@@ -123,7 +128,7 @@ def _workers(s: RunSnapshot, width: int) -> RenderableType:
     table.add_column("task", ratio=1, no_wrap=True, overflow="ellipsis", min_width=8)
     if wide:
         table.add_column("backend", no_wrap=True, overflow="ellipsis", max_width=12)
-    table.add_column("phase", no_wrap=True, overflow="ellipsis", max_width=12 if wide else 9)
+    table.add_column("phase", no_wrap=True, overflow="ellipsis", max_width=22 if wide else 12)
     table.add_column("turn", justify="right", no_wrap=True)
     table.add_column("tok in/out", justify="right", no_wrap=True)
     table.add_column("$", justify="right", no_wrap=True)
@@ -143,7 +148,7 @@ def _worker_cells(w: WorkerRow, now: float, wide: bool) -> list[str]:
         cells.append(w.backend or "-")
     elapsed = now - w.started_at if w.started_at else None
     cells += [
-        w.phase or "-",
+        w.phase_text(now, short=not wide),
         str(w.turns),
         f"{fmt_tokens(w.tokens_in)}/{fmt_tokens(w.tokens_out)}",
         f"{w.cost_usd:.2f}",

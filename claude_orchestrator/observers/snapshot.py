@@ -12,7 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ..events import (
@@ -31,7 +31,11 @@ from ..events import (
     TaskStarted,
     Usage,
 )
+from ..taskmaster.ids import id_key
+from .inflight import InFlight, WorkerRow
 from .text import describe_event
+
+__all__ = ["RunSnapshot", "SnapshotBuilder", "TaskCounts", "UsagePanel", "WorkerRow"]
 
 STATES = ("ready", "running", "waiting", "blocked", "done", "failed")
 _UNIT_EVENTS = (TaskReady, TaskStarted, TaskProgress, TaskRetry, TaskCompleted, TaskFailed, TaskBlocked)
@@ -51,21 +55,6 @@ class TaskCounts:
     def finished(self) -> int:
         """Tasks that will not run again in this run (done, failed or blocked)."""
         return self.done + self.failed + self.blocked
-
-
-@dataclass(frozen=True)
-class WorkerRow:
-    worker_id: str
-    task_id: str
-    title: str = ""
-    backend: str = ""
-    phase: str = "starting"
-    turns: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cost_usd: float = 0.0
-    started_at: float = 0.0
-    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -104,9 +93,17 @@ class RunSnapshot:
     recent_events: tuple[str, ...] = ()
     eta_seconds: float | None = None
     critical_path_remaining: int = 0
-    status: str = "running"  # "running" until RUN_FINISHED, then its status
+    status: str = "running"  # "running", "stopping" after a stop request, then RUN_FINISHED's status
     max_workers: int = 0
     finished_at: float | None = None
+    stop_deadline: float | None = None  # while stopping: when the grace of the running units ends
+
+    @property
+    def stop_left(self) -> float | None:
+        """Seconds of the stop's grace left (0 once it is over), or None when not stopping."""
+        if self.status != "stopping" or self.stop_deadline is None:
+            return None
+        return max(0.0, self.stop_deadline - self.now)
 
     @property
     def elapsed(self) -> float:
@@ -135,8 +132,8 @@ class SnapshotBuilder:
         self._total = 0
         self._max_workers = 0
         self._tasks: dict[str, _Task] = {}
-        self._workers: dict[str, WorkerRow] = {}
-        self._worker_of: dict[str, str] = {}  # task id -> worker id
+        self._rows = InFlight()
+        self._stop_deadline: float | None = None
         self._usage: dict[str, Any] = {}
         self._budget: float | None = None
         self._headroom: float | None = None
@@ -176,11 +173,6 @@ class SnapshotBuilder:
         if seen > self._total:
             self._total = seen
 
-    def _drop_worker(self, task_id: str) -> None:
-        wid = self._worker_of.pop(task_id, None)
-        if wid is not None:
-            self._workers.pop(wid, None)
-
     def _note_groups(self, e: Event) -> bool:
         """Remember parents of subtask ids ("3" of "3.1"); True when the event's task is such a group, whose
         events summarise its subtasks and must not be counted again."""
@@ -217,8 +209,12 @@ class SnapshotBuilder:
                     self._window = 100.0 * u
                 case RunFinished():
                     self._status, self._finished_at = e.status or "finished", e.ts
-                    self._workers.clear()
-                    self._worker_of.clear()
+                    self._rows.clear()
+                case RunWarning(grace_s=grace) if grace is not None and e.task_id is None:
+                    self._status, self._stop_deadline = "stopping", e.ts + grace
+                    self._task_costs.update(self._rows.stop_retries())
+                case RunWarning(interrupted=True) if tid is not None:
+                    self._interrupted(tid, e.ts)
                 case _ if tid is not None:
                     self._fold_task(e, tid)
             if not isinstance(e, (TaskProgress, Usage)):
@@ -233,8 +229,8 @@ class SnapshotBuilder:
         self._tasks.clear()
         self._known = dict.fromkeys(STATES, 0)
         self._groups.clear()
-        self._workers.clear()
-        self._worker_of.clear()
+        self._rows.clear()
+        self._stop_deadline = None
         self._budget = e.budget_usd or None
         self._max_workers = e.workers
         if isinstance(e.critical_path, int):
@@ -258,62 +254,40 @@ class SnapshotBuilder:
                 self._move(tid, "ready", "waiting", e.ts)
             case TaskStarted():
                 self._move(tid, "running", "ready", e.ts)
-                wid = e.worker_id or tid
-                self._drop_worker(tid)
-                self._worker_of[tid] = wid
-                self._workers[wid] = WorkerRow(
-                    worker_id=wid,
-                    task_id=tid,
-                    title=e.title,
-                    backend=e.backend,
-                    started_at=e.ts,
-                    attempt=e.attempt or 1,
-                )
+                self._rows.started(e, tid)
             case TaskProgress():
-                self._fold_progress(e, tid)
+                if e.usage_window_pct is not None:
+                    self._window = e.usage_window_pct
+                self._rows.progress(e, tid)
             case TaskRetry():
                 self._retries += 1
-                self._add_cost(tid)
-                self._drop_worker(tid)
+                self._rows.retry(e, tid)
                 self._move(tid, "ready", "running", e.ts)
             case TaskCompleted():
-                self._add_cost(tid, e.cost_usd)
-                self._drop_worker(tid)
+                self._finish(tid, e.cost_usd)
                 self._move(tid, "done", "running", e.ts)
                 if e.duration_s is not None:
                     self._durations.append(e.duration_s)
             case TaskFailed():
-                self._add_cost(tid, e.cost_usd)
-                self._drop_worker(tid)
+                self._finish(tid, e.cost_usd)
                 self._move(tid, "failed", "running", e.ts)
                 for dep in e.blocked_dependents:
                     self._move(dep, "blocked", "waiting", e.ts)
             case TaskBlocked():
                 self._move(tid, "blocked", "waiting", e.ts)
 
-    def _fold_progress(self, e: TaskProgress, tid: str) -> None:
-        if e.usage_window_pct is not None:
-            self._window = e.usage_window_pct
-        wid = self._worker_of.get(tid)
-        row = self._workers.get(wid) if wid else None
-        if row is not None and wid is not None:
-            self._workers[wid] = replace(
-                row,
-                phase=e.phase or row.phase,
-                turns=row.turns if e.turns is None else e.turns,
-                tokens_in=row.tokens_in if e.tokens_in is None else e.tokens_in,
-                tokens_out=row.tokens_out if e.tokens_out is None else e.tokens_out,
-                cost_usd=row.cost_usd if e.cost_usd is None else e.cost_usd,
-            )
+    def _finish(self, tid: str, final: float | None) -> None:
+        """A unit's row goes; what it cost (every attempt) stays in the run's sum."""
+        cost = self._rows.finished(tid, final)
+        if cost is not None:
+            self._task_costs[tid] = cost
 
-    def _add_cost(self, tid: str, final: float | None = None) -> None:
-        """Accumulate a task's spend: the final figure if given, else the current attempt's progress."""
-        if final is not None:
-            self._task_costs[tid] = final
-            return
-        row = self._workers.get(self._worker_of.get(tid, ""))
-        if row is not None:
-            self._task_costs[tid] = self._task_costs.get(tid, 0.0) + row.cost_usd
+    def _interrupted(self, tid: str, ts: float) -> None:
+        """A stop cancelled the unit: it is not running any more and will run again in a later run."""
+        self._finish(tid, None)
+        t = self._tasks.get(tid)
+        if t is not None and t.state == "running":
+            self._move(tid, "ready", "running", ts)
 
     def _fold_usage(self, e: Usage) -> None:
         now: dict[str, float | None] = {"tokens_in": e.tokens_in, "tokens_out": e.tokens_out}
@@ -348,7 +322,7 @@ class SnapshotBuilder:
         in_flight = sum(
             min(avg, max(0.0, now - t.started_at)) for t in self._tasks.values() if t.state == "running"
         )
-        breadth = max(0.0, todo * avg - in_flight) / max(1, self._max_workers or len(self._workers))
+        breadth = max(0.0, todo * avg - in_flight) / max(1, self._max_workers or len(self._rows.rows))
         if todo == 0:
             return 0.0, cp_left
         return max(chain, breadth), cp_left
@@ -359,7 +333,7 @@ class SnapshotBuilder:
             u = self._usage
             cost = u["cost_usd"] if "cost_usd" in u else sum(self._task_costs.values())
             if "cost_usd" not in u:
-                cost += sum(w.cost_usd for w in self._workers.values())
+                cost += self._rows.cost()
             eta, cp_left = self._eta(t)
             if self._finished_at is not None:
                 eta = None
@@ -369,7 +343,7 @@ class SnapshotBuilder:
                 started_at=self._started_at,
                 now=t,
                 tasks=TaskCounts(total=max(self._total, sum(c.values())), **c),
-                workers=tuple(sorted(self._workers.values(), key=lambda w: w.worker_id)),
+                workers=tuple(sorted(self._rows.rows.values(), key=lambda w: id_key(w.task_id))),
                 usage=UsagePanel(
                     tokens_in=int(u.get("tokens_in", 0)),
                     tokens_out=int(u.get("tokens_out", 0)),
@@ -387,4 +361,5 @@ class SnapshotBuilder:
                 status=self._status,
                 max_workers=self._max_workers,
                 finished_at=self._finished_at,
+                stop_deadline=self._stop_deadline if self._status == "stopping" else None,
             )

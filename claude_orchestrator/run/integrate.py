@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..events import EventBus, Log, RunWarning, TaskCommitted, TaskMerged, TaskReviewed
+from ..events import EventBus, Log, RunWarning, TaskCommitted, TaskMerged, TaskProgress, TaskReviewed
 from ..taskmaster.model import Task
 from ..workers.base import WorkResult, WorkUnit
 from ..workers.transcripts import command_outputs
@@ -35,6 +35,7 @@ class Integrator:
 
     def __call__(self, unit: WorkUnit, res: WorkResult) -> Decision:
         wid, ws = unit.unit_id, self.workspace
+        self._phase(wid, "verifying")
         commit = self._commit(unit)
         if ws.is_git and unit.backend != "build" and not commit and not ws.changed_files(wid):
             return self.retry.decide(
@@ -45,12 +46,14 @@ class Integrator:
             )
         new_units: list[SchedUnit] = []
         if self.manager is not None and unit.backend != "build":
+            self._phase(wid, "reviewing")
             verdict = self._review(unit, res)
             if isinstance(verdict, Decision):
                 return verdict
             new_units = verdict
         merged = commit
         if ws.is_git and self.auto_commit:
+            self._phase(wid, "merging")
             outcome = self._merge(unit, commit)
             if isinstance(outcome, Decision):
                 return outcome
@@ -62,6 +65,10 @@ class Integrator:
             except Exception as e:  # a leftover worktree is untidy, not a failure
                 log.warning("could not remove the worktree of %s: %s", wid, e)
         return Decision("done", commit=merged, branch=self._branch(wid), new_units=new_units)
+
+    def _phase(self, wid: str, phase: str) -> None:
+        """Where the unit is after its worker (for the live view)."""
+        self.bus.publish(TaskProgress(run_id=self.run_id, task_id=wid, phase=phase))
 
     def _commit(self, unit: WorkUnit) -> str | None:
         wid, ws = unit.unit_id, self.workspace

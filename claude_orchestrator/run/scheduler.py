@@ -358,9 +358,14 @@ class Scheduler:
         if not self._stopping:
             self._stopping = True
             self.state.hold_all()
+        n = len(self._running)
+        units = f"{n} running unit{'' if n == 1 else 's'}"
         self._warn(
-            f"stop requested: waiting up to {grace:g}s for {len(self._running)} running units",
+            f"stop requested: waiting up to {grace:g}s for {units}"
+            if grace > 0
+            else f"stopping now: cancelling {units}",
             running=sorted((a.uid for a in self._running.values()), key=id_key),
+            grace_s=grace,
         )
         self._add_timer(grace, "stop", None)
 
