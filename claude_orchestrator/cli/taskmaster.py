@@ -24,6 +24,7 @@ from .taskmaster_edit import (
     set_status_cmd,
     validate_cmd,
 )
+from .taskmaster_models import models_cmd
 from .taskmaster_move import move_cmd
 from .taskmaster_rules import rules_cmd
 from .taskmaster_setup import init_cmd
@@ -41,6 +42,7 @@ def cli() -> None:
 for _cmd in (
     init_cmd,
     rules_cmd,
+    models_cmd,
     list_cmd,
     next_cmd,
     show_cmd,

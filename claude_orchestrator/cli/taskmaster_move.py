@@ -21,7 +21,7 @@ from .taskmaster_common import _ctx, legacy_options
 @legacy_options()
 def move_cmd(src: str | None, dest: str | None, from_tag: str | None, to_tag: str | None, **kw: Any) -> None:
     """Move tasks/subtasks to new ids, or tasks to another tag."""
-    from ..errors import InputError
+    from ..errors import DependencyError, InputError
     from ..mcp import moves
     from ..taskmaster.store import stamp_metadata
     from .taskmaster_subtasks import check_acyclic
@@ -34,9 +34,13 @@ def move_cmd(src: str | None, dest: str | None, from_tag: str | None, to_tag: st
     source_tag = from_tag or c.tag
     if to_tag and to_tag != source_tag:
         with c.store.edit_document() as doc:
-            moved = moves.move_across(
-                doc, ",".join(sources), source_tag, to_tag, with_deps=with_deps, ignore_deps=ignore
-            )
+            try:
+                moved = moves.move_across(
+                    doc, ",".join(sources), source_tag, to_tag, with_deps=with_deps, ignore_deps=ignore
+                )
+            except DependencyError as e:  # name the CLI's flags, not the MCP tool's parameters
+                text = str(e).replace("pass withDependencies", "use --with-dependencies")
+                raise DependencyError(text.replace("ignoreDependencies", "--ignore-dependencies")) from None
             stamp_metadata(doc.tags[source_tag])
             stamp_metadata(doc.tags[to_tag])
         click.echo(f"Moved {', '.join(map(str, moved))} from '{source_tag}' to '{to_tag}'")

@@ -49,6 +49,7 @@ class Subtask:
     # the object read from the file, and this unit's to_json() when an edit began (see writer.py)
     raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     base: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    base_parent: int | None = field(default=None, repr=False, compare=False)  # a bare dep's meaning
 
     @property
     def uid(self) -> str:
@@ -169,7 +170,7 @@ class Document:
             for t in tag.tasks:
                 t.base = t.to_json()
                 for s in t.subtasks:
-                    s.base = s.to_json()
+                    s.base, s.base_parent = s.to_json(), s.parent_id
 
     def tag(self, name: str) -> TagData:
         """The named tag, or a new empty one (not added to the document)."""

@@ -80,8 +80,8 @@ def _merge(
 
 def subtask_json(s: Subtask) -> dict[str, Any]:
     cur = s.to_json()
-    if s.raw is None or s.base is None:
-        return cur
+    if s.raw is None or s.base is None or s.base_parent != s.parent_id:
+        return cur  # new, or under another parent now: its bare sibling ids would name other subtasks
     if cur == s.base:
         return s.raw
     return _merge(s.raw, s.base, cur, {})
