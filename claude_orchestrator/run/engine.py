@@ -28,6 +28,7 @@ from .resume import journal_merged, sigint_stops, unfinished_run
 from .selection import BackendRule, Selection, select_units
 
 if TYPE_CHECKING:
+    from .integrate import Integrator
     from .recorder import TaskRecorder
     from .scheduler import Scheduler
 
@@ -103,6 +104,7 @@ class RunEngine:
         self.ledger = Ledger(pricing=cfg.pricing, budgets=budgets)
         self.gate = AdmissionGate(cfg, self.ledger, bus=self.bus, budget_usd=budgets.run_usd)
         self.client = ModelClient(cfg, self.ledger, budgets, options.record, llm)
+        self.integrator: Integrator | None = None
 
     def run(self) -> RunReport:
         from ..environment import find_claude_cli
@@ -176,6 +178,10 @@ class RunEngine:
                     outcome = sched.run()
                 self.ledger.save(run_path / USAGE_FILE)
         finally:
+            if self.integrator is not None:
+                self.integrator.close()
+                report.integration = self.integrator.stats.to_dict()
+            recorder.flush()  # the last statuses are in tasks.json before its final commit
             self.client.close()
             close_workspace(ws)
         report.notices += [r for r in self.gate.refusals if r not in report.notices]
@@ -216,7 +222,7 @@ class RunEngine:
                 on_fatal=gate.refuse,
             )
 
-        integrator = Integrator(
+        integrator = self.integrator = Integrator(
             workspace=ws,
             recorder=recorder,
             bus=self.bus,
@@ -233,6 +239,7 @@ class RunEngine:
                 cfg.execution, shared_workdir=not ws.is_git, run_id=self.run_id, max_workers=workers
             ),
             hooks=SchedulerHooks(
+                prepare=integrator.prepare,
                 integrate=integrator,
                 hold_reason=gate.hold_reason,
                 started=recorder.started,

@@ -61,6 +61,7 @@ class RunSummary(BaseModel):
     tasks_failed: int = 0
     tasks_blocked: int = 0
     failures: list[Failure] = Field(default_factory=list)
+    integration: dict[str, float] = Field(default_factory=dict)  # units and seconds per integration stage
 
 
 def new_run_id(now: float | None = None) -> str:

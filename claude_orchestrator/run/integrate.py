@@ -1,12 +1,19 @@
-"""What happens to a unit whose worker succeeded, one unit at a time (the scheduler's integration thread):
-commit its changes, have the manager review them, merge them into the target branch, and record the
-result (through the run's TaskRecorder). Its answer is a scheduler `Decision`; whether a unit goes back for
-another attempt is decided here, by the run's one `RetryPolicy`."""
+"""What happens to a unit whose worker succeeded, in two stages (the scheduler's integration pipeline):
+
+- `prepare`, for many units at once: commit its changes, check there are some, have the manager review them;
+- `__call__`, one unit at a time: merge the commit into the target branch. Recording the result (through
+  the run's TaskRecorder) and removing the worktree are queued, so the next merge need not wait for them.
+
+Its answer is a scheduler `Decision`; whether a unit goes back for another attempt is decided here, by the
+run's one `RetryPolicy`. `stats` counts where the time went (summary.json's `integration`)."""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +30,33 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
+class IntegrationStats:
+    """Units through each stage and the seconds spent there, summed over units (prepare runs for many
+    units at once; merges one at a time, so `merge_s` is the serial part of integration)."""
+
+    prepared: int = 0
+    prepare_s: float = 0.0
+    merges: int = 0
+    merge_s: float = 0.0
+    merge_max_s: float = 0.0
+
+    def to_dict(self) -> dict[str, float]:
+        return {
+            "prepared": self.prepared,
+            "prepare_s": round(self.prepare_s, 4),
+            "merges": self.merges,
+            "merge_s": round(self.merge_s, 4),
+            "merge_max_s": round(self.merge_max_s, 4),
+        }
+
+
+@dataclass
+class _Prepared:
+    commit: str | None
+    new_units: list[SchedUnit]
+
+
+@dataclass
 class Integrator:
     workspace: Any  # Workspace | NoGitWorkspace
     recorder: TaskRecorder
@@ -32,39 +66,75 @@ class Integrator:
     auto_commit: bool = True
     make_unit: Callable[[Task], SchedUnit] | None = None  # for review follow-ups
     retry: RetryPolicy = field(default_factory=RetryPolicy)  # the one policy for sending a unit back
+    stats: IntegrationStats = field(default_factory=IntegrationStats)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._prepared: dict[str, _Prepared] = {}
+        self._cleaner = ThreadPoolExecutor(1, thread_name_prefix=f"cleanup-{self.run_id}")
+
+    def prepare(self, unit: WorkUnit, res: WorkResult) -> Decision | None:
+        """Commit and review (many units at once). A Decision when the unit goes back or fails here;
+        None when it is ready for the merge."""
+        t0 = time.monotonic()
+        wid, ws = unit.unit_id, self.workspace
+        try:
+            self._phase(wid, "verifying")
+            commit = self._commit(unit)
+            if ws.is_git and unit.backend != "build" and not commit and not ws.changed_files(wid):
+                return self.retry.decide(
+                    wid,
+                    Reason.NO_CHANGES,
+                    feedback="You made no changes to any file. Do the task: change the files it needs.",
+                    final="the worker made no changes, twice",
+                )
+            new_units: list[SchedUnit] = []
+            if self.manager is not None and unit.backend != "build":
+                self._phase(wid, "reviewing")
+                verdict = self._review(unit, res)
+                if isinstance(verdict, Decision):
+                    return verdict
+                new_units = verdict
+            with self._lock:
+                self._prepared[wid] = _Prepared(commit, new_units)
+            return None
+        finally:
+            with self._lock:
+                self.stats.prepared += 1
+                self.stats.prepare_s += time.monotonic() - t0
 
     def __call__(self, unit: WorkUnit, res: WorkResult) -> Decision:
+        """Merge a prepared unit (one at a time); a unit not prepared yet is prepared first."""
         wid, ws = unit.unit_id, self.workspace
-        self._phase(wid, "verifying")
-        commit = self._commit(unit)
-        if ws.is_git and unit.backend != "build" and not commit and not ws.changed_files(wid):
-            return self.retry.decide(
-                wid,
-                Reason.NO_CHANGES,
-                feedback="You made no changes to any file. Do the task: change the files it needs.",
-                final="the worker made no changes, twice",
-            )
-        new_units: list[SchedUnit] = []
-        if self.manager is not None and unit.backend != "build":
-            self._phase(wid, "reviewing")
-            verdict = self._review(unit, res)
-            if isinstance(verdict, Decision):
-                return verdict
-            new_units = verdict
-        merged = commit
+        with self._lock:
+            prepared = self._prepared.pop(wid, None)
+        if prepared is None:
+            decision = self.prepare(unit, res)
+            if decision is not None:
+                return decision
+            with self._lock:
+                prepared = self._prepared.pop(wid)
+        merged = prepared.commit
         if ws.is_git and self.auto_commit:
             self._phase(wid, "merging")
-            outcome = self._merge(unit, commit)
+            outcome = self._merge(unit, prepared.commit)
             if isinstance(outcome, Decision):
                 return outcome
             merged = outcome
         self._record_done(unit, res, merged)
         if ws.is_git:
-            try:
-                ws.cleanup(wid)
-            except Exception as e:  # a leftover worktree is untidy, not a failure
-                log.warning("could not remove the worktree of %s: %s", wid, e)
-        return Decision("done", commit=merged, branch=self._branch(wid), new_units=new_units)
+            self._cleaner.submit(self._cleanup, wid)
+        return Decision("done", commit=merged, branch=self._branch(wid), new_units=prepared.new_units)
+
+    def close(self) -> None:
+        """Wait for the queued worktree removals."""
+        self._cleaner.shutdown(wait=True)
+
+    def _cleanup(self, wid: str) -> None:
+        try:
+            self.workspace.cleanup(wid)
+        except Exception as e:  # a leftover worktree is untidy, not a failure
+            log.warning("could not remove the worktree of %s: %s", wid, e)
 
     def _phase(self, wid: str, phase: str) -> None:
         """Where the unit is after its worker (for the live view)."""
@@ -86,8 +156,13 @@ class Integrator:
     def _merge(self, unit: WorkUnit, commit: str | None) -> Decision | str | None:
         """The merged commit, or the decision when the unit's work cannot be merged."""
         wid, ws = unit.unit_id, self.workspace
-        ws.commit_status()
+        t0 = time.monotonic()
         mr = ws.merge_task(wid, unit.title)
+        took = time.monotonic() - t0
+        with self._lock:
+            self.stats.merges += 1
+            self.stats.merge_s += took
+            self.stats.merge_max_s = max(self.stats.merge_max_s, took)
         if not mr.ok and mr.kind == "blocked":
             return Decision("fail", reason=f"merge blocked: {mr.description}")
         if not mr.ok:

@@ -92,6 +92,9 @@ class RunReport:
     tokens_by_model: dict[str, TokenTotals] = field(default_factory=dict)
     """Tokens and cost by model."""
 
+    integration: dict[str, float] = field(default_factory=dict)
+    """Integration's figures: units prepared and merged, seconds spent in each stage (run/integrate.py)."""
+
     @property
     def exit_code(self) -> int:
         return 1 if self.status in ("failed", "stopped") else 0
@@ -124,6 +127,7 @@ class RunReport:
             tasks_failed=len(self.failed),
             tasks_blocked=len(self.blocked),
             failures=[Failure(task_id=u, reason=why) for u, why in self.failed.items()],
+            integration=self.integration,
         )
 
     def run_record(self) -> dict[str, Any]:

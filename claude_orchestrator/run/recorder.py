@@ -7,8 +7,11 @@ the order asked, on the recorder's own thread; each is a locked read-modify-writ
 (`TaskStore.edit`), so edits others make meanwhile (`task-master set-status`, an editor) are kept.
 Each unit's `result.json` in the run folder is written here too, next to its tasks.json record.
 
-`started` and `failed` come from the scheduler thread and only queue the write (a failed write becomes a
-WARNING event); `done`, `add_follow_ups` and `recover` wait for theirs and raise its error.
+`started`, `failed` and `done` only queue the write (a failed write becomes a WARNING event): the scheduler
+thread and the merge stage must not wait for a file; `add_follow_ups` and `recover` wait for theirs and
+raise its error. `flush` waits for every write queued so far. `on_settled`, when given, is called on the
+writer thread once no write is queued after one or more units were recorded done (the engine commits a
+tracked tasks.json there: one commit per batch of finished units).
 """
 
 from __future__ import annotations
@@ -36,12 +39,22 @@ THREAD_NAME = "tasks-writer"
 
 class TaskRecorder:
     def __init__(
-        self, store: TaskStore, tag: str, *, run_id: str, run_path: Path, bus: EventBus | None = None
+        self,
+        store: TaskStore,
+        tag: str,
+        *,
+        run_id: str,
+        run_path: Path,
+        bus: EventBus | None = None,
+        on_settled: Callable[[], object] | None = None,
     ) -> None:
         self.store, self.tag, self.run_id, self.run_path, self.bus = store, tag, run_id, run_path, bus
+        self.on_settled = on_settled
         self.writes = 0  # tasks.json writes made (for tests and the curious)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix=THREAD_NAME)
         self._lock = threading.Lock()
+        self._queued = 0
+        self._unsettled = False  # a unit was recorded done since on_settled was last called
 
     # -- from the scheduler thread: queued ---------------------------------------------------------
 
@@ -53,11 +66,15 @@ class TaskRecorder:
         """The unit failed for good: `blocked` (a status task-master reads) with the reason."""
         self._queue(f"{unit_id} failed", self._failed, unit_id, reason)
 
-    # -- waited for ----------------------------------------------------------------------------------
-
     def done(self, unit_id: str, info: dict[str, Any]) -> None:
         """The unit is merged: done, with `info` (commit, cost, summary, ...) in its metadata."""
-        self._wait(self._done, unit_id, info)
+        self._queue(f"{unit_id} done", self._done, unit_id, info)
+
+    # -- waited for ----------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Wait until every write queued so far is made (and `on_settled` has run after them)."""
+        self._pool.submit(lambda: None).result()
 
     def add_follow_ups(self, unit: WorkUnit, follow_ups: Iterable[Any]) -> list[Task]:
         """The review's follow-ups as new tasks that depend on the unit's task."""
@@ -82,17 +99,41 @@ class TaskRecorder:
     # -- the writes (on the recorder's thread) -------------------------------------------------------
 
     def _queue(self, what: str, fn: Callable[..., object], *args: Any) -> None:
+        with self._lock:
+            self._queued += 1
         fut = self._pool.submit(self._counted, fn, *args)
         fut.add_done_callback(lambda f: self._report(what, f))
 
     def _wait(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._lock:
+            self._queued += 1
         return self._pool.submit(self._counted, fn, *args).result()
 
     def _counted(self, fn: Callable[..., T], *args: Any) -> T:
-        out = fn(*args)
-        with self._lock:
-            self.writes += 1
-        return out
+        try:
+            out = fn(*args)
+            with self._lock:
+                self.writes += 1
+                self._unsettled |= fn == self._done
+            return out
+        finally:
+            with self._lock:
+                self._queued -= 1
+                settle = self._unsettled and not self._queued and self.on_settled is not None
+                if settle:
+                    self._unsettled = False
+            if settle:
+                self._settle()
+
+    def _settle(self) -> None:
+        assert self.on_settled is not None
+        try:
+            self.on_settled()
+        except Exception as e:  # e.g. the status commit failed: the run goes on
+            log.warning("after recording finished tasks: %s", e)
+            if self.bus is not None:
+                message = f"after recording finished tasks: {e}"
+                self.bus.publish(RunWarning(run_id=self.run_id, message=message))
 
     def _report(self, what: str, fut: Future[Any]) -> None:
         err = fut.exception()

@@ -2,7 +2,8 @@
 
 Only the thread that calls `Scheduler.run()` reads or writes run state (`RunState`). Workers run behind an
 `Executor` (run/executor.py), which delivers their progress and results back onto the scheduler's queue;
-the one integration thread (which calls `hooks.integrate`, serially) answers through the same queue.
+the integration pipeline (run/pipeline.py: `hooks.prepare` for many units at once, then `hooks.integrate`
+one unit at a time) answers through the same queue.
 Backoff, timeouts, the admission gate and the stop grace are timers on a heap, so nothing sleeps in the
 dispatcher.
 """
@@ -14,7 +15,7 @@ import itertools
 import queue
 import time
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,6 +24,7 @@ from ..events import EventBus, Log, RunFinished, RunStarted, RunWarning, TaskRet
 from ..taskmaster.ids import id_key
 from ..workers.base import WorkResult, WorkUnit
 from .executor import Executor, Finished, Job, Progress
+from .pipeline import IntegrationPipeline
 from .retry import AttemptRetries
 from .scheduler_config import SchedulerConfig, SchedulerHooks
 from .state import BACKOFF, INTEGRATING, PENDING, READY, RUNNING, Decision, RunOutcome, RunState
@@ -90,7 +92,9 @@ class Scheduler:
         self._feedback: dict[str, str] = {}
         self._gate_reason: str | None = None
         self._abort: BaseException | None = None
-        self._integrator: ThreadPoolExecutor | None = None
+        parallel = self.cfg.integrate_parallel or max(2, self.cfg.max_workers)
+        decided = lambda token, fut: self._inbox.put(_Decided(token, fut))  # noqa: E731  (pipeline threads)
+        self._pipeline = IntegrationPipeline(self.hooks, parallel, decided, self.run_id)
 
     # -- public -----------------------------------------------------------------------------------------
 
@@ -290,14 +294,11 @@ class Scheduler:
         att = self._running.pop(token)
         st, uid = self.state, att.uid
         st.results[uid] = res
-        if res.ok and self.hooks.integrate is not None:
+        if res.ok and self._pipeline.active:
             self._free_slots.append(att.slot)  # its files stay locked until the decision
             st.status[uid] = INTEGRATING
             self._integrating[token] = (att, res)
-            if self._integrator is None:
-                self._integrator = ThreadPoolExecutor(1, thread_name_prefix=f"integrate-{self.run_id}")
-            fut = self._integrator.submit(self.hooks.integrate, att.unit, res)
-            fut.add_done_callback(lambda f: self._inbox.put(_Decided(token, f)))
+            self._pipeline.submit(att.unit, res, token)
             return
         self._release(att)
         if res.ok:
@@ -386,8 +387,7 @@ class Scheduler:
     def _shutdown(self) -> None:
         left = {a.token: a for a in (*self._running.values(), *self._zombies.values())}
         stuck = self.executor.close(self.cfg.kill_wait_s)
-        if self._integrator is not None:
-            self._integrator.shutdown(wait=True, cancel_futures=True)  # queued hooks only on abort
+        self._pipeline.close()  # queued hooks only on abort
         if stuck:
             self._warn(
                 "workers still running after cancel (left behind)",

@@ -47,6 +47,9 @@ class SchedulerConfig:
     kill_wait_s: float = 10.0
     """After cancelling, wait this long for a unit to return before giving up on it."""
 
+    integrate_parallel: int = 0
+    """Units in `hooks.prepare` (commit, review) at once; 0: max_workers, at least 2."""
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "max_workers", max(1, int(self.max_workers)))
 
@@ -71,9 +74,14 @@ class SchedulerConfig:
 class SchedulerHooks:
     """The scheduler's calls out of itself; each one optional."""
 
+    prepare: Callable[[WorkUnit, WorkResult], Decision | None] | None = None
+    """For a unit whose worker succeeded, first: what needs no merge lock (commit, diff, review), for many
+    units at once (`SchedulerConfig.integrate_parallel`). A Decision settles the unit there (retry, fail);
+    None sends it on to `integrate`."""
+
     integrate: Callable[[WorkUnit, WorkResult], Decision] | None = None
-    """For a unit whose worker succeeded: commit, review, merge, and the answer (done, retry, fail).
-    Called on the scheduler's integration thread, one unit at a time."""
+    """For a unit whose worker succeeded (and that `prepare` sent on): merge, and the answer (done, retry,
+    fail). Called on the scheduler's integration thread, one unit at a time."""
 
     hold_reason: Callable[[], str | None] | None = None
     """The admission gate, asked before each dispatch: a reason to hold new work, or None. A gate that
