@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from .errors import ConfigError
+from .files import BadJSON, loads_json
 
 CONFIG_FILENAME = "orchestrator_config.json"
 
@@ -175,13 +176,15 @@ def load_config(path: Path | str | None = None, *, start: Path | None = None) ->
     if file is None:
         return OrchestratorConfig()
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        data = loads_json(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{file}: no such config file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{file}: cannot read: {e}") from None
     except json.JSONDecodeError as e:
         raise ConfigError(f"{file}: malformed JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    except BadJSON as e:
+        raise ConfigError(f"{file}: unusable JSON: {e}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: the top level must be a JSON object")
     try:

@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+"""Atomic file writes: a reader sees the old file or the new one, never half of one; and JSON input read
+without surprises (`loads_json`).
 
 The text goes to a temporary file beside the target (same directory, so the rename stays on one file
 system), is fsynced unless the caller says it does not matter, and is renamed over the target with
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from contextlib import suppress
 from pathlib import Path
@@ -52,3 +54,54 @@ def create_text(path: Path | str, text: str) -> bool:
         return False
     write_text(path, text)
     return True
+
+
+class BadJSON(ValueError):
+    """JSON text that decodes but cannot be used: nested too deeply, or holding a lone surrogate."""
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> str | None:
+    """The first lone surrogate in `text`, written as an escape (a printable ``\\ud800``), or None."""
+    m = _SURROGATE.search(text)
+    return None if m is None else f"\\u{ord(m.group()):04x}"
+
+
+def loads_json(text: str) -> Any:
+    """json.loads, refusing what would fail later with a traceback: nesting deeper than Python decodes
+    (BadJSON, not RecursionError) and lone surrogates, which are not Unicode text and can be neither
+    written nor printed (BadJSON naming where). Malformed text raises json.JSONDecodeError as usual."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise BadJSON("nested too deeply") from None
+    if _SURROGATE_ESCAPE.search(text):  # a lone surrogate can only come from a \\uD8xx-\\uDFxx escape
+        found = _find_surrogate(data)
+        if found is not None:
+            where, escape = found
+            raise BadJSON(f"{where} holds a lone surrogate ({escape}), which is not Unicode text")
+    return data
+
+
+def _find_surrogate(data: Any) -> tuple[str, str] | None:
+    """(where, the escape) of the first string or key holding a lone surrogate; iterative (any depth)."""
+    todo: list[tuple[str, Any]] = [("the top level", data)]
+    while todo:
+        where, item = todo.pop()
+        if isinstance(item, str):
+            bad = lone_surrogate(item)
+            if bad:
+                return where, bad
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                key = json.dumps(k)  # ASCII: printable even when k holds a surrogate
+                bad = lone_surrogate(k)
+                if bad:
+                    return f"the key {key}", bad
+                todo.append((f"the value of {key}", v))
+        elif isinstance(item, list):
+            todo.extend((where, v) for v in item)
+    return None

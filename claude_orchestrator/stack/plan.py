@@ -17,11 +17,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import PlanError
+from ..files import BadJSON, loads_json, lone_surrogate
 
 DEFAULT_NAME = "project"
 RESERVED_DIRS = (".git", ".orchestrator")  # .orchestrator/ holds our build log and result
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _PLAN_KEYS = {"name", "description", "files", "post_install", "run"}
+MAX_NAME_BYTES = 255  # one file or folder name (the common file-system limit)
+MAX_PATH_BYTES = 1024  # a whole path, well under PATH_MAX with the output folder in front
+MAX_DEPTH = 64  # folders in a path
 
 
 class PlanFile(BaseModel):
@@ -82,7 +86,24 @@ def path_problems(raw: str) -> list[str]:
         problems.append(f"path {shown} goes into a .git folder")
     if any(ord(c) < 32 and c != "\x00" for c in raw):
         problems.append(f"path {shown} contains a control character")
-    return problems
+    return problems + _size_problems(shown, raw, segments)
+
+
+def _size_problems(shown: str, raw: str, segments: list[str]) -> list[str]:
+    """Names a file system cannot hold: not Unicode text, too long, too deep."""
+    bad = lone_surrogate(raw)
+    if bad:
+        return [f"path {shown} holds a lone surrogate ({bad}), which is not Unicode text"]
+    out = []
+    longest = max((len(p.encode()) for p in segments), default=0)
+    if longest > MAX_NAME_BYTES:
+        out.append(f"path {shown[:80]}... has a name of {longest} bytes (limit {MAX_NAME_BYTES})")
+    size = len(raw.encode())
+    if size > MAX_PATH_BYTES:
+        out.append(f"path {shown[:80]}... is {size} bytes long (limit {MAX_PATH_BYTES})")
+    if len(segments) > MAX_DEPTH + 1:
+        out.append(f"path {shown[:80]}... is {len(segments) - 1} folders deep (limit {MAX_DEPTH})")
+    return out
 
 
 def _file_entry(i: int, entry: Any, problems: list[str]) -> dict[str, Any] | None:
@@ -175,6 +196,9 @@ def parse_plan(data: Any, *, max_file_bytes: int = 1_000_000) -> Plan:
         size = len(f["content"].encode("utf-8", "surrogatepass"))
         if size > max_file_bytes:
             problems.append(f"file {json.dumps(f['path'])} is {size} bytes (limit {max_file_bytes})")
+        bad = lone_surrogate(f["content"])
+        if bad:
+            problems.append(f"file {json.dumps(f['path'])} holds a lone surrogate ({bad}), not Unicode text")
         files.append({"path": norm, "content": f["content"]})
     shaped["files"] = files
     plan: Plan | None = None
@@ -183,6 +207,14 @@ def parse_plan(data: Any, *, max_file_bytes: int = 1_000_000) -> Plan:
             plan = Plan.model_validate(shaped)
         except ValidationError as e:
             problems.extend(_validation_problems(e))
+    if plan is not None:
+        texts = [("name", plan.name), ("description", plan.description), ("run", plan.run or "")]
+        texts += [(f"post_install[{i}]", c) for i, c in enumerate(plan.post_install)]
+        problems += [
+            f"{k} holds a lone surrogate ({b}), not Unicode text"
+            for k, t in texts
+            if (b := lone_surrogate(t))
+        ]
     if problems or plan is None:
         raise PlanError(problems or ["the plan is empty"])
     return plan
@@ -191,9 +223,11 @@ def parse_plan(data: Any, *, max_file_bytes: int = 1_000_000) -> Plan:
 def parse_plan_text(text: str, *, max_file_bytes: int = 1_000_000, source: str = "plan") -> Plan:
     """Decode JSON text, then parse_plan. Strict JSON: file contents are never rewritten."""
     try:
-        data = json.loads(text)
+        data = loads_json(text)
     except json.JSONDecodeError as e:
         raise PlanError([f"{source}: malformed JSON at line {e.lineno} column {e.colno}: {e.msg}"]) from None
+    except BadJSON as e:
+        raise PlanError([f"{source}: unusable JSON: {e}"]) from None
     return parse_plan(data, max_file_bytes=max_file_bytes)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import NotFoundError, TaskFileError
+from ..files import BadJSON, loads_json
 from .ids import split_id
 
 STATUSES = ("pending", "in-progress", "done", "review", "deferred", "cancelled", "blocked")
@@ -385,13 +386,13 @@ def loads_document(text: str, path: object = "tasks.json") -> Document:
     gc.disable()  # many small objects, no cycles: collection passes only cost time here
     try:
         try:
-            data = json.loads(text)
+            data = loads_json(text)
         except json.JSONDecodeError as e:
             raise TaskFileError(
                 path, f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}"
             ) from None
-        except RecursionError:
-            raise TaskFileError(path, "malformed JSON: nested too deeply") from None
+        except BadJSON as e:
+            raise TaskFileError(path, f"unusable JSON: {e}") from None
         return parse_document(data, path)
     finally:
         if enabled:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, LockError, NotFoundError, TaskFileError
-from ..files import write_text
+from ..files import BadJSON, loads_json, write_text
 from .model import DEFAULT_TAG, Document, TagData, loads_document
 from .writer import build_document, check_writable, tasks_changed
 
@@ -104,10 +104,10 @@ def file_lock(target: Path, timeout: float = LOCK_TIMEOUT_S, stale: float = LOCK
 
 def _read_json_object(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except (json.JSONDecodeError, UnicodeDecodeError, BadJSON) as e:
         raise TaskFileError(path, f"malformed JSON ({e})") from None
     if not isinstance(data, dict):
         raise TaskFileError(path, "expected a JSON object")
