@@ -196,9 +196,11 @@ def parse_plan(data: Any, *, max_file_bytes: int = 1_000_000) -> Plan:
         size = len(f["content"].encode("utf-8", "surrogatepass"))
         if size > max_file_bytes:
             problems.append(f"file {json.dumps(f['path'])} is {size} bytes (limit {max_file_bytes})")
-        bad = lone_surrogate(f["content"])
-        if bad:
-            problems.append(f"file {json.dumps(f['path'])} holds a lone surrogate ({bad}), not Unicode text")
+        escape = lone_surrogate(f["content"])
+        if escape:
+            problems.append(
+                f"file {json.dumps(f['path'])} holds a lone surrogate ({escape}), not Unicode text"
+            )
         files.append({"path": norm, "content": f["content"]})
     shaped["files"] = files
     plan: Plan | None = None
