@@ -85,12 +85,16 @@ def writer(
     files: Callable[[str], tuple[str, str]] = lambda tid: (f"f{tid}.txt", f"{tid}\n"),
     *,
     before: Callable[[str, FakeRequest], Reply | None] | None = None,
+    rejected: tuple[str, ...] = (),
 ) -> Callable[[FakeRequest], Reply]:
-    """A model: each task writes `files(task id)` in one tool call, then says it is done; reviews pass.
-    `before(task id, request)` may answer a worker request first (a failure, say)."""
+    """A model: each task writes `files(task id)` in one tool call, then says it is done; reviews pass
+    (except for the tasks in `rejected`). `before(task id, request)` may answer a worker request first."""
 
     def model(req: FakeRequest) -> Reply:
         if "reviewing manager" in req.system_text:
+            m = re.search(r"^Task (\S+):", req.last_user_text, re.MULTILINE)
+            if m and m.group(1) in rejected:
+                return json_reply({"verdict": "fail", "issues": ["not good enough"], "follow_ups": []})
             return json_reply({"verdict": "pass", "issues": [], "follow_ups": []})
         tid = task_of(req)
         if tid is None or not (req.has_tool("Write") or req.has_tool("write_file")):

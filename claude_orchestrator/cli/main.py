@@ -15,6 +15,8 @@ COMMANDS = {
     "add": ".manager_cmds:add_cmd",
     "parse": ".manager_cmds:parse_cmd",
     "run": ".run_cmds:run_cmd",
+    "stop": ".run_control:stop_cmd",
+    "clean": ".run_control:clean_cmd",
     "status": ".status_cmds:status_cmd",
     "tail-events": ".status_cmds:tail_events_cmd",
     "execute": ".stack_cmds:execute_cmd",

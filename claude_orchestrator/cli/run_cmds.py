@@ -31,9 +31,18 @@ def print_report(report: Any, echo: Any = click.echo) -> None:
         echo(f"  failed: {uid}: {why}")
     for uid, by in report.blocked.items():
         echo(f"  blocked: {uid} (by {', '.join(by) or '?'})")
+    if report.interrupted:
+        echo(f"  interrupted: {', '.join(report.interrupted)}")
+    if report.status == "stopped" and report.pending:
+        echo(f"  not started: {', '.join(report.pending)}")
     if report.target_branch:
         echo(f"  merged into branch: {report.target_branch}")
     echo(f"  run folder: {report.run_path}")
+    if report.resumable:
+        echo(
+            "Stopped. `claude-orchestrator run` resumes this run where it stopped "
+            "(`claude-orchestrator run --fresh` starts a new one)."
+        )
 
 
 @click.command("run")

@@ -196,7 +196,7 @@ def find(root: Path, run_id: str | None) -> Path:
 
 def cancel(root: Path, run_id: str | None, wait_s: float = 0.0) -> dict[str, Any]:
     """Ask the run to stop as Ctrl-C does: no new work; running tasks get their grace period. A second call
-    shortens the grace, as a second Ctrl-C does."""
+    cancels them at once, as a second Ctrl-C does."""
     path = find(root, run_id)
     meta = run_meta(path)
     pid = meta.get("pid")
@@ -210,7 +210,7 @@ def cancel(root: Path, run_id: str | None, wait_s: float = 0.0) -> dict[str, Any
         "signalled": True,
         "stopped": stopped,
         "message": "Stop requested: no new tasks start; running tasks get their grace period "
-        "(execution.shutdown_grace_seconds). Call cancel_run again to shorten it.",
+        "(execution.shutdown_grace_seconds). Call cancel_run again to cancel them at once.",
     }
 
 

@@ -111,7 +111,7 @@ TOOLS = [
     ToolSpec(
         "cancel_run",
         "Stop a run as Ctrl-C does: no new tasks start, running ones get their grace period; call again to "
-        "shorten it.",
+        "cancel them at once.",
         cancel_run,
         (_RUN_ID, Param("waitSeconds", int, None, "Wait up to this long for the run to end.")),
         title="Cancel Run",

@@ -67,16 +67,21 @@ def _line(*parts: tuple[str, str] | str) -> Text:
 def _header(s: RunSnapshot, width: int) -> Text:
     eta = f"~{fmt_duration(s.eta_seconds)}" if s.eta_seconds is not None else "?"
     status_style = "green" if s.status in ("running", "done", "completed") else "bold red"
-    status = s.status
+    status, hint = s.status, ""
+    if s.status == "stopped":
+        status_style = "bold yellow"
     left = s.stop_left
     if left is not None:
         status_style = "bold yellow"
         status = f"stopping ({left:.0f}s left)" if left >= 0.5 else "stopping now"
+        hint = " Ctrl-C again stops now" if left >= 0.5 else ""
     head: list[tuple[str, str] | str] = [
         ("claude-orchestrator " if width >= 100 else "", "bold cyan"),
         (f"run {s.run_id or '?'} ", "bold"),
         (status, status_style),
     ]
+    if hint:
+        return _line(*head, (f" -{hint}", "yellow"), f"  elapsed {fmt_duration(s.elapsed)}")
     if s.finished_at is not None:
         return _line(*head, f"  took {fmt_duration(s.elapsed)}")
     return _line(

@@ -174,8 +174,9 @@ class RunEngine:
             ):
                 for notice in report.notices:
                     self.bus.publish(Log(run_id=self.run_id, message=notice))
-                with sigint_stops(sched):
+                with sigint_stops(sched) as keys:
                     outcome = sched.run()
+                report.stop_requested = keys.presses > 0
                 self.ledger.save(run_path / USAGE_FILE)
         finally:
             if self.integrator is not None:

@@ -21,10 +21,14 @@ from .folder import (
 from .state import RunOutcome
 from .units import Preview
 
+STOPPED_EXIT = 130  # as a shell reports a command ended by Ctrl-C
+
 
 @dataclass
 class RunReport:
-    """What a run did. `exit_code` is 1 for a failed or stopped run, else 0."""
+    """What a run did. `exit_code`: 0 completed (or nothing to do), 1 a task failed or the run was stopped by
+    a limit (budget, refused credentials), 130 stopped by the person (Ctrl-C, SIGTERM or
+    `claude-orchestrator stop`: the next `run` resumes it)."""
 
     run_id: str
     """The run's id (its folder's name); empty for a dry run or when there was nothing to do."""
@@ -95,8 +99,18 @@ class RunReport:
     integration: dict[str, float] = field(default_factory=dict)
     """Integration's figures: units prepared and merged, seconds spent in each stage (run/integrate.py)."""
 
+    stop_requested: bool = False
+    """The person asked the run to stop (Ctrl-C, SIGTERM, `claude-orchestrator stop`)."""
+
+    @property
+    def resumable(self) -> bool:
+        """Stopped by the person: the next `run` of the tag picks it up where it stopped."""
+        return self.status == "stopped" and self.stop_requested
+
     @property
     def exit_code(self) -> int:
+        if self.resumable:
+            return STOPPED_EXIT
         return 1 if self.status in ("failed", "stopped") else 0
 
     def finish(self, outcome: RunOutcome, ledger: Any, duration_s: float, finished_at: float) -> None:
@@ -144,6 +158,8 @@ class RunReport:
         }
         if self.finished_at is not None:
             record["finished_at"] = self.finished_at
+        if self.resumable:
+            record["resumable"] = True
         return record
 
     def write(self) -> None:

@@ -17,7 +17,8 @@ from .folder import RUN_FILE, runs_root
 
 
 def unfinished_run(root: Path, tag: str) -> str | None:
-    """The newest run of this tag that never finished (crash or kill -9), to resume."""
+    """The newest run of this tag that never finished (crash or kill -9) or that a person stopped (Ctrl-C,
+    `claude-orchestrator stop`), to resume."""
     base = runs_root(root)
     if not base.is_dir():
         return None
@@ -30,7 +31,8 @@ def unfinished_run(root: Path, tag: str) -> str | None:
         except (OSError, json.JSONDecodeError):
             continue
         if meta.get("tag") == tag:
-            if meta.get("status") != "running":
+            resumable = meta.get("status") == "stopped" and meta.get("resumable") is True
+            if meta.get("status") != "running" and not resumable:
                 return None
             pid = meta.get("pid")
             if isinstance(pid, int) and pid != os.getpid() and alive(pid):
@@ -68,22 +70,29 @@ def journal_merged(run_path: Path) -> set[str]:
     return merged
 
 
+class StopKeys:
+    """What the person pressed: each Ctrl-C (or SIGTERM) during the run."""
+
+    def __init__(self) -> None:
+        self.presses = 0
+
+
 @contextlib.contextmanager
-def sigint_stops(sched: Any) -> Iterator[None]:
-    """Ctrl-C: stop dispatching and give running tasks their grace; a second Ctrl-C shortens it."""
+def sigint_stops(sched: Any) -> Iterator[StopKeys]:
+    """Ctrl-C: stop dispatching and give running tasks their grace; a second Ctrl-C stops them at once."""
+    keys = StopKeys()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield keys
         return
-    presses = []
 
     def handler(signum: int, frame: Any) -> None:
-        presses.append(signum)
-        sched.request_stop(None if len(presses) == 1 else 2.0)
+        keys.presses += 1
+        sched.request_stop(None if keys.presses == 1 else 0.0)
 
     old_int = signal.signal(signal.SIGINT, handler)
     old_term = signal.signal(signal.SIGTERM, handler)
     try:
-        yield
+        yield keys
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)

@@ -31,6 +31,7 @@ from ..events import TaskProgress
 from ..llm.pricing import Pricing
 from ..process import MARKER_VAR, kill_tree, signal_pids, tree_pids
 from .base import WorkContext, WorkResult, WorkUnit
+from .own_session import launcher
 from .prompting import build_worker_prompt
 
 DEFAULT_PAUSE_S = 300.0  # pause when a rejection names no reset time
@@ -170,6 +171,14 @@ def claude_code_sandbox(cfg: OrchestratorConfig) -> tuple[dict[str, Any] | None,
     return settings, False
 
 
+def _own_session(cli: Path | None) -> str | None:
+    """The CLI started in a session of its own (workers/own_session.py); a missing one as it is, for the
+    SDK's own clear error."""
+    if cli is None:
+        return None
+    return str(launcher(cli) if Path(cli).is_file() else cli)
+
+
 class ClaudeCodeWorker:
     name = "claude-code"
 
@@ -225,7 +234,7 @@ class ClaudeCodeWorker:
             model=self.cfg.models.worker.model,
             system_prompt={"type": "preset", "preset": "claude_code", "append": system},
             env=self.build_env(ctx, token),
-            cli_path=str(cli) if cli is not None else None,
+            cli_path=_own_session(cli),
             stderr=run.stderr.append,
             **kw,
         )

@@ -79,6 +79,7 @@ def git(
             env=_env(env),
             timeout=GIT_TIMEOUT,
             check=False,
+            start_new_session=True,  # the terminal's Ctrl-C is the orchestrator's to handle, not git's
         )
     except FileNotFoundError:
         if shutil.which("git") is None:
