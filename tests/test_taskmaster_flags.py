@@ -105,6 +105,20 @@ REAL_SHORT_FLAGS: dict[str, dict[str, str]] = {
     "tags rename": {},
     "tags use": {},
     "use-tag": {"-f": "--file"},
+    "models": {},
+    "update": {"-f": "--file", "-p": "--prompt", "-r": "--research"},
+    "update-task": {"-f": "--file", "-i": "--id", "-p": "--prompt", "-r": "--research"},
+    "update-subtask": {"-f": "--file", "-i": "--id", "-p": "--prompt", "-r": "--research"},
+    "research": {
+        "-i": "--id",
+        "-f": "--files",
+        "-c": "--context",
+        "-t": "--tree",
+        "-s": "--save",
+        "-d": "--detail",
+    },
+    "scope-up": {"-f": "--file", "-i": "--id", "-s": "--strength", "-p": "--prompt", "-r": "--research"},
+    "scope-down": {"-f": "--file", "-i": "--id", "-s": "--strength", "-p": "--prompt", "-r": "--research"},
     "validate-dependencies": {"-f": "--file"},
 }
 ALIASES = {"ls": "list", "status": "set-status"}

@@ -13,6 +13,7 @@ import click
 from .. import __version__
 from .common import run_main
 from .taskmaster_ai_cmds import analyze_complexity_cmd, complexity_report_cmd, expand_cmd, parse_prd_cmd
+from .taskmaster_ai_update import AI_UPDATE_COMMANDS
 from .taskmaster_common import TMGroup
 from .taskmaster_edit import (
     add_dependency_cmd,
@@ -64,6 +65,7 @@ for _cmd in (
     analyze_complexity_cmd,
     complexity_report_cmd,
     *LEGACY_TAG_COMMANDS,
+    *AI_UPDATE_COMMANDS,
 ):
     cli.add_command(_cmd)
 cli.add_command(list_cmd, "ls")

@@ -121,3 +121,31 @@ class UpdatedTask(_Strict):
 
 class UpdateAnswer(_Strict):
     tasks: list[UpdatedTask] = Field(min_length=1)
+
+
+class NoteAnswer(_Strict):
+    """Text to append to a task's or subtask's details (update-subtask, update-task --append)."""
+
+    note: str = Field(min_length=1)
+
+    @field_validator("note")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v.strip()
+
+
+class ResearchAnswer(_Strict):
+    answer: str = Field(min_length=1)
+
+
+class ScopeAnswer(_Strict):
+    """A task rewritten to a larger or smaller scope (scope-up / scope-down), with its new pending
+    subtasks when it had some."""
+
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(min_length=1)
+    details: str | None = ""
+    testStrategy: str | None = ""
+    subtasks: list[PlannedSubtask] = []

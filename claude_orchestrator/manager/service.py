@@ -255,13 +255,12 @@ def expand(
         target = live.task(task_id)
         if target is None:
             raise NotFoundError(f"task {task_id} was removed meanwhile; nothing written")
-        kept = [] if force else [s.to_json() for s in target.subtasks]
-        if {s["id"] for s in kept} & {s["id"] for s in subs}:
+        kept = [] if force else list(target.subtasks)
+        if {s.id for s in kept} & {s["id"] for s in subs}:
             raise InputError(f"subtasks of task {task_id} changed meanwhile; nothing written")
-        merged = {**target.to_json(), "subtasks": kept + subs}
-        (new_task,) = _to_tasks([merged])
-        live.tasks[live.tasks.index(target)] = new_task
-    return new_task
+        (fresh,) = _to_tasks([{**target.to_json(), "subtasks": [s.to_json() for s in kept] + subs}])
+        target.subtasks = kept + fresh.subtasks[len(kept) :]  # the task itself is kept as it was written
+    return target
 
 
 def expand_all(manager: Manager, store: TaskStore, **kwargs: Any) -> list[Task]:

@@ -204,3 +204,12 @@ def remove_dependency(tag_data: TagData, unit_id: str, depends_on: str) -> bool:
     before = len(unit.dependencies)
     unit.dependencies = [d for d in unit.dependencies if dep_key(d) != target]
     return len(unit.dependencies) != before
+
+
+def append_note(details: str, text: str) -> str:
+    """task-master's timestamped block, appended to a task's or subtask's details."""
+    from datetime import datetime, timezone
+
+    stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    block = f"<info added on {stamp}>\n{text.strip()}\n</info added on {stamp}>"
+    return (details + "\n" if details else "") + block
