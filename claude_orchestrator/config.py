@@ -59,6 +59,10 @@ class ExecutionConfig(_Section):
         False, description="network for model-chosen commands (run_command, post_install, a project's run)"
     )
     claude_code_sandbox: bool = Field(True, description="turn on Claude Code's own Bash sandbox in workers")
+    claude_code_mcp: bool = Field(
+        False,
+        description="Claude Code workers start the project's (.mcp.json) and your settings' MCP servers",
+    )
 
 
 class MonitoringConfig(_Section):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -280,6 +281,31 @@ def test_cli_max_turns_is_a_failure(dirs: tuple[Path, Path]) -> None:
     result, _ = _run_cli(dirs, model, cfg, timeout_s=120)
     assert not result.ok and result.error is not None and "turn limit" in result.error
     assert result.data["subtype"] == "error_max_turns"
+
+
+@needs_cli
+@pytest.mark.claude_cli
+@pytest.mark.parametrize("allowed", [False, True])
+def test_project_mcp_servers_start_in_workers_only_when_configured(
+    dirs: tuple[Path, Path], tmp_path: Path, allowed: bool
+) -> None:
+    """A project's approved .mcp.json server would start again for every task: off unless configured."""
+    wd, _ = dirs
+    started = tmp_path / "mcp-started"
+    server = {"command": sys.executable, "args": ["-c", f"open({str(started)!r}, 'w').close()"]}
+    (wd / ".mcp.json").write_text(json.dumps({"mcpServers": {"probe": server}}))
+    (wd / ".claude").mkdir()
+    (wd / ".claude" / "settings.local.json").write_text(json.dumps({"enableAllProjectMcpServers": True}))
+    cfg = OrchestratorConfig()
+    cfg.execution.claude_code_mcp = allowed
+    transcript = tmp_path / "7.jsonl"
+    result, _ = _run_cli(dirs, lambda req: text_reply("nothing to do"), cfg, transcript_path=transcript)
+    assert result.ok, result.error
+    init = next(m for m in map(json.loads, transcript.read_text().splitlines()) if m.get("subtype") == "init")
+    servers = [s["name"] for s in init["data"]["mcp_servers"]]
+    assert servers == (["probe"] if allowed else [])
+    if not allowed:
+        assert not started.exists()
 
 
 @needs_cli

@@ -236,6 +236,7 @@ class ClaudeCodeWorker:
             env=self.build_env(ctx, token),
             cli_path=_own_session(cli),
             stderr=run.stderr.append,
+            strict_mcp_config=not ex.claude_code_mcp,  # no MCP servers started per task unless asked
             **kw,
         )
 
