@@ -65,6 +65,16 @@ class ExecutionConfig(_Section):
     )
 
 
+class VerificationConfig(_Section):
+    """The orchestrator runs each task's `metadata.verify` commands itself, before the review."""
+
+    enabled: bool = Field(True, description="run the checks (run --no-verify turns them off)")
+    timeout_seconds: float = Field(
+        600, gt=0, description="seconds per check before its process group is killed"
+    )
+    output_chars: int = Field(4000, ge=200, description="characters of a failing check's output kept")
+
+
 class MonitoringConfig(_Section):
     show_progress_bar: bool = True
     enable_opus_review: bool = True
@@ -139,6 +149,7 @@ class StackConfig(_Section):
 class OrchestratorConfig(_Section):
     models: ModelsConfig = ModelsConfig()
     execution: ExecutionConfig = ExecutionConfig()
+    verification: VerificationConfig = VerificationConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     notifications: NotificationsConfig = NotificationsConfig()
     git: GitConfig = GitConfig()

@@ -51,6 +51,7 @@ def test_demo_runs_offline_end_to_end(tmp_path: Path):
     tasks = json.loads((keep / ".taskmaster" / "tasks" / "tasks.json").read_text())["master"]["tasks"]
     assert all(t["status"] == "done" for t in tasks)
     assert "cost $" in out
+    assert "checks: 5 verified, 0 failed verification, 1 without checks" in out  # USAGE.md has none
     manager_log = record.with_suffix(".manager.jsonl")
     assert manager_log.is_file() and manager_log.read_text().count("\n") >= 1
     assert "sk-ant-demo-offline" not in out + proc.stderr

@@ -101,6 +101,28 @@ SAMPLES: list[ev.RunEvent] = [
         grace_s=30.0,
     ),
     ev.Log(message="added 1 follow-up units", level="info", units=["9"], hold="none"),
+    ev.TaskVerification(
+        task_id="2",
+        status="failed",
+        checks=2,
+        passed=1,
+        command="python -m pytest -q",
+        exit_code=1,
+        timed_out=True,
+        output="1 failed",
+        duration_s=3.5,
+        candidate=2,
+    ),
+    ev.TaskPicked(task_id="2", candidates=3, winner=2, passing=["2", "3"], reason="smaller", cost_usd=0.3),
+    ev.TaskSession(
+        task_id="2",
+        session_id="5f0c",
+        workdir="/w/2",
+        backend="claude-code",
+        attempt=2,
+        candidate=1,
+        resumed=True,
+    ),
 ]
 
 
@@ -108,7 +130,7 @@ def test_every_kind_has_a_sample_a_distinct_tag_and_a_type_in_the_union():
     members = typing.get_args(ev.RunEvent)
     assert {type(s) for s in SAMPLES} == set(members)
     assert sorted(ev.EVENT_TYPES) == sorted(c.kind for c in members)
-    assert len(ev.EVENT_TYPES) == len(members) == 16
+    assert len(ev.EVENT_TYPES) == len(members) == 19
     for s in SAMPLES:  # every data field is set, so a lost field would show in the round trip
         for f in dataclasses.fields(s):
             if f.name not in ("run_id", "task_id", "ts", "extra", "_wire"):

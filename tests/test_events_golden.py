@@ -151,6 +151,9 @@ def test_summary_from_events(project):
         "tasks_done": 4,
         "tasks_failed": 1,
         "tasks_blocked": 1,
+        "tasks_verified": 0,
+        "tasks_failed_verification": 0,
+        "tasks_unchecked": 0,
         "failures": [{"task_id": "2", "reason": "pytest: 3 failed"}],
         "integration": {},  # an old log has no integration figures
     }
@@ -214,6 +217,7 @@ def test_snapshot_fold():
         "max_workers": 2,
         "finished_at": None,
         "stop_deadline": None,
+        "checks": {"verified": 0, "failed": 0, "unchecked": 0},
     }
     end = _snapshot_dict(b, events[-1].ts + 5)
     assert end == {

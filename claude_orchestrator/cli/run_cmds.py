@@ -35,6 +35,12 @@ def print_report(report: Any, echo: Any = click.echo) -> None:
         echo(f"  interrupted: {', '.join(report.interrupted)}")
     if report.status == "stopped" and report.pending:
         echo(f"  not started: {', '.join(report.pending)}")
+    v = report.verification
+    if v:
+        echo(
+            f"  checks: {v.get('verified', 0)} verified, {v.get('failed_verification', 0)} failed "
+            f"verification, {v.get('unchecked', 0)} without checks"
+        )
     if report.target_branch:
         echo(f"  merged into branch: {report.target_branch}")
     echo(f"  run folder: {report.run_path}")
@@ -60,6 +66,7 @@ def print_report(report: Any, echo: Any = click.echo) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 @click.option("--budget-usd", type=click.FloatRange(min=0, min_open=True), help="Stop new work at this cost.")
 @click.option("--no-review", is_flag=True, help="Skip the manager's review of each task.")
+@click.option("--no-verify", is_flag=True, help="Skip running each task's verify commands.")
 @click.option("--fresh", is_flag=True, help="Start a new run even if the last one was interrupted.")
 @click.option(
     "--record", type=click.Path(dir_okay=False, path_type=Path), help="Save model exchanges (JSONL)."
@@ -78,6 +85,7 @@ def run_cmd(
     verbose: bool,
     budget_usd: float | None,
     no_review: bool,
+    no_verify: bool,
     fresh: bool,
     record: Path | None,
     file: Path | None,
@@ -109,6 +117,7 @@ def run_cmd(
         budget_usd=budget_usd,
         record=record,
         review=False if no_review else None,
+        verify=False if no_verify else None,
         resume=not fresh,
     )
     engine = RunEngine(store, cfg, options)

@@ -33,6 +33,12 @@ def format_status(st: ProjectStatus) -> list[str]:
             f"Run {r.run_id}: {r.status}, {dur}, ${r.cost_usd:.2f}, "
             f"{r.tasks_done} done, {r.tasks_failed} failed"
             + (f", {r.tasks_blocked} blocked" if r.tasks_blocked else "")
+            + (
+                f"; checks: {r.tasks_verified} verified, {r.tasks_failed_verification} failed, "
+                f"{r.tasks_unchecked} none"
+                if r.tasks_verified or r.tasks_failed_verification or r.tasks_unchecked
+                else ""
+            )
         )
         for kind, table in (("role", r.tokens_by_role), ("model", r.tokens_by_model)):
             for name, tok in table.items():

@@ -19,6 +19,12 @@ The `data` object holds the kind's own fields:
                     totals of the current attempt; a missing number leaves the last one standing
     task_retry      attempt, reason, delay_s             the task goes back to `ready`
     task_committed  commit, branch
+    task_verification  status, checks, passed, command?, exit_code?, timed_out?, output?, duration_s?,
+                    candidate?   the unit's verify commands, run by the orchestrator in its worktree;
+                    status passed | failed | none (no checks) | skipped (--no-verify)
+    task_picked     candidates, winner, passing, reason, cost_usd?   best of N: the attempt chosen
+    task_session    session_id, workdir, backend, attempt?, candidate?, resumed?
+                    a Claude Code worker's session, journaled as soon as known (resume after a crash)
     task_reviewed   verdict, issues, follow_ups
     task_merged     commit, branch, target
     task_completed  cost_usd, duration_s, commit, branch, turns, subtasks?, title?
@@ -58,11 +64,14 @@ from .kinds import (
     TASK_COMPLETED,
     TASK_FAILED,
     TASK_MERGED,
+    TASK_PICKED,
     TASK_PROGRESS,
     TASK_READY,
     TASK_RETRY,
     TASK_REVIEWED,
+    TASK_SESSION,
     TASK_STARTED,
+    TASK_VERIFICATION,
     USAGE,
     WARNING,
     Event,
@@ -77,11 +86,14 @@ from .kinds import (
     TaskCompleted,
     TaskFailed,
     TaskMerged,
+    TaskPicked,
     TaskProgress,
     TaskReady,
     TaskRetry,
     TaskReviewed,
+    TaskSession,
     TaskStarted,
+    TaskVerification,
     UnknownEvent,
     Usage,
     from_dict,
@@ -102,7 +114,10 @@ __all__ = [
     "TASK_READY",
     "TASK_RETRY",
     "TASK_REVIEWED",
+    "TASK_PICKED",
+    "TASK_SESSION",
     "TASK_STARTED",
+    "TASK_VERIFICATION",
     "USAGE",
     "WARNING",
     "Event",
@@ -119,11 +134,14 @@ __all__ = [
     "TaskCompleted",
     "TaskFailed",
     "TaskMerged",
+    "TaskPicked",
     "TaskProgress",
     "TaskReady",
     "TaskRetry",
     "TaskReviewed",
+    "TaskSession",
     "TaskStarted",
+    "TaskVerification",
     "UnknownEvent",
     "Usage",
     "from_dict",

@@ -25,6 +25,9 @@ TASK_BLOCKED: Final = "task_blocked"
 TASK_REVIEWED: Final = "task_reviewed"
 TASK_MERGED: Final = "task_merged"
 TASK_COMMITTED: Final = "task_committed"
+TASK_VERIFICATION: Final = "task_verification"
+TASK_PICKED: Final = "task_picked"
+TASK_SESSION: Final = "task_session"
 USAGE: Final = "usage"
 RATE_LIMITED: Final = "rate_limited"
 WARNING: Final = "warning"
@@ -154,6 +157,48 @@ class TaskCommitted(_Event):
     kind: ClassVar[Literal["task_committed"]] = TASK_COMMITTED
     commit: str | None = field(default=None, metadata=_KEEP_NULL)
     branch: str | None = field(default=None, metadata=_KEEP_NULL)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskVerification(_Event):
+    """The orchestrator ran a unit's `verify` commands in its worktree (before the review)."""
+
+    kind: ClassVar[Literal["task_verification"]] = TASK_VERIFICATION
+    status: str = ""  # passed | failed | none (no checks) | skipped (run --no-verify)
+    checks: int = 0  # commands run (a failure stops the rest)
+    passed: int = 0
+    command: str | None = None  # the first failing command
+    exit_code: int | None = None  # its exit status (124: killed at its timeout)
+    timed_out: bool | None = None
+    output: str | None = None  # the end of its output
+    duration_s: float | None = None
+    candidate: int | None = None  # best of N: which attempt was checked
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskPicked(_Event):
+    """Best of N: the manager (or the rule without one) chose one attempt's work; the others are dropped."""
+
+    kind: ClassVar[Literal["task_picked"]] = TASK_PICKED
+    candidates: int = 0  # attempts that ran
+    winner: int = 0  # the chosen attempt (1..candidates)
+    passing: Sequence[str] = ()  # attempts that were eligible (succeeded, changed files, passed checks)
+    reason: str = ""
+    cost_usd: float | None = None  # of all attempts
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskSession(_Event):
+    """A Claude Code worker's session and working directory, journaled as soon as they are known so a
+    crashed run can resume the conversation where it stopped."""
+
+    kind: ClassVar[Literal["task_session"]] = TASK_SESSION
+    session_id: str = ""
+    workdir: str = ""
+    backend: str = ""
+    attempt: int | None = None
+    candidate: int | None = None
+    resumed: bool | None = None  # True when this attempt continues an earlier session
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -299,6 +344,9 @@ RunEvent: TypeAlias = (
     | TaskProgress
     | TaskRetry
     | TaskCommitted
+    | TaskVerification
+    | TaskPicked
+    | TaskSession
     | TaskReviewed
     | TaskMerged
     | TaskCompleted

@@ -296,8 +296,11 @@ class Manager:
         diff: str,
         summary: str = "",
         test_output: str | None = None,
+        checks: str | None = None,
         max_diff_chars: int = 60_000,
     ) -> ReviewAnswer:
+        """`test_output`: the commands the worker says it ran; `checks`: the task's verify commands as the
+        orchestrator ran them (real exit codes)."""
         criteria = task.get("acceptanceCriteria") or []
         if not criteria and task.get("testStrategy"):
             criteria = [f"Verified by: {task['testStrategy']}"]
@@ -315,6 +318,7 @@ class Manager:
             summary=summary or "(none)",
             diff=diff or "(empty diff)",
             test_output=test_output if test_output is not None else "(no tests were run)",
+            checks=checks if checks is not None else "(none were run)",
         )
 
 

@@ -72,6 +72,8 @@ def task_entry(t: PlannedTask, new_id: int, deps: list[int], default_priority: s
         entry["acceptanceCriteria"] = [c.strip() for c in t.acceptanceCriteria if c.strip()]
     if t.relevantFiles:
         entry["relevantFiles"] = [f.strip() for f in t.relevantFiles if f.strip()]
+    if t.verify:
+        entry["metadata"] = {"verify": [list(c) for c in t.verify]}
     return entry
 
 
@@ -102,5 +104,7 @@ def subtask_entries(parent_id: int, subtasks: Sequence[PlannedSubtask]) -> list[
         }
         if s.acceptanceCriteria:
             entry["acceptanceCriteria"] = list(s.acceptanceCriteria)
+        if s.verify:
+            entry["metadata"] = {"verify": [list(c) for c in s.verify]}
         out.append(entry)
     return out

@@ -1,15 +1,18 @@
 """What the manager model must answer, as pydantic models (validated, never guessed).
 
 Field names follow task-master's AI schemas (parse-prd, expand, analyze-complexity) so recordings and prompts
-stay interchangeable; `acceptanceCriteria` and `relevantFiles` are our optional extensions."""
+stay interchangeable; `acceptanceCriteria`, `relevantFiles` and `verify` are our optional extensions
+(`verify` goes to the task's `metadata.verify`)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Priority = Literal["low", "medium", "high", "critical"]
+Command = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+Verify = Annotated[list[Command], Field(max_length=10)]
 
 
 class _Strict(BaseModel):
@@ -26,6 +29,7 @@ class PlannedTask(_Strict):
     dependencies: list[int] | None = None
     acceptanceCriteria: list[str] | None = None
     relevantFiles: list[str] | None = None
+    verify: Verify | None = None  # argument lists the orchestrator runs to check the work
 
     @field_validator("title", "description")
     @classmethod
@@ -77,6 +81,7 @@ class PlannedSubtask(_Strict):
     status: Literal["pending", "done", "completed"] | None = "pending"
     testStrategy: str | None = ""
     acceptanceCriteria: list[str] | None = None
+    verify: Verify | None = None
 
 
 class ExpandAnswer(_Strict):

@@ -122,7 +122,22 @@ def _counts(s: RunSnapshot) -> Text:
         (str(t.failed), "bold red" if t.failed else ""),
         ("  retries ", "dim"),
         (str(s.retries), "yellow" if s.retries else ""),
+        *_check_parts(s),
     )
+
+
+def _check_parts(s: RunSnapshot) -> list[tuple[str, str]]:
+    c = s.checks
+    if not (c.verified or c.failed or c.unchecked):
+        return []
+    return [
+        ("  verified ", "dim"),
+        (str(c.verified), "green" if c.verified else ""),
+        ("  checks failed ", "dim"),
+        (str(c.failed), "bold red" if c.failed else ""),
+        ("  no checks ", "dim"),
+        (str(c.unchecked), ""),
+    ]
 
 
 def _workers(s: RunSnapshot, width: int) -> RenderableType:

@@ -194,6 +194,9 @@ class SlackNotifier:
         happened = f"*What happened:* run {status} in {_dur(e.duration_s)}: {done} done, {failed} failed"
         happened += f", {t.blocked} blocked." if t.blocked else "."
         cost = f"*Cost:* ${float(e.cost_usd or self.builder.snapshot().usage.cost_usd):.2f}"
+        c = self.builder.snapshot().checks
+        if c.verified or c.failed or c.unchecked:
+            happened += f"\n*Checks:* {c.verified} verified, {c.failed} failed verification, {c.unchecked} without checks."
         if failed or t.blocked:
             nxt = f"*Next:* `claude-orchestrator status` lists the failures; fix them and run again (`--run {e.run_id}` for logs)."
         else:

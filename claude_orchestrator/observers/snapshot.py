@@ -29,6 +29,7 @@ from ..events import (
     TaskReady,
     TaskRetry,
     TaskStarted,
+    TaskVerification,
     Usage,
 )
 from ..taskmaster.ids import id_key
@@ -55,6 +56,15 @@ class TaskCounts:
     def finished(self) -> int:
         """Tasks that will not run again in this run (done, failed or blocked)."""
         return self.done + self.failed + self.blocked
+
+
+@dataclass(frozen=True)
+class CheckCounts:
+    """Units by their last verification: checks passed, checks failed, no checks (or verification off)."""
+
+    verified: int = 0
+    failed: int = 0
+    unchecked: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,7 @@ class RunSnapshot:
     max_workers: int = 0
     finished_at: float | None = None
     stop_deadline: float | None = None  # while stopping: when the grace of the running units ends
+    checks: CheckCounts = CheckCounts()
 
     @property
     def stop_left(self) -> float | None:
@@ -145,6 +156,7 @@ class SnapshotBuilder:
         self._retries = 0
         self._recent: deque[str] = deque(maxlen=recent)
         self._groups: set[str] = set()
+        self._checked: dict[str, str] = {}  # unit -> its last verification status
 
     def __call__(self, event: Event) -> None:
         self.fold(event)
@@ -207,6 +219,8 @@ class SnapshotBuilder:
                     self._fold_usage(e)
                 case RateLimited(utilization=u) if u is not None:
                     self._window = 100.0 * u
+                case TaskVerification(candidate=None) if tid is not None:
+                    self._checked[tid] = e.status
                 case RunFinished():
                     self._status, self._finished_at = e.status or "finished", e.ts
                     self._rows.clear()
@@ -362,4 +376,9 @@ class SnapshotBuilder:
                 max_workers=self._max_workers,
                 finished_at=self._finished_at,
                 stop_deadline=self._stop_deadline if self._status == "stopping" else None,
+                checks=self._check_counts(),
             )
+
+    def _check_counts(self) -> CheckCounts:
+        st = list(self._checked.values())
+        return CheckCounts(st.count("passed"), st.count("failed"), st.count("none") + st.count("skipped"))

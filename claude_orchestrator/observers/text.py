@@ -17,10 +17,13 @@ from ..events import (
     TaskCompleted,
     TaskFailed,
     TaskMerged,
+    TaskPicked,
     TaskProgress,
     TaskRetry,
     TaskReviewed,
+    TaskSession,
     TaskStarted,
+    TaskVerification,
     Usage,
 )
 
@@ -59,6 +62,19 @@ def describe_event(e: Event) -> str:
             why = f": {'; '.join(e.issues)}" if e.issues else ""
             more = f" (+{len(e.follow_ups)} follow-up)" if e.follow_ups else ""
             return f"{tid} review {(e.verdict or '?').upper()}{why}{more}"
+        case TaskVerification():
+            who = f" (attempt {e.candidate})" if e.candidate else ""
+            if e.status == "failed":
+                why = "timed out" if e.timed_out else f"exit {e.exit_code}"
+                return f"{tid}{who} checks FAILED ({e.passed}/{e.checks} passed): {e.command or '?'}: {why}"
+            if e.status == "passed":
+                return f"{tid}{who} checks passed ({e.checks}, {_num(e.duration_s):.0f}s)"
+            return f"{tid}{who} " + ("has no checks" if e.status == "none" else "checks skipped")
+        case TaskPicked():
+            return f"{tid} best of {e.candidates}: attempt {e.winner} picked ({e.reason})"
+        case TaskSession():
+            how = "resumed" if e.resumed else "started"
+            return f"{tid} {e.backend or 'worker'} session {how}: {e.session_id} in {e.workdir}"
         case TaskMerged():
             return f"{tid} merged into {e.target or '?'} @ {_short(e.commit)}"
         case TaskStarted():

@@ -26,6 +26,7 @@ from .outcome import RunReport
 from .parts import ModelClient, close_workspace, load_spent, open_workspace, reviewer, usage_events
 from .resume import journal_merged, sigint_stops, unfinished_run
 from .selection import BackendRule, Selection, select_units
+from .verify import VerifyGate
 
 if TYPE_CHECKING:
     from .integrate import Integrator
@@ -72,6 +73,9 @@ class RunOptions:
     review: bool | None = None
     """Have the manager review each unit's work; None: monitoring.enable_opus_review."""
 
+    verify: bool | None = None
+    """Run each task's `verify` commands before the review; None: verification.enabled."""
+
     resume: bool = True
     """Resume this tag's last run if it was interrupted (False: always start a new run)."""
 
@@ -105,6 +109,7 @@ class RunEngine:
         self.gate = AdmissionGate(cfg, self.ledger, bus=self.bus, budget_usd=budgets.run_usd)
         self.client = ModelClient(cfg, self.ledger, budgets, options.record, llm)
         self.integrator: Integrator | None = None
+        self.verifier: VerifyGate | None = None  # made with the run's id
 
     def run(self) -> RunReport:
         from ..environment import find_claude_cli
@@ -187,6 +192,8 @@ class RunEngine:
             close_workspace(ws)
         report.notices += [r for r in self.gate.refusals if r not in report.notices]
         report.finish(outcome, self.ledger, time.monotonic() - t0, time.time())
+        if self.verifier is not None:
+            report.verification = self.verifier.counts()
         report.write()
 
     def _scheduler(
@@ -223,6 +230,7 @@ class RunEngine:
                 on_fatal=gate.refuse,
             )
 
+        self.verifier = VerifyGate.from_config(cfg.verification, self.bus, self.run_id, self.opt.verify)
         integrator = self.integrator = Integrator(
             workspace=ws,
             recorder=recorder,
@@ -231,6 +239,7 @@ class RunEngine:
             manager=manager,
             auto_commit=cfg.git.auto_commit,
             make_unit=lambda task: follow_up_unit(task, rule),
+            verify=self.verifier,
         )
         sched = Scheduler(
             build_graph(sel.units, sel.done_before),

@@ -60,6 +60,9 @@ class RunSummary(BaseModel):
     tasks_done: int = 0
     tasks_failed: int = 0
     tasks_blocked: int = 0
+    tasks_verified: int = 0  # their verify commands passed
+    tasks_failed_verification: int = 0
+    tasks_unchecked: int = 0  # no verify commands, or verification off
     failures: list[Failure] = Field(default_factory=list)
     integration: dict[str, float] = Field(default_factory=dict)  # units and seconds per integration stage
 
@@ -181,13 +184,22 @@ def tokens_from_rows(rows: list[Any]) -> tuple[dict[str, TokenTotals], dict[str,
 def summary_from_events(run_path: Path) -> RunSummary:
     """Rebuild a run's summary from its event log, plus tokens and cost from usage.json when present.
     RUN_FINISHED's counts win over counted events; the run command writes the result with write_summary."""
-    from ..events import RunFinished, RunStarted, TaskBlocked, TaskCompleted, TaskFailed, Usage
+    from ..events import (
+        RunFinished,
+        RunStarted,
+        TaskBlocked,
+        TaskCompleted,
+        TaskFailed,
+        TaskVerification,
+        Usage,
+    )
     from ..observers.eventlog import read_events
 
     s = RunSummary(run_id=run_path.name, status="running")
     last_ts: float | None = None
     usage_cost: float | None = None
     task_costs: dict[str, float] = {}
+    checked: dict[str, str] = {}  # unit -> its last verification status
     for e in read_events(run_path):
         last_ts = e.ts
         match e:
@@ -204,6 +216,8 @@ def summary_from_events(run_path: Path) -> RunSummary:
                     task_costs[str(e.task_id)] = e.cost_usd
             case TaskBlocked():
                 s.tasks_blocked += 1
+            case TaskVerification(candidate=None) if e.task_id is not None:
+                checked[e.task_id] = e.status
             case Usage(cost_usd=cost) if cost is not None and not e.delta:
                 usage_cost = cost
             case RunFinished():
@@ -213,6 +227,9 @@ def summary_from_events(run_path: Path) -> RunSummary:
                 s.tasks_blocked = s.tasks_blocked if e.blocked is None else e.blocked
                 if e.cost_usd is not None:
                     usage_cost = e.cost_usd
+    statuses = list(checked.values())
+    s.tasks_verified, s.tasks_failed_verification = statuses.count("passed"), statuses.count("failed")
+    s.tasks_unchecked = statuses.count("none") + statuses.count("skipped")
     if s.started_at is not None and s.duration_s is None and last_ts is not None:
         s.duration_s = (s.finished_at or last_ts) - s.started_at
     s.tokens_by_role, s.tokens_by_model = tokens_from_ledger(run_path)

@@ -1,6 +1,7 @@
 """What happens to a unit whose worker succeeded, in two stages (the scheduler's integration pipeline):
 
-- `prepare`, for many units at once: commit its changes, check there are some, have the manager review them;
+- `prepare`, for many units at once: commit its changes, check there are some, run its checks
+  (run/verify.py), have the manager review them;
 - `__call__`, one unit at a time: merge the commit into the target branch. Recording the result (through
   the run's TaskRecorder) and removing the worktree are queued, so the next merge need not wait for them.
 
@@ -25,6 +26,7 @@ from .recorder import TaskRecorder
 from .retry import Reason, RetryPolicy
 from .state import Decision
 from .units import SchedUnit
+from .verify import FAILED, Verification, VerifyGate
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class Integrator:
     make_unit: Callable[[Task], SchedUnit] | None = None  # for review follow-ups
     retry: RetryPolicy = field(default_factory=RetryPolicy)  # the one policy for sending a unit back
     stats: IntegrationStats = field(default_factory=IntegrationStats)
+    verify: VerifyGate | None = None  # the checks the orchestrator runs itself, before the review
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -88,10 +91,13 @@ class Integrator:
                     feedback="You made no changes to any file. Do the task: change the files it needs.",
                     final="the worker made no changes, twice",
                 )
+            checked = self._verify(unit)
+            if isinstance(checked, Decision):
+                return checked
             new_units: list[SchedUnit] = []
             if self.manager is not None and unit.backend != "build":
                 self._phase(wid, "reviewing")
-                verdict = self._review(unit, res)
+                verdict = self._review(unit, res, checked)
                 if isinstance(verdict, Decision):
                     return verdict
                 new_units = verdict
@@ -195,7 +201,23 @@ class Integrator:
 
     # -- review ------------------------------------------------------------------------------------
 
-    def _review(self, unit: WorkUnit, res: WorkResult) -> Decision | list[SchedUnit]:
+    def _verify(self, unit: WorkUnit) -> Decision | Verification | None:
+        """The unit's checks, run in its worktree; the decision when they failed."""
+        if self.verify is None or unit.backend == "build":
+            return None
+        v = self.verify.check(unit, self.workspace.prepare(unit.unit_id))
+        if v.status != FAILED:
+            return v
+        return self.retry.decide(
+            unit.unit_id,
+            Reason.VERIFY_FAILED,
+            feedback=v.feedback(),
+            final=f"verification failed twice: {v.summary()}",
+        )
+
+    def _review(
+        self, unit: WorkUnit, res: WorkResult, checked: Verification | None = None
+    ) -> Decision | list[SchedUnit]:
         """The review's decision when it sends the unit back or fails it; else its follow-up units."""
         from ..errors import LLMError
 
@@ -215,6 +237,7 @@ class Integrator:
                 diff=self.workspace.diff(wid),
                 summary=res.summary,
                 test_output=command_outputs(res.transcript_path) or None,
+                checks=checked.report() if checked is not None else None,
             )
         except LLMError as e:
             return Decision("fail", reason=f"review failed: {e}")
@@ -271,6 +294,8 @@ class Integrator:
             "duration_s": round(res.duration_s, 3),
             "summary": res.summary[:1000],
         }
+        if self.verify is not None and unit.unit_id in self.verify.statuses:
+            info["verification"] = self.verify.statuses[unit.unit_id]
         if res.data.get("build"):
             info["build"] = res.data["build"]
         self.recorder.done(unit.unit_id, info)

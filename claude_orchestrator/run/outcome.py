@@ -98,6 +98,8 @@ class RunReport:
 
     integration: dict[str, float] = field(default_factory=dict)
     """Integration's figures: units prepared and merged, seconds spent in each stage (run/integrate.py)."""
+    verification: dict[str, int] = field(default_factory=dict)
+    """Units whose checks passed (verified), failed (failed_verification), or that had none (unchecked)."""
 
     stop_requested: bool = False
     """The person asked the run to stop (Ctrl-C, SIGTERM, `claude-orchestrator stop`)."""
@@ -140,6 +142,9 @@ class RunReport:
             tasks_done=len(self.done) + len(self.groups_done),
             tasks_failed=len(self.failed),
             tasks_blocked=len(self.blocked),
+            tasks_verified=self.verification.get("verified", 0),
+            tasks_failed_verification=self.verification.get("failed_verification", 0),
+            tasks_unchecked=self.verification.get("unchecked", 0),
             failures=[Failure(task_id=u, reason=why) for u, why in self.failed.items()],
             integration=self.integration,
         )

@@ -23,11 +23,17 @@ class Reason(str, Enum):
     """Why integration sends a unit back."""
 
     NO_CHANGES = "no changes"
-    REVIEW_FAILED = "review failed"  # the reviewer (or a verification step) rejected the work
+    VERIFY_FAILED = "verification failed"  # a `verify` command the orchestrator ran failed
+    REVIEW_FAILED = "review failed"  # the reviewer rejected the work
     CONFLICT = "merge conflict"
 
 
-DEFAULT_LIMITS: Mapping[Reason, int] = {Reason.NO_CHANGES: 1, Reason.REVIEW_FAILED: 1, Reason.CONFLICT: 1}
+DEFAULT_LIMITS: Mapping[Reason, int] = {
+    Reason.NO_CHANGES: 1,
+    Reason.VERIFY_FAILED: 1,
+    Reason.REVIEW_FAILED: 1,
+    Reason.CONFLICT: 1,
+}
 
 
 class RetryPolicy:

@@ -10,6 +10,7 @@ from ..taskmaster.ids import split_id
 from ..taskmaster.model import Subtask, TagData, Task
 from ..workers.base import WorkUnit
 from .units import SchedUnit
+from .verify import checks_of
 
 SKIPPED = ("deferred", "cancelled", "review")
 BACKENDS = ("claude-code", "api", "build")
@@ -186,6 +187,8 @@ def select_units(
             sjson = {**s.to_json(), "id": s.uid, "parentTask": {"id": task.id, "title": task.title}}
             info[s.uid] = sjson
             units.append(SchedUnit(_unit(s, task, be, earlier), parent=tid, est_duration_s=est))
+    for su in units:
+        checks_of(su.id, su.unit.metadata)  # a malformed `verify` is bad input: nothing starts
     if ids and not units:
         raise NotFoundError(f"nothing to run among {', '.join(ids)}: they are done or not runnable")
     return Selection(units=units, done_before=done, tasks=info, skipped=skipped)

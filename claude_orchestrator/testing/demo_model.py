@@ -125,6 +125,31 @@ FILES: dict[int, tuple[str, str]] = {
 }
 
 
+# The checks the manager writes for each task (metadata.verify): the run executes them in the task's worktree.
+VERIFY: dict[int, list[list[str]]] = {
+    1: [["python3", "-m", "py_compile", "wordfreq/__init__.py"]],
+    2: [
+        [
+            "python3",
+            "-c",
+            "import importlib.util as u; s = u.spec_from_file_location('t', 'wordfreq/tokenize.py'); "
+            "m = u.module_from_spec(s); s.loader.exec_module(m); "
+            "assert m.tokenize(\"It's a Test\") == [\"it's\", 'a', 'test']",
+        ]
+    ],
+    3: [
+        [
+            "python3",
+            "-c",
+            "from wordfreq import top_words; assert top_words('b a b a c', 2) == [('a', 2), ('b', 2)]",
+        ]
+    ],
+    4: [["python3", "-m", "wordfreq.cli", "--help"]],
+    5: [["python3", "-c", "import tests.test_wordfreq as t; t.test_tokenize(); t.test_ties_alphabetical()"]],
+    6: [],
+}
+
+
 def demo_prd() -> str:
     return (resources.files("claude_orchestrator") / "testing" / "demo_prd.txt").read_text(encoding="utf-8")
 
@@ -204,7 +229,7 @@ def _manager_answer(system: str, req: FakeRequest) -> Reply | None:
     """Answers for the manager's prompts (prompts/*.md), recognised by their system text."""
     user = req.last_user_text
     if "planning manager" in system and "requirements document" in system:
-        return json_reply({"tasks": PLAN})
+        return json_reply({"tasks": [{**t, "verify": VERIFY[t["id"]]} for t in PLAN]})
     if "reviewing manager" in system:
         return json_reply({"verdict": "pass", "issues": [], "follow_ups": []})
     if "asks for new work to be added" in system:
