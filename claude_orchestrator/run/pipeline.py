@@ -1,16 +1,25 @@
 """The scheduler's integration pipeline for units whose worker succeeded: `hooks.prepare` for many units at
 once (commit, diff, review: nothing that needs the merge lock), then `hooks.integrate` for one unit at a
-time (the merge). Each unit's answer reaches the scheduler as one `Future[Decision]` through
-`deliver(token, future)`; the scheduler stays the only owner of run state."""
+time (the merge). Each unit's answer reaches the scheduler once, as a `Decided` through `deliver`; the
+scheduler stays the only owner of run state."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 from ..workers.base import WorkResult, WorkUnit
 from .scheduler_config import SchedulerHooks
 from .state import Decision
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The integration of the scheduler's attempt `token` ended: `fut` holds its Decision (or error)."""
+
+    token: int
+    fut: Future[Decision]
 
 
 class IntegrationPipeline:
@@ -20,7 +29,7 @@ class IntegrationPipeline:
         self,
         hooks: SchedulerHooks,
         parallel: int,
-        deliver: Callable[[int, Future[Decision]], None],
+        deliver: Callable[[Decided], None],
         name: str,
     ) -> None:
         self.hooks, self.deliver = hooks, deliver
@@ -43,7 +52,7 @@ class IntegrationPipeline:
 
     def _prepared(self, unit: WorkUnit, res: WorkResult, token: int, fut: Future[Decision | None]) -> None:
         if fut.cancelled() or fut.exception() is not None or fut.result() is not None:
-            self.deliver(token, fut)  # type: ignore[arg-type]  # settled in prepare (a decision or an error)
+            self.deliver(Decided(token, fut))  # type: ignore[arg-type]  # settled in prepare (decision or error)
         else:
             self._to_serial(unit, res, token)
 
@@ -56,7 +65,7 @@ class IntegrationPipeline:
                 fut = self._serial.submit(self.hooks.integrate, unit, res)
             except RuntimeError as e:  # shut down meanwhile (the run is aborting)
                 fut.set_exception(e)
-        fut.add_done_callback(lambda f: self.deliver(token, f))
+        fut.add_done_callback(lambda f: self.deliver(Decided(token, f)))
 
     def close(self) -> None:
         """Wait for what runs; drop what is queued (only on abort is anything left queued)."""

@@ -24,7 +24,7 @@ from ..events import EventBus, Log, RunFinished, RunStarted, RunWarning, TaskRet
 from ..taskmaster.ids import id_key
 from ..workers.base import WorkResult, WorkUnit
 from .executor import Executor, Finished, Job, Progress
-from .pipeline import IntegrationPipeline
+from .pipeline import Decided, IntegrationPipeline
 from .retry import AttemptRetries
 from .scheduler_config import SchedulerConfig, SchedulerHooks
 from .state import BACKOFF, INTEGRATING, PENDING, READY, RUNNING, Decision, RunOutcome, RunState
@@ -41,12 +41,6 @@ class _Attempt:
     slot: int
     unit: WorkUnit  # as the worker got it (attempt, feedback, dependency results)
     stop_cancelled: bool = False
-
-
-@dataclass(frozen=True)
-class _Decided:
-    token: int
-    fut: Future[Decision]
 
 
 _WAKE = "wake"
@@ -93,8 +87,7 @@ class Scheduler:
         self._gate_reason: str | None = None
         self._abort: BaseException | None = None
         parallel = self.cfg.integrate_parallel or max(2, self.cfg.max_workers)
-        decided = lambda token, fut: self._inbox.put(_Decided(token, fut))  # noqa: E731  (pipeline threads)
-        self._pipeline = IntegrationPipeline(self.hooks, parallel, decided, self.run_id)
+        self._pipeline = IntegrationPipeline(self.hooks, parallel, self._inbox.put, self.run_id)
 
     # -- public -----------------------------------------------------------------------------------------
 
@@ -172,7 +165,7 @@ class Scheduler:
             if att is not None and not att.stop_cancelled:  # a cancelled attempt's progress is noise
                 p = replace(msg.progress, run_id=self.run_id, task_id=att.uid, attempt=att.no)
                 self.bus.publish(p)
-        elif isinstance(msg, _Decided):
+        elif isinstance(msg, Decided):
             self._on_decision(msg.token, msg.fut)
 
     def _finished(self) -> bool:
