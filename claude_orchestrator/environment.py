@@ -48,3 +48,15 @@ def git_toplevel(path: Path) -> Path | None:
         env=scrubbed_env(),
     )
     return Path(out.stdout.strip()) if out.returncode == 0 else None
+
+
+def has_commit(repo: Path) -> bool:
+    """The repository's HEAD points at a commit (`run` needs one to branch its worktrees from)."""
+    out = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "-q", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=scrubbed_env(),
+    )
+    return out.returncode == 0

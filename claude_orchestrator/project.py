@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .config import CONFIG_FILENAME, default_config_dict, find_config, load_config
 from .credentials import claude_code_logged_in, detect_credentials
-from .environment import claude_cli_version, find_claude_cli, git_toplevel
+from .environment import claude_cli_version, find_claude_cli, git_toplevel, has_commit
 from .errors import OrchestratorError
 from .files import create_text, write_text
 
@@ -60,6 +60,26 @@ class CheckLine:
     name: str
     ok: bool
     detail: str
+    required: bool = True  # a line that is not ok fails the check; else it is a warning
+
+    @property
+    def mark(self) -> str:
+        return "ok  " if self.ok else ("FAIL" if self.required else "warn")
+
+
+def _git_line(root: Path) -> CheckLine:
+    top = git_toplevel(root)
+    if top is None:
+        return CheckLine(
+            "git",
+            False,
+            "not a git repository: tasks will run in this folder, one at a time "
+            "where their files overlap (`git init` for worktrees and commits)",
+            required=False,
+        )
+    if not has_commit(top):
+        return CheckLine("git", False, f"{top} has no commit yet: make a first commit before `run`")
+    return CheckLine("git", True, str(top))
 
 
 def run_checks(root: Path, *, probe_cli: bool = True) -> list[CheckLine]:
@@ -74,14 +94,18 @@ def run_checks(root: Path, *, probe_cli: bool = True) -> list[CheckLine]:
     except OrchestratorError as e:
         lines.append(CheckLine("config", False, str(e)))
 
-    top = git_toplevel(root)
-    lines.append(
-        CheckLine("git", top is not None, str(top) if top else "not a git repository; run `git init`")
-    )
+    lines.append(_git_line(root))
 
     cli = find_claude_cli()
     if cli is None:
-        lines.append(CheckLine("claude-code", False, "CLI not found; `pip install claude-agent-sdk`"))
+        lines.append(
+            CheckLine(
+                "claude-code",
+                False,
+                "CLI not found (`pip install claude-agent-sdk`); tasks run on the api backend",
+                required=False,
+            )
+        )
     else:
         version = claude_cli_version(cli) if probe_cli else None
         detail = f"{cli}" + (f" ({version})" if version else "")

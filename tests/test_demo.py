@@ -48,6 +48,9 @@ def test_demo_runs_offline_end_to_end(tmp_path: Path):
         ["git", "-C", str(keep), "log", "--format=%s"], capture_output=True, text=True
     ).stdout
     assert sum(1 for line in log.splitlines() if line.startswith("[orchestrator] Task ")) == len(PLAN)
+    merges = sum(1 for line in log.splitlines() if line.startswith("[orchestrator] Merge task "))
+    assert "one commit per task" not in out  # there are merge commits too, and it says how many
+    assert f"({len(PLAN)} task commits" + (f", {merges} merge commit" if merges else "") in out
     tasks = json.loads((keep / ".taskmaster" / "tasks" / "tasks.json").read_text())["master"]["tasks"]
     assert all(t["status"] == "done" for t in tasks)
     assert "cost $" in out

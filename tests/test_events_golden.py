@@ -282,7 +282,9 @@ def test_slack_messages():
         f"⚠️ Run {RUN} stopped\n"
         "*What happened:* run stopped in 2m 37s: 4 done, 1 failed, 1 blocked.\n"
         "*Cost:* $0.73\n"
-        f"*Next:* `claude-orchestrator status` lists the failures; fix them and run again (`--run {RUN}` for logs).",
+        "*Next:* `claude-orchestrator status` lists the failures and "
+        f"`claude-orchestrator tail-events --run {RUN}` shows what happened; fix the causes, then "
+        "`claude-orchestrator run` again.",
     ]
 
 

@@ -40,6 +40,10 @@ def test_init_creates_project_files_and_keeps_existing(tmp_path: Path):
 def test_check_reports_each_line_and_never_a_secret(tmp_path: Path):
     invoke("init", "-d", str(tmp_path))
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    ident = ["-c", "user.name=T", "-c", "user.email=t@example.com"]
+    subprocess.run(
+        ["git", "-C", str(tmp_path), *ident, "commit", "-q", "--allow-empty", "-m", "x"], check=True
+    )
     secret = "sk-ant-api03-supersecretvalue"
     res = invoke("check", "-d", str(tmp_path), env={"ANTHROPIC_API_KEY": secret})
     assert res.exit_code == 0, res.output

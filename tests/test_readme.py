@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,18 +33,24 @@ def test_readme_top_gives_exactly_two_setup_commands():
     assert "bash scripts/test.sh" in (REPO / ".ci" / "run").read_text()
 
 
+def test_the_env_example_of_the_readme_is_shipped():
+    from claude_orchestrator.project import ENV_EXAMPLE
+
+    assert "cp .env.example .env" in (REPO / "README.md").read_text(encoding="utf-8")
+    assert (REPO / ".env.example").read_text(encoding="utf-8") == ENV_EXAMPLE
+
+
 def test_examples_prd_is_the_demo_prd():
     from claude_orchestrator.testing.demo_model import demo_prd
 
-    assert (REPO / "examples" / "prd.txt").read_text(encoding="utf-8") == demo_prd()
+    assert (REPO / "claude_orchestrator" / "examples" / "prd.txt").read_text(encoding="utf-8") == demo_prd()
 
 
 @pytest.mark.slow
 def test_readme_walkthrough_runs(tmp_path: Path):
     repo = tmp_path / "project"
     repo.mkdir()
-    shutil.copytree(REPO / "examples", repo / "examples")
-    shutil.copy(REPO / "examples" / "prd.txt", repo / "prd.txt")
+    (repo / "README.md").write_text("A project of the reader's own.\n")  # nothing from this checkout
     bindir = str(Path(sys.executable).parent)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "SLACK_"))}
     env.update(PATH=f"{bindir}{os.pathsep}{env.get('PATH', '')}", HOME=str(tmp_path), NO_COLOR="1")

@@ -13,7 +13,7 @@ from claude_orchestrator.errors import BuildError
 from claude_orchestrator.stack.launcher import run_project
 from claude_orchestrator.stack.runner import execute_plan
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parent.parent / "claude_orchestrator" / "examples"
 
 
 def need(*tools):

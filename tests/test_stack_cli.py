@@ -9,7 +9,7 @@ from claude_orchestrator.cli.main import cli
 from claude_orchestrator.config import OrchestratorConfig
 from claude_orchestrator.stack.generate import build_prompt
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parent.parent / "claude_orchestrator" / "examples"
 
 
 def invoke(*args, cwd=None):

@@ -10,7 +10,7 @@ from claude_orchestrator.errors import PlanError, PlanRejected, PluginError
 from claude_orchestrator.stack.plugins import StackPlugins, hookimpl, load_plugins
 from claude_orchestrator.stack.runner import execute_plan
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parent.parent / "claude_orchestrator" / "examples"
 PLAN = {"name": "p", "files": {"main.py": "print('hi')"}}
 
 

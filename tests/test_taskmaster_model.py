@@ -264,7 +264,9 @@ def test_example_database_is_valid_and_round_trips():
 
     from claude_orchestrator.taskmaster.graph import TaskGraph
 
-    text = (Path(__file__).resolve().parent.parent / "examples" / "tasks.json").read_text()
+    text = (
+        Path(__file__).resolve().parent.parent / "claude_orchestrator" / "examples" / "tasks.json"
+    ).read_text()
     doc = loads_document(text, "examples/tasks.json")
     TaskGraph(doc.tags["master"]).check()
     assert json.loads(dump_document(doc)) == json.loads(text)

@@ -29,7 +29,7 @@ def demo_cmd(
 
     from ..config import load_dotenv
     from ..demo import run_demo
-    from .run_cmds import print_report
+    from .run_cmds import count_of, print_report
 
     load_dotenv(Path.cwd() / ".env")
     console = Console(soft_wrap=True)
@@ -42,7 +42,10 @@ def demo_cmd(
         record=record.resolve() if record else None,
     )
     print_report(res.report, echo=console.print)
-    console.print(f"\nGit history of {res.repo} (one commit per task):")
+    tasks = sum(1 for line in res.git_log if "] Task " in line)
+    merges = sum(1 for line in res.git_log if "] Merge task " in line)
+    what = count_of(tasks, "task commit") + (f", {count_of(merges, 'merge commit')}" if merges else "")
+    console.print(f"\nGit history of {res.repo} ({what}):")
     for line in res.git_log:
         console.print(f"  {line}", markup=False, highlight=False)
     bindir = Path(sys.executable).parent

@@ -12,6 +12,7 @@ from .common import LazyGroup, run_main
 COMMANDS = {
     "init": ".project:init_cmd",
     "check": ".project:check_cmd",
+    "examples": ".project:examples_cmd",
     "add": ".manager_cmds:add_cmd",
     "parse": ".manager_cmds:parse_cmd",
     "run": ".run_cmds:run_cmd",

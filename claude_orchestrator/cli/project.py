@@ -1,4 +1,4 @@
-"""`claude-orchestrator init` and `check`."""
+"""`claude-orchestrator init`, `check` and `examples`."""
 
 from __future__ import annotations
 
@@ -47,15 +47,31 @@ def init_cmd(name: str | None, directory: Path, with_mcp: bool) -> None:
 @click.command("check")
 @click.option("-d", "--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 def check_cmd(directory: Path) -> None:
-    """Report config validity, git, the Claude Code CLI, credentials and write access."""
+    """Report config validity, git, the Claude Code CLI, credentials and write access; exit 1 when a check
+    fails (a warning does not)."""
     from ..config import load_dotenv
     from ..project import run_checks
 
     load_dotenv(directory / ".env")
     lines = run_checks(directory.resolve())
     for line in lines:
-        mark = "ok  " if line.ok else "FAIL"
-        click.echo(f"[{mark}] {line.name:<13} {line.detail}")
-    essential = {"config", "write-access"}
-    if any(not line.ok for line in lines if line.name in essential):
+        click.echo(f"[{line.mark}] {line.name:<13} {line.detail}")
+    failed = [line.name for line in lines if line.mark == "FAIL"]
+    if failed:
+        click.echo(f"{len(failed)} check{'s' if len(failed) > 1 else ''} failed: {', '.join(failed)}")
         raise SystemExit(1)
+
+
+@click.command("examples")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default="examples")
+def examples_cmd(folder: Path) -> None:
+    """Copy the example PRD, build plans, Task Master database and plugin into FOLDER (default ./examples);
+    files already there are kept."""
+    from ..examples import copy_examples
+
+    written, kept = copy_examples(folder)
+    for p in written:
+        click.echo(f"created {p}")
+    for p in kept:
+        click.echo(f"kept {p} (already there)")
+    click.echo(f"Try: claude-orchestrator parse {folder / 'prd.txt'}")

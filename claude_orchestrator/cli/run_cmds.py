@@ -8,10 +8,15 @@ from typing import Any
 import click
 
 
+def count_of(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def print_report(report: Any, echo: Any = click.echo) -> None:
     if report.status == "dry-run":
         p = report.preview
-        echo(f"Schedule ({len(p.order)} units, {len(p.slots and {s.worker for s in p.slots})} workers):")
+        n_workers = len({s.worker for s in p.slots})
+        echo(f"Schedule ({count_of(len(p.order), 'unit')}, {count_of(n_workers, 'worker')}):")
         for s in sorted(p.slots, key=lambda s: (s.start, s.worker)):
             echo(f"  worker {s.worker}: {s.unit_id:<8} t={s.start:.0f}..{s.end:.0f}")
         echo("Critical path: " + (" -> ".join(p.critical_path) or "(none)"))
@@ -20,11 +25,11 @@ def print_report(report: Any, echo: Any = click.echo) -> None:
                 echo(f"  {uid} cannot run: depends on {', '.join(deps)} (not selected or not runnable)")
         echo("Dry run: nothing was executed.")
         return
+    if report.status == "nothing-to-do":
+        echo(f"Nothing to do: {report.notices[0] if report.notices else 'every selected task is done'}.")
+        return
     for n in report.notices:
         echo(f"note: {n}")
-    if report.status == "nothing-to-do":
-        echo("Nothing to do: every selected task is done.")
-        return
     echo(f"Run {report.run_id}: {report.status} in {report.duration_s:.1f}s, cost ${report.cost_usd:.4f}")
     echo(f"  done: {', '.join(report.done) or '-'}")
     for uid, why in report.failed.items():

@@ -89,6 +89,9 @@ def next_cmd(as_json: bool, silent: bool, **kw: Any) -> None:
         return
     if c.json:
         echo_json(render.next_json(data, unit))
+    elif not data.tasks:
+        click.echo(f"No tasks in tag '{data.name}' yet.")
+        click.echo("Tip: create tasks with task-master parse-prd or task-master add-task")
     elif unit is None:
         click.echo("No eligible next task: every task is done, blocked by dependencies, or not pending.")
     else:

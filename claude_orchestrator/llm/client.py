@@ -317,8 +317,10 @@ class LLM:
                 {"role": "assistant", "content": text_only},
                 {"role": "user", "content": repair_prompt(problem)},
             ]
+        what = getattr(schema, "answer_name", None)  # a name for people; else the schema's own
+        head = f"the model gave no valid {what}" if what else f"{schema.__name__}: no valid answer"
         raise StructuredOutputError(
-            f"{schema.__name__}: no valid answer after {self.repair_attempts + 1} attempt(s): {problem}",
+            f"{head} after {self.repair_attempts + 1} attempt(s): {problem}",
             schema=schema.__name__,
             problem=problem,
         )

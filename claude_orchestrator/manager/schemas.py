@@ -6,7 +6,7 @@ stay interchangeable; `acceptanceCriteria`, `relevantFiles` and `verify` are our
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -40,6 +40,7 @@ class PlannedTask(_Strict):
 
 
 class ParsePrdAnswer(_Strict):
+    answer_name: ClassVar[str] = "task plan"  # in errors people read
     tasks: list[PlannedTask] = Field(min_length=1)
 
     @field_validator("tasks")
@@ -61,6 +62,7 @@ class NewTask(PlannedTask):
 
 
 class AddAnswer(_Strict):
+    answer_name: ClassVar[str] = "new tasks"  # in errors people read
     tasks: list[NewTask] = Field(min_length=1, max_length=8)
 
     @field_validator("tasks")
@@ -85,6 +87,7 @@ class PlannedSubtask(_Strict):
 
 
 class ExpandAnswer(_Strict):
+    answer_name: ClassVar[str] = "subtasks"  # in errors people read
     subtasks: list[PlannedSubtask] = Field(min_length=1)
 
 
@@ -98,6 +101,7 @@ class ComplexityItem(_Strict):
 
 
 class ComplexityAnswer(_Strict):
+    answer_name: ClassVar[str] = "complexity analysis"  # in errors people read
     complexityAnalysis: list[ComplexityItem]
 
 
@@ -108,6 +112,7 @@ class FollowUp(_Strict):
 
 
 class ReviewAnswer(_Strict):
+    answer_name: ClassVar[str] = "review"  # in errors people read
     verdict: Literal["pass", "fail"]
     issues: list[str] = []
     follow_ups: list[FollowUp] = []
@@ -125,12 +130,14 @@ class UpdatedTask(_Strict):
 
 
 class UpdateAnswer(_Strict):
+    answer_name: ClassVar[str] = "task update"  # in errors people read
     tasks: list[UpdatedTask] = Field(min_length=1)
 
 
 class NoteAnswer(_Strict):
     """Text to append to a task's or subtask's details (update-subtask, update-task --append)."""
 
+    answer_name: ClassVar[str] = "note"  # in errors people read
     note: str = Field(min_length=1)
 
     @field_validator("note")
@@ -142,6 +149,7 @@ class NoteAnswer(_Strict):
 
 
 class ResearchAnswer(_Strict):
+    answer_name: ClassVar[str] = "research answer"  # in errors people read
     answer: str = Field(min_length=1)
 
 
@@ -149,6 +157,7 @@ class ScopeAnswer(_Strict):
     """A task rewritten to a larger or smaller scope (scope-up / scope-down), with its new pending
     subtasks when it had some."""
 
+    answer_name: ClassVar[str] = "rescoped task"  # in errors people read
     title: str = Field(min_length=1, max_length=300)
     description: str = Field(min_length=1)
     details: str | None = ""

@@ -198,9 +198,15 @@ class SlackNotifier:
         if c.verified or c.failed or c.unchecked:
             happened += f"\n*Checks:* {c.verified} verified, {c.failed} failed verification, {c.unchecked} without checks."
         if failed or t.blocked:
-            nxt = f"*Next:* `claude-orchestrator status` lists the failures; fix them and run again (`--run {e.run_id}` for logs)."
+            nxt = (
+                "*Next:* `claude-orchestrator status` lists the failures and "
+                f"`claude-orchestrator tail-events --run {e.run_id}` shows what happened; fix the causes, then "
+                "`claude-orchestrator run` again."
+            )
+        elif status == "stopped":
+            nxt = "*Next:* `claude-orchestrator run` resumes the run where it stopped."
         else:
-            nxt = "*Next:* review and merge the task branches; `claude-orchestrator status` has the details."
+            nxt = "*Next:* nothing: every task is done. `claude-orchestrator status` has the details."
         return message(f"{icon} Run {e.run_id} {status}", [happened, cost, nxt], self._context(e))
 
     def _usage_warning(self, e: RunWarning) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import OrchestratorConfig
+from ..errors import NotFoundError
 from ..events import EventBus, Log
 from ..skills import present as present_skills
 from ..taskmaster.graph import TaskGraph
@@ -25,7 +26,7 @@ from .gate import AdmissionGate
 from .outcome import RunReport
 from .parts import ModelClient, close_workspace, load_spent, open_workspace, reviewer, usage_events
 from .resume import journal_merged, sigint_stops, unfinished_run
-from .selection import BackendRule, Selection, select_units
+from .selection import BackendRule, Selection, nothing_to_run, select_units
 from .verify import VerifyGate
 
 if TYPE_CHECKING:
@@ -117,6 +118,9 @@ class RunEngine:
 
         opt, store = self.opt, self.store
         tag = opt.tag or store.current_tag()
+        if opt.tag and opt.tag not in store.read_document().tags:
+            known = ", ".join(store.tags())
+            raise NotFoundError(f"no tag '{opt.tag}' in {store.tasks_path} (its tags: {known})")
         TaskGraph(store.load(tag)).check()  # unknown ids, self-dependencies, cycles: exit 2, nothing started
         rule = BackendRule(opt.backend, self.cfg.execution.default_backend, find_claude_cli() is not None)
         sel = self._select(tag, rule)
@@ -127,7 +131,7 @@ class RunEngine:
             preview = schedule_preview(sel.units, workers, done_before=sel.done_before)
             return RunReport("", None, "dry-run", preview=preview)
         if not sel.runnable_ids:
-            return RunReport("", None, "nothing-to-do", notices=["every selected task is done"])
+            return RunReport("", None, "nothing-to-do", notices=[nothing_to_run(store.load(tag), sel)])
         resumed = unfinished_run(store.root, tag) if opt.resume else None
         self.run_id = resumed or new_run_id()
         run_path = run_dir(store.root, self.run_id, create=True)

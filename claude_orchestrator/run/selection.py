@@ -28,6 +28,22 @@ class Selection:
         return [u.id for u in self.units if u.id not in self.done_before]
 
 
+def nothing_to_run(tag: TagData, sel: Selection) -> str:
+    """Why a run of the tag has nothing to run, in a person's words."""
+    if not tag.tasks:
+        return (
+            f"tag '{tag.name}' has no tasks yet: create some with `claude-orchestrator parse PRD` "
+            'or `claude-orchestrator add "..."`'
+        )
+    counts: dict[str, int] = {}
+    for t in tag.tasks:
+        counts[t.status] = counts.get(t.status, 0) + 1
+    if set(counts) == {"done"}:
+        return f"every task of tag '{tag.name}' is done"
+    listed = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    return f"no task of tag '{tag.name}' is left to run ({listed})"
+
+
 def _str_list(value: Any) -> list[str]:
     if isinstance(value, list):
         return [str(v.get("path") if isinstance(v, dict) else v) for v in value if v]

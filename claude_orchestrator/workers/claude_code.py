@@ -135,17 +135,21 @@ def _tokens_in(usage: Mapping[str, Any]) -> int:
 
 
 def _result_error(r: Any) -> str:
-    """One line saying why an error ResultMessage failed the task."""
+    """One line saying why an error ResultMessage failed the task, in words (not the protocol's fields)."""
     errors = "; ".join(str(e) for e in (r.errors or []) if e)
     if r.subtype == "error_max_turns":
         return f"Claude Code stopped at the turn limit: {errors or 'max turns reached'}"
-    bits = [f"subtype={r.subtype}"]
-    if r.terminal_reason:
-        bits.append(f"terminal_reason={r.terminal_reason}")
+    why = []
     if r.api_error_status:
-        bits.append(f"API status {r.api_error_status}")
+        why.append(f"the API answered {r.api_error_status}")
+    if r.subtype and r.subtype.startswith("error_"):  # "success" with is_error says nothing more
+        why.append(r.subtype.removeprefix("error_").replace("_", " "))
+    reason = str(r.terminal_reason or "").replace("_", " ")
+    if reason and reason not in ("completed", "api error") and not why:
+        why.append(f"it stopped: {reason}")
     detail = errors or (r.result or "").strip()
-    return f"Claude Code ended with an error ({', '.join(bits)})" + (f": {detail[:500]}" if detail else "")
+    head = "Claude Code ended with an error" + (f" ({'; '.join(why)})" if why else "")
+    return head + (f": {detail[:500]}" if detail else "")
 
 
 def claude_code_sandbox(cfg: OrchestratorConfig) -> tuple[dict[str, Any] | None, bool]:
