@@ -13,8 +13,11 @@ request; each worker writes one file per task (two model requests: the tool call
 the review is one request. Printed per run:
 
     wall        the `run` process from start to exit (Python start-up included)
-    sched       the scheduled part (summary.json's duration_s)
-    speedup     wall at 1 worker / wall, for the same tasks, graph, backend, latency and review
+    sched       the scheduled part (summary.json's duration_s: first dispatch to last merge)
+    speedup     wall at 1 worker / wall, for the same tasks, graph, backend, latency and review; then the
+                same for sched
+    cpu/t       CPU seconds per task of the run's whole process tree (git and Claude Code included), and
+                of the fake model's process
     serial/t    seconds per merged task spent in the serial merge stage (summary.json integration figures)
     git/t       git processes per task (GIT_TRACE: every git process, those git starts itself included)
     rss/w       peak resident memory of the run's process tree (sampled) / workers, MiB
@@ -32,6 +35,7 @@ import itertools
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -111,6 +115,12 @@ class FakeServer:
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
 
+    def cpu_s(self) -> float:
+        """CPU seconds the fake has used so far."""
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def __enter__(self) -> FakeServer:
         cmd = [sys.executable, "-m", "claude_orchestrator.testing.fake_anthropic", "--demo"]
         cmd += ["--latency", str(self.latency)]
@@ -160,7 +170,10 @@ class Result:
     rss_peak_mb: float
     cp_ratio: float | None
     load: float
+    cpu_s: float = 0.0
+    fake_cpu_s: float = 0.0
     speedup: float | None = None
+    speedup_sched: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -259,14 +272,19 @@ def critical_ratio(run_dir: Path, tasks: list[dict[str, Any]]) -> float | None:
     return (last - first) / cp if cp > 0 else None
 
 
-def run_case(case: Case, files: int, track_tasks: bool, fake_url: str, keep: Path | None) -> Result:
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_case(case: Case, files: int, track_tasks: bool, fake: FakeServer, keep: Path | None) -> Result:
     base = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
     try:
         root = make_project(base / "p", case.tasks, case.graph, files, track_tasks)
         trace = base / "git.trace"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_CODE_"))}
         env.update(
-            ANTHROPIC_BASE_URL=fake_url,
+            ANTHROPIC_BASE_URL=fake.url,
             ANTHROPIC_API_KEY="sk-bench-fake-key",
             CLAUDE_CONFIG_DIR=str(base / "claude-config"),
             GIT_TRACE=str(trace),
@@ -277,12 +295,14 @@ def run_case(case: Case, files: int, track_tasks: bool, fake_url: str, keep: Pat
         if not case.review:
             cmd.append("--no-review")
         load = os.getloadavg()[0]
+        cpu0, fake0 = _children_cpu(), fake.cpu_s()
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         sampler = RssSampler(proc.pid)
         sampler.start()
         output, _ = proc.communicate()
         wall = time.perf_counter() - t0
+        cpu, fake_cpu = _children_cpu() - cpu0, fake.cpu_s() - fake0
         sampler.stop()
         runs = sorted((root / ".taskmaster" / "runs").glob("*/summary.json"))
         if not runs:
@@ -305,6 +325,8 @@ def run_case(case: Case, files: int, track_tasks: bool, fake_url: str, keep: Pat
             rss_peak_mb=sampler.peak_kb / 1024,
             cp_ratio=critical_ratio(run_dir, tasks),
             load=load,
+            cpu_s=cpu,
+            fake_cpu_s=fake_cpu,
             extra={k: v for k, v in integ.items() if k not in ("merge_s", "merges")},
         )
         if res.done != case.tasks:
@@ -319,29 +341,30 @@ def run_case(case: Case, files: int, track_tasks: bool, fake_url: str, keep: Pat
 # ---- the floor ------------------------------------------------------------------------------------------
 
 
-def floor(files: int, n: int = 5) -> tuple[float, int]:
-    """ms and git processes of the least git work for one task, median of `n` tasks."""
+def floor(files: int, n: int = 5) -> tuple[float, float]:
+    """ms and git processes (as GIT_TRACE counts them) of the least git work for one task: worktree add,
+    commit in it, merge-tree, commit-tree, update-ref. Median ms over `n` tasks."""
     base = Path(tempfile.mkdtemp(prefix="bench-floor-"))
     try:
         root = make_project(base / "p", 1, "independent", files, False)
+        trace = base / "floor.trace"
+        env = {**os.environ, "GIT_TRACE": str(trace)}
         times = []
-        procs = 0
         for i in range(n):
             wt = base / f"wt{i}"
             t = time.perf_counter()
-            tip = git(root, "rev-parse", "main")
-            git(root, "worktree", "add", "-q", "-b", f"t{i}", str(wt), tip)
+            tip = git(root, "rev-parse", "main", env=env)
+            git(root, "worktree", "add", "-q", "-b", f"t{i}", str(wt), tip, env=env)
             (wt / f"note{i}.md").write_text(f"task {i}\n")
-            git(wt, "add", "-A")
-            git(wt, "commit", "-q", "-m", f"task {i}")
-            branch_tip = git(wt, "rev-parse", "HEAD")
-            now = git(root, "rev-parse", "main")
-            tree = git(root, "merge-tree", "--write-tree", now, branch_tip).splitlines()[0]
-            merged = git(root, "commit-tree", tree, "-p", now, "-p", branch_tip, "-m", f"merge {i}")
-            git(root, "update-ref", "refs/heads/main", merged, now)
+            git(wt, "add", "-A", env=env)
+            git(wt, "commit", "-q", "-m", f"task {i}", env=env)
+            branch_tip = git(wt, "rev-parse", "HEAD", env=env)
+            now = git(root, "rev-parse", "main", env=env)
+            tree = git(root, "merge-tree", "--write-tree", now, branch_tip, env=env).splitlines()[0]
+            merged = git(root, "commit-tree", tree, "-p", now, "-p", branch_tip, "-m", f"m {i}", env=env)
+            git(root, "update-ref", "refs/heads/main", merged, now, env=env)
             times.append((time.perf_counter() - t) * 1000)
-            procs = 9
-        return statistics.median(times), procs
+        return statistics.median(times), sum(count_git(trace).values()) / n
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -389,40 +412,42 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     if not a.no_floor:
         ms, procs = floor(a.files)
-        print(f"floor: {ms:.1f} ms and {procs} git processes for one task (worktree add, commit, merge)")
-    head = (
+        print(f"floor: {ms:.1f} ms, {procs:g} git processes for one task (worktree add, commit, merge)")
+    print(
         f"{'tasks':>5} {'graph':<11} {'backend':<11} {'lat':>4} {'rev':>3} {'w':>3} {'wall':>7} {'sched':>7} "
-        f"{'speedup':>7} {'serial/t':>8} {'git/t':>6} {'rss/w':>6} {'cp':>5} {'done':>7} {'load':>5}"
+        f"{'speedup':>13} {'serial/t':>8} {'git/t':>6} {'cpu/t':>11} {'rss/w':>6} {'cp':>5} {'done':>7} "
+        f"{'load':>5}"
     )
-    print(head)
-    ones: dict[tuple[Any, ...], float] = {}
+    ones: dict[tuple[Any, ...], tuple[float, float]] = {}
     for lat, group in itertools.groupby(cases, key=lambda c: c.latency):
         with FakeServer(lat) as fake:
             for case in group:
                 for _ in range(a.repeat):
-                    r = run_case(case, a.files, a.track_tasks, fake.url, a.keep)
-                    if case.workers == 1:
-                        ones[case.key()] = r.wall_s
-                    one = ones.get(case.key())
-                    r.speedup = one / r.wall_s if one else None
-                    c = r.case
-                    print(
-                        f"{c.tasks:>5} {c.graph:<11} {c.backend:<11} {c.latency:>4g} "
-                        f"{'on' if c.review else 'off':>3} {c.workers:>3} {r.wall_s:>7.2f} {r.sched_s:>7.2f} "
-                        f"{_fmt(r.speedup, '>7.2f')} {_fmt(r.serial_per_task, '>8.3f')} "
-                        f"{r.git_per_task:>6.1f} {r.rss_peak_mb / c.workers:>6.1f} "
-                        f"{_fmt(r.cp_ratio, '>5.2f')} {f'{r.done}/{c.tasks}':>7} {r.load:>5.1f}",
-                        flush=True,
-                    )
-                    if a.json:
-                        row = {
-                            **asdict(r),
-                            "git_per_task": r.git_per_task,
-                            "serial_per_task": r.serial_per_task,
-                        }
-                        with a.json.open("a") as f:
-                            f.write(json.dumps(row) + "\n")
+                    r = run_case(case, a.files, a.track_tasks, fake, a.keep)
+                    report(r, ones, a.json)
     return 0
+
+
+def report(r: Result, ones: dict[tuple[Any, ...], tuple[float, float]], to: Path | None) -> None:
+    c = r.case
+    if c.workers == 1:
+        ones[c.key()] = (r.wall_s, r.sched_s)
+    one = ones.get(c.key())
+    if one:
+        r.speedup, r.speedup_sched = one[0] / r.wall_s, one[1] / max(r.sched_s, 1e-9)
+    speedup = f"{_fmt(r.speedup, '.2f')}/{_fmt(r.speedup_sched, '.2f')}"
+    cpu = f"{r.cpu_s / c.tasks:.2f}+{r.fake_cpu_s / c.tasks:.2f}"
+    print(
+        f"{c.tasks:>5} {c.graph:<11} {c.backend:<11} {c.latency:>4g} {'on' if c.review else 'off':>3} "
+        f"{c.workers:>3} {r.wall_s:>7.2f} {r.sched_s:>7.2f} {speedup:>13} "
+        f"{_fmt(r.serial_per_task, '>8.3f')} {r.git_per_task:>6.1f} {cpu:>11} {r.rss_peak_mb / c.workers:>6.1f} "
+        f"{_fmt(r.cp_ratio, '>5.2f')} {f'{r.done}/{c.tasks}':>7} {r.load:>5.1f}",
+        flush=True,
+    )
+    if to is not None:
+        row = {**asdict(r), "git_per_task": r.git_per_task, "serial_per_task": r.serial_per_task}
+        with to.open("a") as f:
+            f.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":
