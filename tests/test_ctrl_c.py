@@ -5,99 +5,23 @@ foreground process group. Then `run` again, which resumes the stopped run."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pty_helpers import Terminal
 from run_helpers import make_project, task, tasks_of, writer
 
 from claude_orchestrator.environment import find_claude_cli
 from claude_orchestrator.testing.fake_anthropic import FakeAnthropic, FakeRequest
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="pseudo-terminal and /proc")
-
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
-# the child of the pty: a session of its own whose controlling terminal is the pty (as a shell does it)
-IN_TERMINAL = (
-    "import fcntl, os, sys, termios\n"
-    "os.setsid()\n"
-    "fcntl.ioctl(0, termios.TIOCSCTTY, 0)\n"
-    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])\n"
-)
-
-
-class Terminal:
-    """A command running in a pseudo-terminal of 120x40; what it writes is collected on a thread."""
-
-    def __init__(self, argv: list[str], cwd: Path) -> None:
-        import fcntl
-        import pty
-        import struct
-        import termios
-
-        self.master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"}
-        env.pop("NO_COLOR", None)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", IN_TERMINAL, *argv],
-            cwd=cwd,
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-        )
-        os.close(slave)
-        self._chunks: list[str] = []
-        self._lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                data = os.read(self.master, 65536)
-            except OSError:  # the other side closed
-                return
-            if not data:
-                return
-            with self._lock:
-                self._chunks.append(data.decode("utf-8", "replace"))
-
-    @property
-    def text(self) -> str:
-        with self._lock:
-            return ANSI.sub("", "".join(self._chunks))
-
-    def wait_for(self, what: str | Callable[[str], bool], timeout: float = 120.0) -> str:
-        test = (lambda t: what in t) if isinstance(what, str) else what
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.text
-            if test(text):
-                return text
-            if self.proc.poll() is not None:
-                time.sleep(0.2)
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"never saw {what!r}; the terminal shows:\n{self.text[-3000:]}")
-
-    def press_ctrl_c(self) -> None:
-        os.write(self.master, b"\x03")  # the line discipline turns it into SIGINT for the foreground group
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        os.close(self.master)
 
 
 def run_argv(root: Path, *args: str) -> list[str]:
@@ -178,6 +102,17 @@ def test_one_ctrl_c_reaches_only_the_orchestrator_which_finishes_in_flight_work_
     assert tasks_of(root)["3"]["status"] == "done"
     assert sorted(worker_starts(fake)) == ["1", "2", "3"]  # nothing ran twice
     assert len(list((root / ".taskmaster" / "runs").iterdir())) == 1
+    # what task 3 did, read back from its Claude Code transcript
+    log = subprocess.run(
+        [sys.executable, "-m", "claude_orchestrator", "log", "3", "--project", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert log.returncode == 0, log.stderr
+    assert "attempt 1 on claude-code" in log.stdout and "  turn 1" in log.stdout
+    assert '→ Write(file_path="f3.txt", content="3\\n")' in log.stdout, log.stdout
+    assert "← " in log.stdout and "Claude Code ended: done" in log.stdout and "done: $" in log.stdout
 
 
 def test_a_second_ctrl_c_stops_at_once_and_the_next_run_finishes_the_work(

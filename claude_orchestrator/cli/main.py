@@ -20,6 +20,8 @@ COMMANDS = {
     "clean": ".run_control:clean_cmd",
     "status": ".status_cmds:status_cmd",
     "tail-events": ".status_cmds:tail_events_cmd",
+    "log": ".run_views:log_cmd",
+    "watch-run": ".run_views:watch_run_cmd",
     "execute": ".stack_cmds:execute_cmd",
     "run-project": ".stack_cmds:run_project_cmd",
     "generate": ".stack_cmds:generate_cmd",

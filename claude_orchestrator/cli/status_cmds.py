@@ -71,14 +71,26 @@ def format_status(st: ProjectStatus) -> list[str]:
 @click.option(
     "--project", type=click.Path(file_okay=False, path_type=Path), default=None, help="Project directory."
 )
-def status_cmd(as_json: bool, n_runs: int, project: Path | None) -> None:
-    """Task counts, the last runs (duration, cost, tokens, failures) and budget / limit state."""
-    st = project_status(find_project_root(project or Path.cwd()), runs=n_runs)
+@click.option("--follow", is_flag=True, help="Then show the run going on, live, until it ends.")
+def status_cmd(as_json: bool, n_runs: int, project: Path | None, follow: bool) -> None:
+    """Task counts, the last runs (duration, cost, tokens, failures) and budget / limit state; with
+    --follow, then the live view of the run going on until it ends."""
+    root = find_project_root(project or Path.cwd())
+    st = project_status(root, runs=n_runs)
     if as_json:
         echo_json(st.to_dict())
     else:
         for line in format_status(st):
             click.echo(line)
+    if follow:
+        from ..observers.watch import watch_run
+        from ..run.control import live_runs
+
+        live = live_runs(root)
+        if not live:
+            click.echo("no run is going on")
+            return
+        click.echo(f"run {live[0].name} {watch_run(live[0], plain=as_json)}")
 
 
 @click.command("tail-events")

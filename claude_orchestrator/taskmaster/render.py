@@ -146,6 +146,16 @@ def list_text(
     return "\n".join([*head, "", *_table(rows, header)])
 
 
+def _orchestrator_failure(unit: Task | Subtask) -> str | None:
+    """Why a run of claude-orchestrator gave up on the unit (metadata.orchestrator, when it failed)."""
+    meta = unit.extra.get("metadata")
+    orch = meta.get("orchestrator") if isinstance(meta, dict) else None
+    if not isinstance(orch, dict) or orch.get("status") != "failed":
+        return None
+    run = f" in run {orch['run_id']}" if orch.get("run_id") else ""
+    return f"Failed{run}: {' '.join(str(orch.get('reason') or 'no reason recorded').split())}"
+
+
 def unit_text(tag: TagData, unit: Task | Subtask, subtask_status: str | None = None) -> str:
     lines = [
         f"{'Subtask' if isinstance(unit, Subtask) else 'Task'} {unit.uid}: {unit.title}",
@@ -154,6 +164,9 @@ def unit_text(tag: TagData, unit: Task | Subtask, subtask_status: str | None = N
         f"Dependencies: {_deps_text(unit.dependencies)}",
         f"Description:  {unit.description}",
     ]
+    failure = _orchestrator_failure(unit)
+    if failure:
+        lines.append(failure)
     if unit.details:
         lines += ["", "Details:", unit.details]
     if unit.test_strategy:
