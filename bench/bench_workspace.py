@@ -8,7 +8,8 @@ is merged (half fast-forward-able, half needing a merge commit because the targe
 (merge-tree path and the temporary-worktree fallback); reset_to_base; cleanup. Prints ms per step.
 
 Per-task git cost = (prepare wall time + every diff, commit and merge + cleanup wall time) / tasks: the
-git time one task adds to a run. Processes per task counts every process started in those steps. With
+git time one task adds to a run. Processes per task counts every process started in those steps, CPU per
+task the CPU time they and this process used (steadier than wall time on a busy machine). With
 --repeat N the scenario runs N times (a new repository each time): the step figures are those of the run
 with the median per-task cost, and the per-task cost is given as median, min and max.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from claude_orchestrator.config import GitConfig
-from claude_orchestrator.workspace.git import Workspace
+from claude_orchestrator.workspace.git import GitWorkspace
 
 _started = [0]
 _count_lock = threading.Lock()
@@ -46,6 +48,12 @@ subprocess.Popen.__init__ = _counting_init  # type: ignore[method-assign]  # cou
 
 def git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def cpu_s() -> float:
+    """CPU seconds used so far by this process and the children it waited for (git)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -72,10 +80,10 @@ def make_repo(base: Path, files: int) -> Path:
 def scenario(a: argparse.Namespace, base: Path) -> dict[str, Any]:
     repo = make_repo(base, a.files)
     f: dict[str, Any] = {}
-    f["open"], ws = timed(lambda: Workspace.open(repo, "bench", GitConfig()))
-    assert isinstance(ws, Workspace)
+    f["open"], ws = timed(lambda: GitWorkspace.open(repo, "bench", GitConfig()))
+    assert isinstance(ws, GitWorkspace)
     ids = [str(i) for i in range(a.tasks)]
-    procs0 = _started[0]
+    procs0, cpu0 = _started[0], cpu_s()
     with ThreadPoolExecutor(a.threads) as pool:
         f["prepare"], paths = timed(lambda: list(pool.map(ws.prepare, ids)))
     f["commit"], f["merge"], f["diff"] = [], [], []
@@ -88,7 +96,7 @@ def scenario(a: argparse.Namespace, base: Path) -> dict[str, Any]:
         ms, r = timed(lambda tid=tid: ws.merge_task(tid, f"bench {tid}"))
         assert r.ok, r.description
         f["merge"].append(ms)
-    procs = _started[0] - procs0
+    procs, cpu = _started[0] - procs0, cpu_s() - cpu0
     f["conflict"] = {}
     for legacy in (False, True):
         a_id, b_id = f"ca{legacy}", f"cb{legacy}"
@@ -101,9 +109,10 @@ def scenario(a: argparse.Namespace, base: Path) -> dict[str, Any]:
         )
         assert not r.ok
     f["reset"], _ = timed(lambda: ws.reset_to_base("cbFalse"))
-    procs0 = _started[0]
+    procs0, cpu0 = _started[0], cpu_s()
     f["cleanup"], _ = timed(lambda: [ws.cleanup(t) for t in ids])
     f["procs"] = (procs + _started[0] - procs0) / a.tasks
+    f["cpu"] = (cpu + cpu_s() - cpu0) * 1000 / a.tasks
     steps = f["prepare"] + sum(f["diff"]) + sum(f["commit"]) + sum(f["merge"]) + f["cleanup"]
     f["per_task"] = steps / a.tasks
     return f
@@ -127,6 +136,7 @@ def report(a: argparse.Namespace, f: dict[str, Any], costs: list[float]) -> None
     print(f"{'reset_to_base()':<34} {f['reset']:7.1f} ms")
     print(f"{f'cleanup() x{a.tasks}':<34} {f['cleanup']:7.1f} ms total")
     print(f"{'processes started per task':<34} {f['procs']:7.1f}")
+    print(f"{'CPU per task (us + git)':<34} {f['cpu']:7.1f} ms")
     spread = f"   (min {min(costs):.1f}, max {max(costs):.1f}, {len(costs)} runs)" if len(costs) > 1 else ""
     print(f"{'per-task git cost':<34} {statistics.median(costs):7.1f} ms{spread}")
 

@@ -14,8 +14,7 @@ from gitrepo import AUTHOR, changed_in, commit_files, files_in, isolate_git, mak
 
 from claude_orchestrator.config import GitConfig
 from claude_orchestrator.errors import DirtyWorktreeError, RepoStateError, WorkspaceError
-from claude_orchestrator.workspace import gitops
-from claude_orchestrator.workspace.git import NoGitWorkspace, Workspace
+from claude_orchestrator.workspace import GitWorkspace, NoGitWorkspace, gitops, locks
 
 
 @pytest.fixture(autouse=True)
@@ -28,9 +27,9 @@ def repo(tmp_path: Path) -> Path:
     return make_repo(tmp_path / "repo")
 
 
-def open_ws(repo: Path, run_id: str = "run1", **kw: object) -> Workspace:
-    ws = Workspace.open(repo, run_id, GitConfig(), **kw)  # type: ignore[arg-type]
-    assert isinstance(ws, Workspace)
+def open_ws(repo: Path, run_id: str = "run1", **kw: object) -> GitWorkspace:
+    ws = GitWorkspace.open(repo, run_id, GitConfig(), **kw)  # type: ignore[arg-type]
+    assert isinstance(ws, GitWorkspace)
     return ws
 
 
@@ -118,7 +117,7 @@ def test_dirty_user_tree_is_refused_and_nothing_changes(repo: Path) -> None:
     write(repo / "scratch.txt", "mine\n")
     before = (repo / ".git" / "info" / "exclude").read_text()
     with pytest.raises(DirtyWorktreeError) as ei:
-        Workspace.open(repo, "r", GitConfig(), target_branch="feature")
+        GitWorkspace.open(repo, "r", GitConfig(), target_branch="feature")
     assert "a.txt" in str(ei.value) and "scratch.txt" in str(ei.value)
     assert ei.value.exit_code == 2 and ei.value.fields["paths"] == ["a.txt", "scratch.txt"]
     assert not (repo / ".taskmaster").exists()
@@ -131,7 +130,7 @@ def test_dirty_message_lists_at_most_five_paths(repo: Path) -> None:
     for i in range(8):
         write(repo / f"u{i}.txt", "x")
     with pytest.raises(DirtyWorktreeError, match=r"u0\.txt.*u4\.txt \(\+3 more\)"):
-        Workspace.open(repo, "r", GitConfig())
+        GitWorkspace.open(repo, "r", GitConfig())
 
 
 def test_engine_files_do_not_count_as_dirty(repo: Path) -> None:
@@ -143,19 +142,19 @@ def test_engine_files_do_not_count_as_dirty(repo: Path) -> None:
 def test_repository_states_that_cannot_start(tmp_path: Path) -> None:
     empty = make_repo(tmp_path / "empty", {}, identity=False)
     with pytest.raises(RepoStateError, match="no commit yet"):
-        Workspace.open(empty, "r", GitConfig())
+        GitWorkspace.open(empty, "r", GitConfig())
     repo = make_repo(tmp_path / "r2")
     run(repo, "checkout", "-q", "--detach")
     with pytest.raises(RepoStateError, match="detached"):
-        Workspace.open(repo, "r", GitConfig())
+        GitWorkspace.open(repo, "r", GitConfig())
     assert open_ws(repo, target_branch="work").target_branch == "work"
     with pytest.raises(RepoStateError, match="invalid branch name"):
-        Workspace.open(repo, "r", GitConfig(), target_branch="bad..name")
+        GitWorkspace.open(repo, "r", GitConfig(), target_branch="bad..name")
     run(repo, "checkout", "-q", "main")
     run(repo, "config", "--unset", "user.email")
     with pytest.raises(RepoStateError, match="user.name and user.email"):
-        Workspace.open(repo, "r", GitConfig())
-    assert Workspace.open(repo, "r", GitConfig(auto_commit=False)).is_git
+        GitWorkspace.open(repo, "r", GitConfig())
+    assert GitWorkspace.open(repo, "r", GitConfig(auto_commit=False)).is_git
 
 
 def test_resume_reuses_worktree_with_uncommitted_work(repo: Path) -> None:
@@ -231,12 +230,12 @@ def test_project_in_a_subdirectory(tmp_path: Path) -> None:
 def test_no_git_directory(tmp_path: Path) -> None:
     d = tmp_path / "plain"
     d.mkdir()
-    ws = Workspace.open(d, "r", GitConfig())
+    ws = GitWorkspace.open(d, "r", GitConfig())
     assert isinstance(ws, NoGitWorkspace) and ws.is_git is False
     assert "not in a git repository" in ws.notice
     assert ws.prepare("1") == d.resolve()
     assert ws.commit_task("1", "t") is None and ws.merge_task("1", "t").ok
-    off = Workspace.open(make_repo(tmp_path / "r"), "r", GitConfig(use_worktrees=False))
+    off = GitWorkspace.open(make_repo(tmp_path / "r"), "r", GitConfig(use_worktrees=False))
     assert isinstance(off, NoGitWorkspace) and "use_worktrees" in off.notice
 
 
@@ -351,12 +350,12 @@ def test_a_git_lock_held_by_a_live_process_is_kept(repo: Path) -> None:
         deadline = time.monotonic() + 10
         while not lock.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert gitops.clear_stale_locks(repo / ".git", [repo]) == []
+        assert locks.clear_stale_locks(repo / ".git", [repo]) == []
         assert lock.exists()
     finally:
         holder.kill()
         holder.wait()
-    assert gitops.clear_stale_locks(repo / ".git", [repo]) == ["index.lock"]
+    assert locks.clear_stale_locks(repo / ".git", [repo]) == ["index.lock"]
 
 
 def test_a_worktree_add_killed_half_way_is_redone_on_resume(repo: Path) -> None:

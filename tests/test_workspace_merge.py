@@ -12,7 +12,7 @@ import pytest
 from gitrepo import commit_files, isolate_git, make_repo, porcelain, run, write
 
 from claude_orchestrator.config import GitConfig
-from claude_orchestrator.workspace.git import Workspace
+from claude_orchestrator.workspace import GitWorkspace
 
 TASKS = ".taskmaster/tasks/tasks.json"
 
@@ -27,13 +27,13 @@ def repo(tmp_path: Path) -> Path:
     return make_repo(tmp_path / "repo")
 
 
-def open_ws(repo: Path, run_id: str = "run1", cfg: GitConfig | None = None, **kw: object) -> Workspace:
-    ws = Workspace.open(repo, run_id, cfg or GitConfig(), **kw)  # type: ignore[arg-type]
-    assert isinstance(ws, Workspace)
+def open_ws(repo: Path, run_id: str = "run1", cfg: GitConfig | None = None, **kw: object) -> GitWorkspace:
+    ws = GitWorkspace.open(repo, run_id, cfg or GitConfig(), **kw)  # type: ignore[arg-type]
+    assert isinstance(ws, GitWorkspace)
     return ws
 
 
-def do_task(ws: Workspace, tid: str, files: dict[str, str]) -> Path:
+def do_task(ws: GitWorkspace, tid: str, files: dict[str, str]) -> Path:
     p = ws.prepare(tid)
     for name, text in files.items():
         write(p / name, text)

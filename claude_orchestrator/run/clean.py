@@ -18,6 +18,8 @@ from pathlib import Path
 from ..errors import RepoStateError
 from ..workspace import gitops
 from ..workspace.gitops import git
+from ..workspace.locks import repo_lock
+from ..workspace.paths import read_json
 from .control import is_live, run_meta
 from .folder import run_dir
 
@@ -53,7 +55,7 @@ def _runs_of(root: Path, prefix: str) -> dict[str, dict[str, list[str]]]:
 
 def _target(root: Path, run: str) -> str | None:
     meta = run_meta(run_dir(root, run)) if run else {}
-    ws = gitops.read_json(root / WORKTREES / run / ".workspace.json")
+    ws = read_json(root / WORKTREES / run / ".workspace.json")
     target = meta.get("target_branch") or ws.get("target_branch")
     return str(target) if target else None
 
@@ -71,7 +73,7 @@ def clean(
     report = CleanReport()
     common = Path(gitops.out(repo, "rev-parse", "--git-common-dir"))
     common = common if common.is_absolute() else (repo / common).resolve()
-    with gitops.repo_lock(common):
+    with repo_lock(common):
         for run, things in sorted(_runs_of(root, branch_prefix).items()):
             if (run_dir(root, run)).is_dir() and is_live(run_dir(root, run)):
                 report.live.append(run)

@@ -30,6 +30,7 @@ from .selection import BackendRule, Selection, nothing_to_run, select_units
 from .verify import VerifyGate
 
 if TYPE_CHECKING:
+    from ..workspace import Workspace
     from .integrate import Integrator
     from .recorder import TaskRecorder
     from .scheduler import Scheduler
@@ -205,7 +206,7 @@ class RunEngine:
         sel: Selection,
         rule: BackendRule,
         recorder: TaskRecorder,
-        ws: Any,
+        ws: Workspace,
         report: RunReport,
         workers: int,
     ) -> Scheduler:

@@ -22,6 +22,7 @@ from ..events import EventBus, Log, RunWarning, TaskCommitted, TaskMerged, TaskP
 from ..taskmaster.model import Task
 from ..workers.base import WorkResult, WorkUnit
 from ..workers.transcripts import command_outputs
+from ..workspace.protocol import Workspace
 from .recorder import TaskRecorder
 from .retry import Reason, RetryPolicy
 from .state import Decision
@@ -60,7 +61,7 @@ class _Prepared:
 
 @dataclass
 class Integrator:
-    workspace: Any  # Workspace | NoGitWorkspace
+    workspace: Workspace
     recorder: TaskRecorder
     bus: EventBus
     run_id: str

@@ -13,6 +13,7 @@ from ..config import OrchestratorConfig
 from ..errors import ConfigError, OrchestratorError
 from ..events import EventBus
 from ..events import Usage as UsageEvent
+from ..workspace.protocol import Workspace
 
 
 class ModelClient:
@@ -45,17 +46,17 @@ class ModelClient:
                 llm.recorder.close()
 
 
-def open_workspace(root: Path, run_id: str, cfg: OrchestratorConfig, branch: str | None) -> Any:
+def open_workspace(root: Path, run_id: str, cfg: OrchestratorConfig, branch: str | None) -> Workspace:
     """Worktrees in a git repository (none when auto_commit is off), the directory itself elsewhere."""
-    from ..workspace.git import Workspace
+    from ..workspace import open_workspace as open_ws
 
     git_cfg = cfg.git if cfg.git.auto_commit else cfg.git.model_copy(update={"use_worktrees": False})
-    return Workspace.open(
+    return open_ws(
         root, run_id, git_cfg, target_branch=branch, ignore_paths=(".taskmaster/", "orchestrator_config.json")
     )
 
 
-def close_workspace(ws: Any) -> None:
+def close_workspace(ws: Workspace) -> None:
     """Commit the task statuses (a tracked tasks.json) and remove the run's worktrees."""
     if ws.is_git:
         with contextlib.suppress(OrchestratorError):

@@ -1,8 +1,8 @@
 """Running without git (or with git.use_worktrees off): tasks work in the directory itself.
 
 Nothing is isolated, so :meth:`NoGitWorkspace.task_slot` makes tasks whose files overlap (or whose files
-are unknown) take turns. The other methods mirror :class:`~claude_orchestrator.workspace.git.Workspace`
-and do nothing: there is no branch to commit to or merge.
+are unknown) take turns. The other methods of the :class:`~.protocol.Workspace` protocol do nothing: there
+is no branch to commit to or merge.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .gitops import MergeResult
+from .protocol import MergeResult
 
 
 class NoGitWorkspace:
@@ -31,6 +31,9 @@ class NoGitWorkspace:
         self._held: set[str] = set()
         self._active = 0
         self._exclusive = False
+
+    def branch(self, task_id: str) -> str | None:
+        return None
 
     def prepare(self, task_id: str) -> Path:
         return self.repo_dir

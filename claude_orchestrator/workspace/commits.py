@@ -1,0 +1,116 @@
+"""Commits of a :class:`~.git.GitWorkspace`: one commit per task in its worktree, and the status commits of
+the engine's own files (tasks.json …) in the main tree."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .paths import listing, under
+
+if TYPE_CHECKING:
+    from .git import GitWorkspace
+
+_LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
+
+
+def commit_task(ws: GitWorkspace, task_id: str, title: str, *, allow_empty: bool = False) -> str | None:
+    """One commit of the task's changes (worker commits squashed in), sensitive and engine files left out
+    (listed in ``ws.skipped[task_id]``). Returns the sha, or None when there was nothing."""
+    git = ws.git
+    with ws.lock:
+        wt = ws.worktree(task_id)
+        base = ws.base(wt)
+        head = git.out(wt, "rev-parse", "HEAD")
+        subjects = git.out(wt, "log", "--format=%s", f"{base}..{head}").splitlines() if head != base else []
+        if head != base:
+            git.run(wt, "reset", "-q", "--soft", base)
+        candidates = sorted({p for e in git.status(wt) for p in e.paths()})
+        to_add = [p for p in candidates if not ws.skip(p)]
+        if to_add:
+            add = ("add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul")
+            git.run(wt, *add, input="\0".join(to_add), env=_LITERAL)
+        names = git.out(wt, "diff", "--cached", "--name-only", "-z", "--no-renames", base)
+        staged = [p for p in names.split("\0") if p]
+        drop = [p for p in staged if ws.skip(p)]
+        if drop:
+            git.run(wt, "reset", "-q", base, "--", *drop, env=_LITERAL)
+        staged = [p for p in staged if p not in drop]
+        skipped = sorted({p for p in candidates + drop if ws.skip(p)})
+        ws.skipped[task_id] = skipped
+        if not staged and not allow_empty:
+            return None
+        mine = f"{ws.cfg.commit_message_prefix} Task {task_id}: "
+        same = len(subjects) == 1 and subjects[0].startswith(mine) and not allow_empty
+        if same and git.out(wt, "write-tree") == git.out(wt, "rev-parse", f"{head}^{{tree}}"):
+            git.run(wt, "reset", "-q", "--soft", head)  # already committed as it is: keep that commit
+            return None
+        message = _message(ws.cfg.commit_message_prefix, task_id, title, staged, skipped, subjects)
+        git.run(wt, "commit", "-q", "--allow-empty", "-m", message)
+        return git.out(wt, "rev-parse", "HEAD")
+
+
+def _message(
+    prefix: str, task_id: str, title: str, staged: list[str], skipped: list[str], subjects: list[str]
+) -> str:
+    title_line = " ".join(title.split()) or "(untitled)"
+    more = f" (+{len(staged) - 20} more)" if len(staged) > 20 else ""
+    body = [f"Files: {', '.join(staged[:20])}{more}"]
+    if skipped:
+        body.append(f"Not committed (sensitive or engine files): {listing(skipped)}")
+    if subjects:
+        body.append("Worker commits: " + "; ".join(reversed(subjects)))
+    return f"{prefix} Task {task_id}: {title_line}\n\n" + "\n".join(body)
+
+
+def commit_status(ws: GitWorkspace) -> str | None:
+    """Commit tracked engine files (tasks.json …) modified in the main tree, when the target branch is
+    checked out there. Called before each merge; returns the sha or None."""
+    with ws.lock:
+        if ws.holder() != ws.root:
+            return None
+        changed = {
+            p
+            for e in ws.git.status(ws.root)
+            if not e.untracked
+            for p in e.paths()
+            if under(p, ws.ignore_paths)
+        }
+        if not changed:
+            return None
+        return _commit_exact(ws, sorted(changed), f"{ws.cfg.commit_message_prefix} Update task status")
+
+
+def _commit_exact(ws: GitWorkspace, paths: list[str], message: str) -> str | None:
+    """Commit `paths` of the main tree as they are at this instant, by plumbing: each file is read once
+    (``hash-object -w``), and that very blob goes into the commit and into the index. A file rewritten
+    meanwhile cannot make the index fall behind HEAD (``git commit --only`` reads it twice)."""
+    git, root = ws.git, ws.root
+    head = git.out(root, "rev-parse", "HEAD")
+    modes = {}
+    for line in git.out(root, "ls-tree", "-z", head, "--", *paths, env=_LITERAL).split("\0"):
+        meta, _, name = line.partition("\t")
+        if name:
+            modes[name] = meta.split()[0]
+    entries = []
+    for p in paths:
+        f = root / p
+        if f.is_file() and not f.is_symlink():
+            blob = git.out(root, "hash-object", "-w", "--", p, env=_LITERAL)
+            entries.append(f"{modes.get(p, '100644')} {blob}\t{p}")
+        else:
+            entries.append(f"0 {'0' * len(head)}\t{p}")  # deleted: drop it from the tree
+    info = "\0".join(entries) + "\0"
+    with tempfile.TemporaryDirectory(prefix="co-status-") as d:
+        env = {"GIT_INDEX_FILE": str(Path(d) / "index")}
+        git.run(root, "read-tree", head, env=env)
+        git.run(root, "update-index", "-z", "--index-info", input=info, env=env)
+        tree = git.out(root, "write-tree", env=env)
+    if tree == git.out(root, "rev-parse", f"{head}^{{tree}}"):
+        git.run(root, "update-index", "-z", "--index-info", input=info)  # index catches up with HEAD
+        return None
+    commit = git.out(root, "commit-tree", tree, "-p", head, "-m", message)
+    git.run(root, "update-ref", "-m", message, f"refs/heads/{ws.target_branch}", commit, head)
+    git.run(root, "update-index", "-z", "--index-info", input=info)
+    return commit

@@ -1,0 +1,112 @@
+"""What a reviewer sees of a task (its diff, its changed files) and the reset before a retry, for a
+:class:`~.git.GitWorkspace`. Both read the worktree as it is now through a snapshot tree."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .gitops import GitRunner
+from .hardening import DIFF_ARGS
+from .paths import sanitize, truncate
+
+if TYPE_CHECKING:
+    from .git import GitWorkspace
+
+_LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
+_PATCHES = ".patches"
+
+
+def snapshot_tree(git: GitRunner, wt: Path, skip: Callable[[str], bool]) -> str:
+    """A tree of the worktree as it is now (HEAD + staged + unstaged + untracked), leaving out paths
+    for which `skip` is true, built in a temporary index so the worktree's own index is untouched."""
+    index = Path(git.out(wt, "rev-parse", "--git-path", "index"))
+    index = index if index.is_absolute() else wt / index
+    with tempfile.TemporaryDirectory(prefix="co-index-") as d:
+        tmp = Path(d) / "index"
+        if index.exists():
+            shutil.copyfile(index, tmp)
+        env = {"GIT_INDEX_FILE": str(tmp), **_LITERAL}
+        paths = [p for e in git.status(wt) for p in e.paths() if not skip(p)]
+        if paths:
+            add = ("add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul")
+            git.run(wt, *add, input="\0".join(paths), env=env)
+        staged = git.out(
+            wt, "diff", *DIFF_ARGS, "--cached", "--name-only", "-z", "--no-renames", "HEAD", env=env
+        )
+        drop = [p for p in staged.split("\0") if p and skip(p)]
+        if drop:
+            git.run(wt, "reset", "-q", "HEAD", "--", *drop, env=env)
+        return git.out(wt, "write-tree", env=env)
+
+
+def _view(ws: GitWorkspace, task_id: str) -> tuple[Path, str, str, list[str], list[str]]:
+    git = ws.git
+    wt = ws.worktree(task_id)
+    base = ws.base(wt)
+    tree = snapshot_tree(git, wt, ws.sensitive)
+    names = [
+        p
+        for p in git.out(wt, "diff", *DIFF_ARGS, "--name-only", "-z", "--no-renames", base, tree).split("\0")
+        if p
+    ]
+    hidden = {p for p in names if ws.sensitive(p)} | {
+        p for e in git.status(wt) for p in e.paths() if ws.sensitive(p)
+    }
+    return wt, base, tree, [p for p in names if p not in hidden], sorted(hidden)
+
+
+def changed_files(ws: GitWorkspace, task_id: str) -> list[str]:
+    """Files the task changed against its base: committed, staged, unstaged and untracked (repo paths)."""
+    _, _, _, shown, hidden = _view(ws, task_id)
+    return sorted(set(shown) | set(hidden))
+
+
+def diff(ws: GitWorkspace, task_id: str, max_bytes: int = 200_000) -> str:
+    """The task's diff against its base for review; sensitive files are named but never shown."""
+    wt, base, tree, shown, hidden = _view(ws, task_id)
+    text = ws.git.run(wt, "diff", *DIFF_ARGS, base, tree, "--", *shown, env=_LITERAL).stdout if shown else ""
+    if hidden:
+        text += f"\n# not shown (sensitive files): {', '.join(hidden)}\n"
+    return truncate(text, max_bytes)
+
+
+def reset_to_base(ws: GitWorkspace, task_id: str, *, max_bytes: int | None = None) -> str:
+    """Re-cut the task's branch on the target's current tip for a retry. Its previous work is saved first
+    (a patch file under the run dir and a ref refs/orchestrator-saved/...); returns the patch."""
+    git, sens = ws.git, ws.sensitive
+    with ws.lock:
+        wt = ws.worktree(task_id)
+        base = ws.base(wt)
+        tree = snapshot_tree(git, wt, sens)
+        names = [
+            p
+            for p in git.out(wt, "diff", *DIFF_ARGS, "--name-only", "-z", base, tree).split("\0")
+            if p and not sens(p)
+        ]
+        patch = text = ""
+        if names:
+            patch = git.run(wt, "diff", *DIFF_ARGS, "--binary", base, tree, "--", *names, env=_LITERAL).stdout
+            text = git.run(wt, "diff", *DIFF_ARGS, base, tree, "--", *names, env=_LITERAL).stdout
+        pdir = ws.run_dir / _PATCHES
+        pdir.mkdir(parents=True, exist_ok=True)
+        refs = f"refs/orchestrator-saved/{sanitize(ws.run_id)}/{sanitize(task_id)}/"
+        n = 1 + len(git.out(wt, "for-each-ref", "--format=%(refname)", refs).split())
+        stem = f"{sanitize(task_id)}-{n}"
+        (pdir / f"{stem}.patch").write_text(patch, encoding="utf-8", errors="surrogateescape")
+        saved = git.out(
+            wt, "commit-tree", tree, "-p", "HEAD", "-m", f"saved work of task {task_id} before retry {n}"
+        )
+        git.run(wt, "update-ref", f"{refs}{n}", saved)
+        for e in git.status(wt):  # tracked sensitive files the reset would revert: keep a copy
+            if not e.untracked and sens(e.path) and (wt / e.path).is_file():
+                dest = pdir / f"{stem}.files" / e.path
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(wt / e.path, dest)
+        git.run(wt, "reset", "-q", "--hard", ws.tip())
+        keep = [a for pat in ws.cfg.sensitive_patterns for a in ("-e", pat)]
+        git.run(wt, "clean", "-fdq", *keep)
+        return truncate(text, max_bytes) if max_bytes is not None else text
