@@ -14,10 +14,11 @@ The public API, loaded lazily so that `import claude_orchestrator` (and `task-ma
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from .errors import OrchestratorError
+
+TYPE_CHECKING = False  # not typing's: importing typing is most of this module's start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 
@@ -60,5 +61,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
+        import importlib
+
         return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,4 @@
-from claude_orchestrator.cli.main import main
+from claude_orchestrator.cli.boot import claude_orchestrator
 
 if __name__ == "__main__":
-    main()
+    claude_orchestrator()

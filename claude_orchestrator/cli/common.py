@@ -10,6 +10,7 @@ import click
 
 from ..errors import OrchestratorError
 from ..files import lone_surrogate
+from .boot import release
 
 
 class LazyGroup(click.Group):
@@ -34,6 +35,7 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
+            release()  # a Ctrl-C held during start-up (boot.py) interrupts here, as one clean line
             return super().invoke(ctx)
         except OrchestratorError as e:
             say_error(str(e))

@@ -169,6 +169,7 @@ class RunEngine:
         if ws.notice:
             report.notices.append(str(ws.notice))
         report.notices += run_notices(self.cfg, {u.unit.backend for u in sel.units})
+        sel = self._skip_merged(sel, rule, ws, recorder, report)
         report.target_branch = ws.target_branch
         report.write()
         self.ledger.configure(run_id=self.run_id)
@@ -200,6 +201,25 @@ class RunEngine:
         if self.verifier is not None:
             report.verification = self.verifier.counts()
         report.write()
+
+    def _skip_merged(
+        self, sel: Selection, rule: BackendRule, ws: Any, recorder: TaskRecorder, report: RunReport
+    ) -> Selection:
+        """Units whose work the target branch already holds are recorded done, not run (run/merged.py)."""
+        from .merged import already_merged
+
+        merged = already_merged(ws, sel.runnable_ids, sel.tasks)
+        for uid, commit in merged.items():
+            recorder.done(
+                uid, {"run_id": self.run_id, "status": "done", "commit": commit, "already_merged": True}
+            )
+            report.notices.append(
+                f"task {uid}: its work is already in {ws.target_branch} (commit {commit[:10]}): done, not run again"
+            )
+        if not merged or report.tag is None:
+            return sel
+        recorder.flush()
+        return self._select(report.tag, rule)
 
     def _scheduler(
         self,

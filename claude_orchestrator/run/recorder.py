@@ -7,6 +7,10 @@ the order asked, on the recorder's own thread; each is a locked read-modify-writ
 (`TaskStore.edit`), so edits others make meanwhile (`task-master set-status`, an editor) are kept.
 Each unit's `result.json` in the run folder is written here too, next to its tasks.json record.
 
+Stale writes by other programs (task-master-ai writes back a copy it read before taking the lock) are
+undone: the recorder notes the statuses it sets (run/claims.py), re-reads the file on each later write, a
+moment after each write and when flushed, and puts back what a stale copy erased, with a RunWarning.
+
 `started`, `failed` and `done` only queue the write (a failed write becomes a WARNING event): the scheduler
 thread and the merge stage must not wait for a file; `add_follow_ups` and `recover` wait for theirs and
 raise its error. `flush` waits for every write queued so far. `on_settled`, when given, is called on the
@@ -19,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,11 +34,13 @@ from ..taskmaster import ops
 from ..taskmaster.model import Subtask, TagData, Task
 from ..taskmaster.store import TaskStore
 from ..workers.base import WorkUnit
+from .claims import Claims
 from .folder import task_dir, write_json_atomic
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 THREAD_NAME = "tasks-writer"
+RECHECK_S = 0.5  # a stale writer's write-back lands this soon after ours, or at the next write or flush
 
 
 class TaskRecorder:
@@ -55,6 +61,9 @@ class TaskRecorder:
         self._lock = threading.Lock()
         self._queued = 0
         self._unsettled = False  # a unit was recorded done since on_settled was last called
+        self.claims = Claims()
+        self._recheck: threading.Timer | None = None
+        self._closed = False
 
     # -- from the scheduler thread: queued ---------------------------------------------------------
 
@@ -73,8 +82,9 @@ class TaskRecorder:
     # -- waited for ----------------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Wait until every write queued so far is made (and `on_settled` has run after them)."""
-        self._pool.submit(lambda: None).result()
+        """Wait until every write queued so far is made (and `on_settled` has run after them), then
+        re-read tasks.json and restore what a stale write erased."""
+        self._pool.submit(self._check).result()
 
     def add_follow_ups(self, unit: WorkUnit, follow_ups: Iterable[Any]) -> list[Task]:
         """The review's follow-ups as new tasks that depend on the unit's task."""
@@ -88,6 +98,10 @@ class TaskRecorder:
 
     def close(self) -> None:
         """Wait for every queued write."""
+        with self._lock:
+            self._closed = True
+            if self._recheck is not None:
+                self._recheck.cancel()
         self._pool.shutdown(wait=True)
 
     def __enter__(self) -> TaskRecorder:
@@ -115,6 +129,10 @@ class TaskRecorder:
             with self._lock:
                 self.writes += 1
                 self._unsettled |= fn == self._done
+                if self._recheck is None and not self._closed:
+                    self._recheck = threading.Timer(RECHECK_S, self._schedule_check)
+                    self._recheck.daemon = True
+                    self._recheck.start()
             return out
         finally:
             with self._lock:
@@ -144,31 +162,60 @@ class TaskRecorder:
             message = f"could not record {what} in tasks.json: {err}"
             self.bus.publish(RunWarning(run_id=self.run_id, message=message))
 
-    def _edit(self) -> contextlib.AbstractContextManager[TagData]:
-        return self.store.edit(self.tag)
+    @contextlib.contextmanager
+    def _edit(self) -> Iterator[TagData]:
+        """A locked read-modify-write that first restores what stale writes erased since ours."""
+        with self.store.edit(self.tag) as data:
+            restored = self.claims.restore(data)
+            yield data
+        for message in restored:
+            log.warning("%s", message)
+            if self.bus is not None:
+                self.bus.publish(RunWarning(run_id=self.run_id, message=message))
+
+    def _schedule_check(self) -> None:
+        with self._lock:
+            self._recheck = None
+            if self._closed:
+                return
+            with contextlib.suppress(RuntimeError):  # shut down meanwhile
+                self._pool.submit(self._check)
+
+    def _check(self) -> None:
+        """Re-read tasks.json (no lock, no write) and restore, under the lock, what a stale write erased."""
+        try:
+            if self.claims.erased(self.store.load(self.tag)):
+                with self._edit():
+                    pass
+        except OrchestratorError as e:  # unreadable for now: the next write or check tries again
+            log.warning("could not re-read tasks.json: %s", e)
+
+    def _set(self, data: TagData, unit_id: str, status: str, meta: dict[str, Any] | None = None) -> None:
+        """Set the unit's status (and metadata.orchestrator), noting the claim."""
+        item = data.find(unit_id)
+        before = item.status
+        ops.set_status(data, [unit_id], status)
+        if meta is not None:
+            _set_meta(item, meta)
+        self.claims.note(unit_id, before, status, meta)
 
     def _set_status(self, unit_id: str, status: str) -> None:
         with self._edit() as data:
-            ops.set_status(data, [unit_id], status)
+            self._set(data, unit_id, status)
 
     def _failed(self, unit_id: str, reason: str) -> None:
         write_json_atomic(
             task_dir(self.run_path, unit_id, create=True) / "result.json",
             {"run_id": self.run_id, "status": "failed", "reason": reason},
         )
-        with self._edit() as data:
-            try:
-                item = data.find(unit_id)
-            except OrchestratorError:
-                return
-            ops.set_status(data, [unit_id], "blocked")
-            _set_meta(item, {"run_id": self.run_id, "status": "failed", "reason": reason[:1000]})
+        with self._edit() as data, contextlib.suppress(OrchestratorError):
+            meta = {"run_id": self.run_id, "status": "failed", "reason": reason[:1000]}
+            self._set(data, unit_id, "blocked", meta)
 
     def _done(self, unit_id: str, info: dict[str, Any]) -> None:
         write_json_atomic(task_dir(self.run_path, unit_id, create=True) / "result.json", info)
         with self._edit() as data:
-            ops.set_status(data, [unit_id], "done")
-            _set_meta(data.find(unit_id), {k: v for k, v in info.items() if k != "status"})
+            self._set(data, unit_id, "done", {k: v for k, v in info.items() if k != "status"})
 
     def _add_follow_ups(self, unit: WorkUnit, follow_ups: list[Any]) -> list[Task]:
         with self._edit() as data:
@@ -189,7 +236,7 @@ class TaskRecorder:
             for uid in ids:
                 with contextlib.suppress(OrchestratorError):
                     if data.find(uid).status != "done":
-                        ops.set_status(data, [uid], "done")
+                        self._set(data, uid, "done")
 
 
 def _set_meta(item: Task | Subtask, orchestrator: dict[str, Any]) -> None:

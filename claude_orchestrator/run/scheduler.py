@@ -307,8 +307,8 @@ class Scheduler:
         st, uid = self.state, att.uid
         try:
             dec = fut.result()
-        except OrchestratorError as e:
-            st.fail(uid, f"integration failed: {e}")
+        except OrchestratorError as e:  # during a stop, likely a command the stop killed: redo it later
+            (st.interrupt if self._stopping else st.fail)(uid, f"integration failed: {e}")
             return
         except BaseException as e:  # a bug in the integrator stops the run, loudly
             self._abort = e
@@ -332,10 +332,10 @@ class Scheduler:
     def _attempt_failed(self, uid: str, reason: str) -> None:
         st = self.state
         delay = self._retries.after_failure(uid)
-        if delay is None:
-            st.fail(uid, reason)
-        elif self._stopping:
+        if self._stopping:  # the stop may be why it failed (a killed command): an interruption
             st.interrupt(uid, f"stop requested after a failed attempt: {reason}")
+        elif delay is None:
+            st.fail(uid, reason)
         else:
             self._retry(uid, st.attempts[uid] + 1, reason, delay)
             st.status[uid] = BACKOFF

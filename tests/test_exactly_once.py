@@ -1,0 +1,124 @@
+"""Exactly once: work already merged is done and never runs again; a stop is an interruption, not a
+failure. Real git repositories, the api backend through the real SDK against the fake model."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_engine import _task, _writer, env_fake, git, make_repo, run_cli, tasks_of, worker_starts
+
+from claude_orchestrator.taskmaster.store import TaskStore
+
+__all__ = ["env_fake"]  # the fixture, shared with test_engine
+
+
+def per_task_commits(root: Path) -> list[str]:
+    subjects = git(root, "log", "--format=%s", "main").splitlines()
+    return [s for s in subjects if re.match(r"\[orchestrator\] Task \d+:", s)]
+
+
+def set_pending(root: Path, tid: str, *, forget: bool = False) -> None:
+    store = TaskStore(root)
+    with store.edit(store.current_tag()) as data:
+        item = data.find(tid)
+        item.status = "pending"
+        if forget:
+            item.extra.pop("metadata", None)
+
+
+def test_a_merged_task_set_back_to_pending_is_done_not_run(tmp_path: Path, env_fake: Any) -> None:
+    root = make_repo(tmp_path / "p", [_task(1), _task(2, [1])])
+    fake = env_fake(_writer({"1": ("a.txt", "a\n"), "2": ("b.txt", "b\n")}))
+    assert run_cli(root, "--backend", "api", "--no-review").exit_code == 0
+    set_pending(root, "1")
+    before = len(worker_starts(fake))
+    res = run_cli(root, "--backend", "api", "--no-review")
+    assert res.exit_code == 0, res.output
+    assert "task 1: its work is already in main" in res.output
+    assert worker_starts(fake)[before:] == []  # nothing ran again
+    assert all(t["status"] == "done" for t in tasks_of(root).values())
+    assert len(per_task_commits(root)) == 2
+
+
+def test_a_run_killed_between_merge_and_record_resumes_without_rerunning(
+    tmp_path: Path, env_fake: Any
+) -> None:
+    """The state `kill -9` leaves right after task 2's merge: the branch is in main, but neither
+    tasks.json nor the run's journal says so, and the run is still marked running."""
+    root = make_repo(tmp_path / "p", [_task(1), _task(2, [1]), _task(3, [2])])
+    fake = env_fake(_writer({"1": ("a.txt", "a\n"), "2": ("b.txt", "b\n"), "3": ("c.txt", "c\n")}))
+    assert run_cli(root, "--backend", "api", "--no-review", "--id", "1,2").exit_code == 0
+    run_dir = next((root / ".taskmaster" / "runs").iterdir())
+    meta = json.loads((run_dir / "run.json").read_text())
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (run_dir / "run.json").write_text(json.dumps({**meta, "status": "running", "pid": dead.pid}))
+    events = (run_dir / "events.ndjson").read_text().splitlines()
+    kept = [e for e in events if json.loads(e).get("task_id") != "2"]
+    (run_dir / "events.ndjson").write_text("\n".join(kept) + "\n")
+    set_pending(root, "2", forget=True)
+    before = len(worker_starts(fake))
+    res = run_cli(root, "--backend", "api", "--no-review")
+    assert res.exit_code == 0, res.output
+    assert "resuming run" in res.output and "task 2: its work is already in main" in res.output
+    assert worker_starts(fake)[before:] == ["3"]
+    assert all(t["status"] == "done" for t in tasks_of(root).values())
+    assert len(per_task_commits(root)) == 3
+
+
+def _start_run(root: Path, workers: int = 3) -> subprocess.Popen[bytes]:
+    script = (
+        "import sys\nfrom claude_orchestrator.cli.main import main\n"
+        f"main(['run', '--working-dir', sys.argv[1], '--backend', 'api', '--no-progress', '--no-review', "
+        f"'--workers', '{workers}'])\n"
+    )
+    return subprocess.Popen(  # its own process group, as a terminal's foreground job
+        [sys.executable, "-c", script, str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def _wait_for(root: Path, status: str, count: int = 1) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if sum(t["status"] == status for t in tasks_of(root).values()) >= count:
+                return
+        except (json.JSONDecodeError, KeyError):
+            pass
+        time.sleep(0.01)
+    raise AssertionError(f"no task became {status}")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_double_interrupt_fails_nothing(tmp_path: Path, env_fake: Any, signum: int) -> None:
+    """Two Ctrl-C (to the whole process group, as a terminal sends them) while tasks are being prepared,
+    worked and merged: the run stops, no task is failed, and the next run finishes them all."""
+    n = 8
+    root = make_repo(tmp_path / "p", [_task(i) for i in range(1, n + 1)])
+    env_fake(_writer({str(i): (f"f{i}.txt", f"{i}\n") for i in range(1, n + 1)}), latency=0.05)
+    proc = _start_run(root)
+    _wait_for(root, "in-progress")
+    os.killpg(proc.pid, signum)
+    time.sleep(0.05)
+    os.killpg(proc.pid, signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 1), err
+    assert b"Traceback" not in err and b"Exception ignored" not in err, err
+    statuses = {k: t["status"] for k, t in tasks_of(root).items()}
+    assert "blocked" not in statuses.values(), statuses
+    res = run_cli(root, "--backend", "api", "--no-review")
+    assert res.exit_code == 0, res.output
+    assert all(t["status"] == "done" for t in tasks_of(root).values())
+    assert len(per_task_commits(root)) == n
