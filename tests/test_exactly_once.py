@@ -114,7 +114,7 @@ def test_a_double_interrupt_fails_nothing(tmp_path: Path, env_fake: Any, signum:
     time.sleep(0.05)
     os.killpg(proc.pid, signum)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode in (0, 1), err
+    assert proc.returncode in (0, 130), err  # done before the stop took, or stopped
     assert b"Traceback" not in err and b"Exception ignored" not in err, err
     statuses = {k: t["status"] for k, t in tasks_of(root).items()}
     assert "blocked" not in statuses.values(), statuses
