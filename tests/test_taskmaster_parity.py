@@ -116,6 +116,9 @@ def test_read_commands_answer_alike(tmp_path: Path, scratch: Path) -> None:
         theirs["task"]["title"],
         theirs["originalTaskId"],
     )
+    mine, theirs = both_json(["show", "3", "--json"], ours, real, scratch)
+    keys = ("complexity", "recommendedSubtasks", "expansionPrompt", "priority", "dependencies")
+    assert {k: mine["task"][k] for k in keys} == {k: theirs["task"][k] for k in keys}
     mine, theirs = both_json(["show", "1,3,9", "--json"], ours, real, scratch)
     assert [str(t["id"]) for t in mine["tasks"]] == [str(t["id"]) for t in theirs["tasks"]]
     assert mine["notFound"] == theirs["notFound"] == ["9"]

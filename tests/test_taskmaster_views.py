@@ -127,3 +127,5 @@ def test_list_json_keeps_metadata_and_merges_the_complexity_report(tmp_path: Pat
     assert (t2["complexity"], t2["recommendedSubtasks"], t2["expansionPrompt"]) == (8, 4, "split")
     assert "complexityReasoning" not in t2
     assert list(t2)[-1] == "blocks"
+    shown = json.loads(run_ours(["show", "2", "--json"], root).stdout)["task"]
+    assert (shown["complexity"], shown["expansionPrompt"]) == (8, "split")

@@ -132,7 +132,9 @@ def show_cmd(
     if silent:
         return
     if c.json:
-        echo_json(render.show_json(units, asked, missing))
+        from ..taskmaster.reports import complexity_by_task
+
+        echo_json(render.show_json(units, asked, missing, complexity_by_task(c.store, data.name)))
         return
     click.echo("\n\n".join(render.unit_text(data, u, subtask_status=status) for u in units))
     if missing:

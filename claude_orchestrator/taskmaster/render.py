@@ -53,13 +53,26 @@ def next_json(tag: TagData, unit: Task | Subtask | None) -> dict[str, Any]:
     }
 
 
-def show_json(units: list[Task | Subtask], asked: list[str], not_found: list[str]) -> dict[str, Any]:
+def show_json(
+    units: list[Task | Subtask],
+    asked: list[str],
+    not_found: list[str],
+    complexity: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """As the new core's `show --json`: the unit as written, with the complexity report's fields for a task."""
+
+    def one(u: Task | Subtask) -> dict[str, Any]:
+        row = u.to_json()
+        if isinstance(u, Task):
+            row.update({k: v for k, v in (complexity or {}).get(u.uid, {}).items() if v is not None})
+        return row
+
     if len(asked) == 1 and units:
-        out: dict[str, Any] = {"task": units[0].to_json(), "found": True, "storageType": "file"}
+        out: dict[str, Any] = {"task": one(units[0]), "found": True, "storageType": "file"}
         if isinstance(units[0], Subtask):
             out["originalTaskId"] = units[0].uid
         return out
-    return {"tasks": [u.to_json() for u in units], "notFound": not_found, "storageType": "file"}
+    return {"tasks": [one(u) for u in units], "notFound": not_found, "storageType": "file"}
 
 
 # ---------------------------------------------------------------- text
