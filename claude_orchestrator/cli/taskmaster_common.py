@@ -75,9 +75,6 @@ def legacy_options(*, file: bool = True) -> Callable[[F], F]:
     return tm_options(file="-f" if file else None)
 
 
-common = legacy_options()
-
-
 def record_option(fn: F) -> F:
     return click.option(
         "--record",
