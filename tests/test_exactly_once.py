@@ -16,9 +16,18 @@ from typing import Any
 import pytest
 from test_engine import _task, _writer, env_fake, git, make_repo, run_cli, tasks_of, worker_starts
 
+from claude_orchestrator.environment import find_claude_cli
 from claude_orchestrator.taskmaster.store import TaskStore
+from claude_orchestrator.testing.demo_model import FILES, demo_model
 
 __all__ = ["env_fake"]  # the fixture, shared with test_engine
+
+
+def expected(uid: str) -> tuple[str, str]:
+    """The file the demo model's worker writes for a task."""
+    if uid.isdigit() and int(uid) in FILES:
+        return FILES[int(uid)]
+    return f"notes/task-{uid}.md", f"# Task {uid}\n\nDone by the demo worker.\n"
 
 
 def per_task_commits(root: Path) -> list[str]:
@@ -122,3 +131,90 @@ def test_a_double_interrupt_fails_nothing(tmp_path: Path, env_fake: Any, signum:
     assert res.exit_code == 0, res.output
     assert all(t["status"] == "done" for t in tasks_of(root).values())
     assert len(per_task_commits(root)) == n
+
+
+def _merged_events(root: Path) -> int:
+    runs = root / ".taskmaster" / "runs"
+    try:
+        return sum(f.read_text().count('"task_merged"') for f in runs.glob("*/events.ndjson"))
+    except OSError:
+        return 0
+
+
+def _statuses(root: Path) -> list[str]:
+    try:
+        return [t["status"] for t in tasks_of(root).values()]
+    except (json.JSONDecodeError, KeyError, OSError):
+        return []
+
+
+KILL_POINTS = {  # while the first task works; right after a merge (maybe before its record); later on
+    "working": lambda root: "in-progress" in _statuses(root),
+    "merged": lambda root: _merged_events(root) >= 1,
+    "two done": lambda root: _statuses(root).count("done") >= 2,
+    "three merged": lambda root: _merged_events(root) >= 3,
+}
+BACKENDS = [
+    "api",
+    pytest.param(
+        "claude-code",
+        marks=[
+            pytest.mark.claude_cli,
+            pytest.mark.skipif(find_claude_cli() is None, reason="Claude Code CLI not bundled"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("point", sorted(KILL_POINTS))
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_kill_9_at_any_point_then_one_run_finishes_exactly_once(
+    tmp_path: Path, env_fake: Any, backend: str, point: str
+) -> None:
+    n = 4
+    root = make_repo(tmp_path / "p", [_task(i, [i - 1] if i > 1 else []) for i in range(1, n + 1)])
+    fake = env_fake(demo_model)
+    argv = ["run", "--working-dir", str(root), "--backend", backend, "--no-progress", "--workers", "2"]
+    script = f"from claude_orchestrator.cli.main import main\nmain({argv!r})\n"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while not KILL_POINTS[point](root) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.005)
+    proc.kill()  # kill -9 of the run's process
+    proc.wait()
+    done_at_kill = {k for k, t in tasks_of(root).items() if t["status"] == "done"}
+    before = len(worker_starts(fake))
+    res = run_cli(root, "--backend", backend)
+    assert res.exit_code == 0, res.output
+    assert set(worker_starts(fake)[before:]).isdisjoint(done_at_kill), "a finished task ran again"
+    assert all(s == "done" for s in _statuses(root))
+    assert sorted(per_task_commits(root)) == sorted(
+        f"[orchestrator] Task {i}: Task number {i}" for i in range(1, n + 1)
+    )
+    for i in range(1, n + 1):
+        path, body = expected(str(i))
+        assert (root / path).read_text() == body
+    assert subprocess.run(["git", "fsck", "--no-progress"], cwd=root, capture_output=True).returncode == 0
+
+
+def test_a_worktree_added_but_never_checked_out_is_checked_out_when_resumed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`kill -9` right after `git worktree add --no-checkout`, before its marker: the resumed run's
+    worktree must hold the files (it used to start empty, and the task's commit failed)."""
+    from gitrepo import isolate_git
+    from gitrepo import make_repo as plain_repo
+
+    from claude_orchestrator.config import GitConfig
+    from claude_orchestrator.workspace.git import GitWorkspace
+
+    isolate_git(monkeypatch, tmp_path)
+    repo = plain_repo(tmp_path / "r")
+    ws = GitWorkspace.open(repo, "run1", GitConfig())
+    assert isinstance(ws, GitWorkspace)
+    path = ws.run_dir / "1"
+    git(repo, "worktree", "add", "-q", "--no-checkout", "--no-track", "-b", ws.branch("1"), str(path), "main")
+    assert sorted(p.name for p in ws.prepare("1").iterdir()) == [".git", "a.txt", "b.txt"]
+    assert git(path, "status", "--porcelain") == ""

@@ -171,10 +171,12 @@ class GitWorkspace:
                     if info is not None and info.path.is_dir()
                     else self._add_worktree(task_id, info)
                 )
-            pending = Path(self.git.out(path, "rev-parse", "--absolute-git-dir")) / _PENDING
-            if pending.exists():
+            gitdir = Path(self.git.out(path, "rev-parse", "--absolute-git-dir"))
+            pending = gitdir / _PENDING
+            # no index yet: `worktree add --no-checkout` was killed before the marker was written
+            if pending.exists() or not (gitdir / "index").exists():
                 self.git.run(path, "reset", "-q", "--hard", "HEAD")
-                pending.unlink()
+                pending.unlink(missing_ok=True)
             return self._cwd(path)
 
     def _add_worktree(self, task_id: str, stale: WorktreeInfo | None) -> Path:
