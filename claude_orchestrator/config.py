@@ -63,6 +63,15 @@ class ExecutionConfig(_Section):
         False,
         description="Claude Code workers start the project's (.mcp.json) and your settings' MCP servers",
     )
+    claude_code_exclude_dynamic_prompt: bool = Field(
+        True, description="per-directory parts of Claude Code's system prompt move to the first user message"
+    )
+    claude_code_stagger_seconds: float = Field(
+        5.0, ge=0, description="a worker waits up to this long for one sharing its prompt to cache it"
+    )
+    claude_code_max_subagents: int | None = Field(4, ge=0, description="subagents per worker attempt")
+    claude_code_setting_sources: list[Literal["user", "project", "local"]] = ["user", "project"]
+    claude_code_skills: bool = Field(True, description="the project's skills are offered to workers")
 
 
 class VerificationConfig(_Section):

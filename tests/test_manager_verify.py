@@ -120,3 +120,23 @@ def test_the_schema_refuses_bad_commands(bad):
 
     with pytest.raises(ValidationError):
         PlannedTask(**_planned(verify=bad))
+
+
+def test_pick_shows_each_attempt_and_repairs_an_attempt_not_offered(project: Path, inproc):  # noqa: F811
+    inproc.enqueue(
+        json_reply({"attempt": 7, "reason": "the best"}),
+        json_reply({"attempt": 3, "reason": "smaller and tested"}),
+    )
+    manager, _ = _manager(inproc, project)
+    attempts = {
+        1: {"diff": "+a = 1", "summary": "did a", "checks": "$ pytest -q\n  -> exit 0"},
+        3: {"diff": "+b = 2", "summary": "did b", "checks": "(none)"},
+    }
+    answer = manager.pick(task(5, acceptanceCriteria=["b is 2"]), attempts)
+    assert (answer.attempt, answer.reason) == (3, "smaller and tested")
+    first = inproc.requests[0]
+    assert "Several workers did the same task" in first.system_text
+    text = first.last_user_text
+    assert "## Attempt 1\nWorker's summary:\ndid a" in text and "+b = 2" in text and "- b is 2" in text
+    assert "Pick one of the attempts 1, 3." in text
+    assert "attempt 7 is not one of [1, 3]" in inproc.requests[1].last_user_text

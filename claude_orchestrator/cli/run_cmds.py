@@ -41,7 +41,7 @@ def print_report(report: Any, echo: Any = click.echo) -> None:
     if report.status == "stopped" and report.pending:
         echo(f"  not started: {', '.join(report.pending)}")
     v = report.verification
-    if v:
+    if any(v.values()):
         echo(
             f"  checks: {v.get('verified', 0)} verified, {v.get('failed_verification', 0)} failed "
             f"verification, {v.get('unchecked', 0)} without checks"
@@ -72,6 +72,11 @@ def print_report(report: Any, echo: Any = click.echo) -> None:
 @click.option("--budget-usd", type=click.FloatRange(min=0, min_open=True), help="Stop new work at this cost.")
 @click.option("--no-review", is_flag=True, help="Skip the manager's review of each task.")
 @click.option("--no-verify", is_flag=True, help="Skip running each task's verify commands.")
+@click.option(
+    "--attempts",
+    type=click.IntRange(1, 16),
+    help="Best of N: N attempts per task at once, the best passing one kept (default: metadata.attempts).",
+)
 @click.option("--fresh", is_flag=True, help="Start a new run even if the last one was interrupted.")
 @click.option(
     "--record", type=click.Path(dir_okay=False, path_type=Path), help="Save model exchanges (JSONL)."
@@ -91,6 +96,7 @@ def run_cmd(
     budget_usd: float | None,
     no_review: bool,
     no_verify: bool,
+    attempts: int | None,
     fresh: bool,
     record: Path | None,
     file: Path | None,
@@ -123,6 +129,7 @@ def run_cmd(
         record=record,
         review=False if no_review else None,
         verify=False if no_verify else None,
+        attempts=attempts,
         resume=not fresh,
     )
     engine = RunEngine(store, cfg, options)

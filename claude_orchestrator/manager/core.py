@@ -21,6 +21,7 @@ from .schemas import (
     ComplexityAnswer,
     ExpandAnswer,
     ParsePrdAnswer,
+    PickAnswer,
     PlannedSubtask,
     ReviewAnswer,
     UpdateAnswer,
@@ -288,6 +289,41 @@ class Manager:
             research_note=_research_note(research),
         )
 
+    # -- best of N ---------------------------------------------------------------------------------
+    def pick(
+        self, task: dict[str, Any], attempts: dict[int, dict[str, str]], *, max_diff_chars: int = 60_000
+    ) -> PickAnswer:
+        """The attempt to keep among `attempts` (number -> its diff, summary and checks), with the reason."""
+        per = max(2000, max_diff_chars // max(1, len(attempts)))
+        shown = []
+        for k, a in sorted(attempts.items()):
+            diff = a.get("diff", "")
+            if len(diff) > per:
+                diff = diff[:per] + f"\n... ({len(diff) - per} more characters cut)"
+            shown.append(
+                f"## Attempt {k}\nWorker's summary:\n{a.get('summary') or '(none)'}\n\n"
+                f"Checks:\n{a.get('checks') or '(none)'}\n\nDiff:\n```diff\n{diff or '(empty diff)'}\n```"
+            )
+        offered = sorted(attempts)
+
+        def check(answer: PickAnswer) -> list[str]:
+            ok = answer.attempt in attempts
+            return [] if ok else [f"attempt {answer.attempt} is not one of {offered}"]
+
+        return self._ask_graph(
+            PickAnswer,
+            "pick",
+            check,
+            task_id=str(task["id"]),
+            tid=task["id"],
+            title=task.get("title", ""),
+            description=task.get("description", ""),
+            details=task.get("details", ""),
+            criteria=_criteria(task),
+            attempts="\n\n".join(shown),
+            numbers=", ".join(map(str, offered)),
+        )
+
     # -- review ------------------------------------------------------------------------------------
     def review(
         self,
@@ -301,9 +337,6 @@ class Manager:
     ) -> ReviewAnswer:
         """`test_output`: the commands the worker says it ran; `checks`: the task's verify commands as the
         orchestrator ran them (real exit codes)."""
-        criteria = task.get("acceptanceCriteria") or []
-        if not criteria and task.get("testStrategy"):
-            criteria = [f"Verified by: {task['testStrategy']}"]
         if len(diff) > max_diff_chars:
             diff = diff[:max_diff_chars] + f"\n... ({len(diff) - max_diff_chars} more characters cut)"
         return self._ask(
@@ -314,12 +347,19 @@ class Manager:
             title=task.get("title", ""),
             description=task.get("description", ""),
             details=task.get("details", ""),
-            criteria="\n".join(f"- {c}" for c in criteria) or "(none given: judge by the description)",
+            criteria=_criteria(task),
             summary=summary or "(none)",
             diff=diff or "(empty diff)",
             test_output=test_output if test_output is not None else "(no tests were run)",
             checks=checks if checks is not None else "(none were run)",
         )
+
+
+def _criteria(task: dict[str, Any]) -> str:
+    criteria = task.get("acceptanceCriteria") or []
+    if not criteria and task.get("testStrategy"):
+        criteria = [f"Verified by: {task['testStrategy']}"]
+    return "\n".join(f"- {c}" for c in criteria) or "(none given: judge by the description)"
 
 
 def _research_note(research: bool) -> str:

@@ -118,6 +118,13 @@ class ReviewAnswer(_Strict):
     follow_ups: list[FollowUp] = []
 
 
+class PickAnswer(_Strict):
+    """Best of N: the attempt to keep, and why."""
+
+    attempt: int = Field(ge=1)
+    reason: str = Field(min_length=1)
+
+
 class UpdatedTask(_Strict):
     """A task rewritten with new context: only its text (and priority) may change."""
 

@@ -16,6 +16,7 @@ from ..errors import ConfigError, OrchestratorError
 from ..events import TaskProgress
 from ..workers.base import WorkContext, Worker, WorkResult, WorkUnit
 from .folder import task_dir
+from .resume import Sessions
 
 FATAL_STATUS = (401, 403)  # authentication / permission: retrying or running more tasks cannot help
 
@@ -100,15 +101,24 @@ class UnitRunner:
         ledger: Any,
         slot: Callable[[WorkUnit], Any],
         on_fatal: Callable[[str], None] | None = None,
+        sessions: Sessions | None = None,
     ) -> None:
         self.backend = backend
         self.name = backend.name
         self.run_path, self.ledger, self.slot = run_path, ledger, slot
         self.on_fatal = on_fatal  # bad credentials: every other task would fail the same way
+        self.sessions = sessions  # a resumed run's interrupted Claude Code sessions
 
     def run(self, unit: WorkUnit, ctx: WorkContext) -> WorkResult:
         tdir = task_dir(self.run_path, unit.unit_id, create=True)
-        ctx = replace(ctx, transcript_path=tdir / f"transcript-{unit.attempt}.jsonl")
+        which = f"{unit.attempt}-c{unit.candidate}" if unit.candidate else str(unit.attempt)
+        resume = self.sessions.take(unit.work_id, Path(ctx.workdir)) if self.sessions else None
+        budget = self._budget(unit)
+        if budget is not None and budget <= 0:
+            return WorkResult.failure(f"task {unit.unit_id} has spent its budget (budgets.task_usd)")
+        ctx = replace(
+            ctx, transcript_path=tdir / f"transcript-{which}.jsonl", resume_session=resume, budget_usd=budget
+        )
         with self.slot(unit):
             res = self.backend.run(unit, ctx)
         if self.backend.name == "claude-code":
@@ -116,6 +126,14 @@ class UnitRunner:
         if not res.ok and res.data.get("api_error_status") in FATAL_STATUS and self.on_fatal is not None:
             self.on_fatal(f"the API refused the credentials ({res.data['api_error_status']}): {res.error}")
         return res
+
+    def _budget(self, unit: WorkUnit) -> float | None:
+        """What this attempt may spend: the task's budget left, shared by the attempts of a best of N."""
+        limit = getattr(getattr(self.ledger, "budgets", None), "task_usd", None)
+        if not limit:
+            return None
+        left = limit - self.ledger.cost_usd(task_id=unit.unit_id)
+        return left / max(1, unit.best_of) if left > 0 else 0.0
 
     def _book_claude_code(self, unit: WorkUnit, res: WorkResult) -> None:
         """Claude Code bills through its own process: put its per-model usage in our ledger."""

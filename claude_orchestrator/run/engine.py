@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ from .folder import USAGE_FILE, new_run_id, run_dir
 from .gate import AdmissionGate
 from .outcome import RunReport
 from .parts import ModelClient, close_workspace, load_spent, open_workspace, reviewer, usage_events
-from .resume import journal_merged, sigint_stops, unfinished_run
+from .resume import Sessions, interrupted_sessions, journal_merged, sigint_stops, unfinished_run
 from .selection import BackendRule, Selection, nothing_to_run, select_units
 from .verify import VerifyGate
 
@@ -77,6 +77,10 @@ class RunOptions:
 
     verify: bool | None = None
     """Run each task's `verify` commands before the review; None: verification.enabled."""
+
+    attempts: int | None = None
+    """Best of N for every task: N attempts at once in separate worktrees, the best passing one kept;
+    None: each task's `metadata.attempts`, else 1."""
 
     resume: bool = True
     """Resume this tag's last run if it was interrupted (False: always start a new run)."""
@@ -155,7 +159,13 @@ class RunEngine:
         return report
 
     def _select(self, tag: str, rule: BackendRule) -> Selection:
-        return select_units(self.store.load(tag), ids=self.opt.ids, with_deps=self.opt.with_deps, rule=rule)
+        return select_units(
+            self.store.load(tag),
+            ids=self.opt.ids,
+            with_deps=self.opt.with_deps,
+            rule=rule,
+            attempts=self.opt.attempts,
+        )
 
     def _execute(
         self, sel: Selection, rule: BackendRule, recorder: TaskRecorder, report: RunReport, workers: int
@@ -246,6 +256,8 @@ class RunEngine:
             self.client.get()  # fail now, clearly, rather than in every task
         backends = Backends(cfg, root, sel.tasks, self.client.get, gate.note_rate_limit, gate.note_rate_info)
 
+        sessions = Sessions(interrupted_sessions(run_path))  # a resumed run continues them
+
         def worker_for(unit: Any) -> UnitRunner:
             return UnitRunner(
                 backends.get(unit.backend),
@@ -253,6 +265,7 @@ class RunEngine:
                 ledger=self.ledger,
                 slot=lambda u: ws.task_slot(u.unit_id, u.relevant_files or None),
                 on_fatal=gate.refuse,
+                sessions=sessions,
             )
 
         self.verifier = VerifyGate.from_config(cfg.verification, self.bus, self.run_id, self.opt.verify)
@@ -267,8 +280,8 @@ class RunEngine:
             verify=self.verifier,
         )
         sched = Scheduler(
-            build_graph(sel.units, sel.done_before),
-            LocalExecutor(worker_for, lambda u: ws.prepare(u.unit_id)),
+            build_graph(self._single_outside_git(sel.units, ws, report), sel.done_before),
+            LocalExecutor(worker_for, lambda u: ws.prepare(u.work_id)),
             bus=self.bus,
             config=SchedulerConfig.from_config(
                 cfg.execution, shared_workdir=not ws.is_git, run_id=self.run_id, max_workers=workers
@@ -283,3 +296,11 @@ class RunEngine:
         )
         gate.attach(sched.request_stop, self.run_id)
         return sched
+
+    @staticmethod
+    def _single_outside_git(units: list[Any], ws: Any, report: RunReport) -> list[Any]:
+        """Best of N needs a worktree per attempt: without git, every unit runs once (and says so)."""
+        if ws.is_git or all(su.unit.best_of == 1 for su in units):
+            return units
+        report.notices.append("best of N needs git worktrees: every task runs once")
+        return [replace(su, unit=replace(su.unit, best_of=1)) for su in units]

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import OrchestratorError
-from ..events import TaskProgress
+from ..events import TaskProgress, TaskSession
 from ..workers.base import WorkContext, Worker, WorkResult, WorkUnit, run_worker
+from .candidates import run_candidates
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,11 @@ class Job:
 
 @dataclass(frozen=True)
 class Progress:
-    """A worker's progress report (its totals so far; run, task and attempt are the scheduler's to add)."""
+    """A worker's progress report (its totals so far), or the session it works in (to journal at once);
+    run, task and attempt are the scheduler's to add."""
 
     job: Job
-    progress: TaskProgress
+    progress: TaskProgress | TaskSession
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class Executor(Protocol):
 class LocalExecutor:
     """Jobs on a thread pool of this process. `worker_for(unit)` picks the worker (called in `submit`);
     `workdir_for(unit)` prepares the unit's working directory (called on the job's thread, so a slow or
-    failing preparation is part of the attempt)."""
+    failing preparation is part of the attempt; for a best of N, once per attempt)."""
 
     def __init__(
         self,
@@ -145,12 +147,19 @@ class LocalExecutor:
             if not cancel.is_set():  # a cancelled attempt's progress is noise
                 deliver(Progress(job, progress))
 
-        def make_ctx() -> WorkContext:  # on this thread: preparing a worktree takes time
+        def journal(session: TaskSession) -> None:
+            deliver(Progress(job, session))
+
+        def make_ctx(unit: WorkUnit = job.unit) -> WorkContext:  # on this thread: a worktree takes time
+            workdir = self.workdir_for(unit)
             return WorkContext(
-                self.workdir_for(job.unit), job.run_id, cancel, report, job.timeout_s, dict(self.env)
+                workdir, job.run_id, cancel, report, job.timeout_s, dict(self.env), journal=journal
             )
 
-        res = run_worker(worker, job.unit, make_ctx)  # never raises
+        if job.unit.best_of > 1:  # best of N: N attempts at once, each in its own worktree
+            res = run_candidates(worker, job.unit, make_ctx)
+        else:
+            res = run_worker(worker, job.unit, make_ctx)  # never raises
         with self._lock:
             self._jobs.pop(job.token, None)
         deliver(Finished(job, res))

@@ -23,6 +23,8 @@ from ..taskmaster.model import Task
 from ..workers.base import WorkResult, WorkUnit
 from ..workers.transcripts import command_outputs
 from ..workspace.protocol import Workspace
+from .bestof import Picked, Picker
+from .candidates import candidates_of
 from .recorder import TaskRecorder
 from .retry import Reason, RetryPolicy
 from .state import Decision
@@ -57,6 +59,7 @@ class IntegrationStats:
 class _Prepared:
     commit: str | None
     new_units: list[SchedUnit]
+    picked: Picked | None = None  # best of N: the attempt kept
 
 
 @dataclass
@@ -73,6 +76,7 @@ class Integrator:
     verify: VerifyGate | None = None  # the checks the orchestrator runs itself, before the review
 
     def __post_init__(self) -> None:
+        self.picker = Picker(self.workspace, self.bus, self.run_id, self.retry, self.verify, self.manager)
         self._lock = threading.Lock()
         self._prepared: dict[str, _Prepared] = {}
         self._cleaner = ThreadPoolExecutor(1, thread_name_prefix=f"cleanup-{self.run_id}")
@@ -84,6 +88,10 @@ class Integrator:
         wid, ws = unit.unit_id, self.workspace
         try:
             self._phase(wid, "verifying")
+            picked = self.picker.pick(unit, res) if candidates_of(res) else None
+            if isinstance(picked, Decision):
+                return picked
+            res = picked.result if picked is not None else res
             commit = self._commit(unit)
             if ws.is_git and unit.backend != "build" and not commit and not ws.changed_files(wid):
                 return self.retry.decide(
@@ -92,7 +100,7 @@ class Integrator:
                     feedback="You made no changes to any file. Do the task: change the files it needs.",
                     final="the worker made no changes, twice",
                 )
-            checked = self._verify(unit)
+            checked = picked.checked if picked is not None else self._verify(unit)
             if isinstance(checked, Decision):
                 return checked
             new_units: list[SchedUnit] = []
@@ -103,7 +111,7 @@ class Integrator:
                     return verdict
                 new_units = verdict
             with self._lock:
-                self._prepared[wid] = _Prepared(commit, new_units)
+                self._prepared[wid] = _Prepared(commit, new_units, picked)
             return None
         finally:
             with self._lock:
@@ -128,10 +136,14 @@ class Integrator:
             if isinstance(outcome, Decision):
                 return outcome
             merged = outcome
-        self._record_done(unit, res, merged)
+        picked = prepared.picked
+        self._record_done(unit, picked.kept(res) if picked else res, merged, picked)
         if ws.is_git:
             self._cleaner.submit(self._cleanup, wid)
-        return Decision("done", commit=merged, branch=self._branch(wid), new_units=prepared.new_units)
+        kept = picked.kept(res) if picked is not None else None
+        return Decision(
+            "done", commit=merged, branch=self._branch(wid), new_units=prepared.new_units, result=kept
+        )
 
     def close(self) -> None:
         """Wait for the queued worktree removals."""
@@ -281,7 +293,9 @@ class Integrator:
         ws = self.workspace
         return ws.branch(wid) if ws.is_git else None
 
-    def _record_done(self, unit: WorkUnit, res: WorkResult, commit: str | None) -> None:
+    def _record_done(
+        self, unit: WorkUnit, res: WorkResult, commit: str | None, picked: Picked | None = None
+    ) -> None:
         info: dict[str, Any] = {
             "run_id": self.run_id,
             "status": "done",
@@ -297,6 +311,8 @@ class Integrator:
         }
         if self.verify is not None and unit.unit_id in self.verify.statuses:
             info["verification"] = self.verify.statuses[unit.unit_id]
+        if picked is not None:
+            info.update(picked.record)
         if res.data.get("build"):
             info["build"] = res.data["build"]
         self.recorder.done(unit.unit_id, info)

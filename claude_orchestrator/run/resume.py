@@ -8,11 +8,12 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, OrchestratorError
-from ..events import TaskCompleted, TaskMerged
+from ..events import TaskBlocked, TaskCompleted, TaskFailed, TaskMerged, TaskPicked, TaskRetry, TaskSession
 from .folder import RUN_FILE, runs_root
 
 
@@ -75,6 +76,52 @@ class StopKeys:
 
     def __init__(self) -> None:
         self.presses = 0
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    session_id: str
+    workdir: str
+
+
+def interrupted_sessions(run_path: Path) -> dict[str, SessionRef]:
+    """Work id ("3", or "3-c2" for an attempt of a best of N) -> the Claude Code session it was in when
+    the run stopped: journaled, and its attempt never ended (no retry, completion, failure or pick after)."""
+    from ..observers.eventlog import read_events
+
+    open_: dict[str, SessionRef] = {}
+    with contextlib.suppress(OrchestratorError, OSError):
+        for e in read_events(run_path):
+            match e:
+                case TaskSession(task_id=str(uid), session_id=sid, workdir=wd) if sid:
+                    open_[f"{uid}-c{e.candidate}" if e.candidate else uid] = SessionRef(sid, wd)
+                case (
+                    TaskRetry(task_id=str(uid))
+                    | TaskCompleted(task_id=str(uid))
+                    | TaskFailed(task_id=str(uid))
+                    | TaskBlocked(task_id=str(uid))
+                    | TaskPicked(task_id=str(uid))
+                ):
+                    for key in [k for k in open_ if k == uid or k.startswith(f"{uid}-c")]:
+                        del open_[key]
+    return open_
+
+
+class Sessions:
+    """The interrupted sessions a resumed run may continue, each at most once (its unit's first attempt
+    in this run); thread-safe."""
+
+    def __init__(self, found: dict[str, SessionRef] | None = None) -> None:
+        self._found = dict(found or {})
+        self._lock = threading.Lock()
+
+    def take(self, work_id: str, workdir: Path) -> str | None:
+        """The session to continue in `workdir`, when it was journaled there (the worktree is intact)."""
+        with self._lock:
+            ref = self._found.pop(work_id, None)
+        if ref is None or not workdir.is_dir():
+            return None
+        return ref.session_id if Path(ref.workdir).resolve() == workdir.resolve() else None
 
 
 @contextlib.contextmanager

@@ -16,31 +16,22 @@ import queue
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from ..errors import OrchestratorError
 from ..events import EventBus, Log, RunFinished, RunStarted, RunWarning, TaskRetry, TaskStarted
 from ..taskmaster.ids import id_key
-from ..workers.base import WorkResult, WorkUnit
+from ..workers.base import WorkResult
 from .executor import Executor, Finished, Job, Progress
 from .pipeline import Decided, IntegrationPipeline
 from .retry import AttemptRetries
 from .scheduler_config import SchedulerConfig, SchedulerHooks
+from .slots import Attempt, WorkerSlots
 from .state import BACKOFF, INTEGRATING, PENDING, READY, RUNNING, Decision, RunOutcome, RunState
 from .units import FileLocks, SchedUnit, UnitGraph, build_graph
 
 __all__ = ["Decision", "RunOutcome", "SchedUnit", "Scheduler", "SchedulerConfig", "SchedulerHooks"]
-
-
-@dataclass
-class _Attempt:
-    uid: str
-    no: int
-    token: int
-    slot: int
-    unit: WorkUnit  # as the worker got it (attempt, feedback, dependency results)
-    stop_cancelled: bool = False
 
 
 _WAKE = "wake"
@@ -78,10 +69,10 @@ class Scheduler:
         self._kill_deadline: float | None = None
         self._timers: list[tuple[float, int, str, Any]] = []
         self._seq = itertools.count(1)
-        self._running: dict[int, _Attempt] = {}
-        self._zombies: dict[int, _Attempt] = {}  # cancelled, not back yet; their result is ignored
-        self._integrating: dict[int, tuple[_Attempt, WorkResult]] = {}
-        self._free_slots = list(range(self.cfg.max_workers, 0, -1))
+        self._running: dict[int, Attempt] = {}
+        self._zombies: dict[int, Attempt] = {}  # cancelled, not back yet; their result is ignored
+        self._integrating: dict[int, tuple[Attempt, WorkResult]] = {}
+        self._slots = WorkerSlots(self.cfg.max_workers)
         self._locks = FileLocks()
         self._feedback: dict[str, str] = {}
         self._gate_reason: str | None = None
@@ -207,7 +198,7 @@ class Scheduler:
         if self._stopping or self._gate_timer:
             return
         st, held = self.state, []
-        while st.ready and self._free_slots:
+        while st.ready and self._slots.free:
             key = heapq.heappop(st.ready)
             uid = key[-1]
             if st.status[uid] != READY:
@@ -215,6 +206,9 @@ class Scheduler:
             if self.cfg.exclusive_files and self._locks.conflicts(self.graph.files[uid]):
                 held.append(key)
                 continue
+            if self._slots.need(self.graph.units[uid].unit) > self._slots.free:
+                held.append(key)
+                break  # a best of N waits for its N slots, ahead of less urgent units
             if self.hooks.hold_reason is not None and not self._gate_ok():
                 held.append(key)
                 break
@@ -247,6 +241,7 @@ class Scheduler:
         wu = replace(
             su.unit,
             attempt=no,
+            best_of=self._slots.need(su.unit),
             feedback=self._feedback.get(uid, su.unit.feedback),
             dependency_results={**su.unit.dependency_results, **st.dependency_results(uid)},
         )
@@ -256,7 +251,7 @@ class Scheduler:
         except Exception as e:
             st.fail(uid, f"no worker for backend {wu.backend!r}: {e}")
             return
-        att = _Attempt(uid, no, job.token, self._free_slots.pop(), wu)
+        att = Attempt(uid, no, job.token, self._slots.take(wu.best_of), wu)
         self._running[att.token] = att
         st.status[uid] = RUNNING
         self._locks.acquire(self.graph.files[uid])
@@ -277,8 +272,8 @@ class Scheduler:
 
     # -- results ----------------------------------------------------------------------------------------
 
-    def _release(self, att: _Attempt) -> None:
-        self._free_slots.append(att.slot)
+    def _release(self, att: Attempt) -> None:
+        self._slots.give(att.slots)
         self._locks.release(self.graph.files[att.uid])
 
     def _on_result(self, token: int, res: WorkResult) -> None:
@@ -288,7 +283,7 @@ class Scheduler:
         st, uid = self.state, att.uid
         st.results[uid] = res
         if res.ok and self._pipeline.active:
-            self._free_slots.append(att.slot)  # its files stay locked until the decision
+            self._slots.give(att.slots)  # its files stay locked until the decision
             st.status[uid] = INTEGRATING
             self._integrating[token] = (att, res)
             self._pipeline.submit(att.unit, res, token)
@@ -317,7 +312,7 @@ class Scheduler:
         if dec.new_units:
             st.add_units(list(dec.new_units), uid)
         if dec.kind == "done":
-            st.complete(uid, res, dec.commit, dec.branch)
+            st.complete(uid, dec.result or res, dec.commit, dec.branch)
         elif dec.kind == "retry":  # integration's retry policy decided; obey it
             fb = dec.feedback or "the reviewer asked for another attempt"
             if self._stopping:

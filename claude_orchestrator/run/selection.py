@@ -98,8 +98,26 @@ def follow_up_unit(task: Task, rule: BackendRule) -> SchedUnit:
     return SchedUnit(_unit(task, None, rule(task.to_json())))
 
 
+MAX_ATTEMPTS = 16
+
+
+def attempts_of(uid: str, metadata: Any, override: int | None = None) -> int:
+    """How many attempts of a unit run at once (best of N): `run --attempts`, else `metadata.attempts`,
+    else 1. Raises InputError for a bad `metadata.attempts`."""
+    value = metadata.get("attempts") if isinstance(metadata, dict) else None
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ATTEMPTS
+    ):
+        raise InputError(f"task {uid}: metadata.attempts must be a whole number from 1 to {MAX_ATTEMPTS}")
+    return override or value or 1
+
+
 def _unit(
-    item: Task | Subtask, parent: Task | None, backend: str, earlier: dict[str, str] | None = None
+    item: Task | Subtask,
+    parent: Task | None,
+    backend: str,
+    earlier: dict[str, str] | None = None,
+    attempts: int | None = None,
 ) -> WorkUnit:
     src = item.extra
     deps = [str(d) for d in item.dependencies]
@@ -108,6 +126,7 @@ def _unit(
     desc = item.description
     if parent is not None:
         desc = f"{desc}\n\n(Part of task {parent.id}: {parent.title} — {parent.description})"
+    meta = dict(src.get("metadata") or {}) if isinstance(src.get("metadata"), dict) else {}
     return WorkUnit(
         unit_id=item.uid,
         task_id=str(parent.id if parent else item.id),
@@ -120,8 +139,9 @@ def _unit(
         dependencies=sorted(set(deps)),
         priority=prio,
         backend=backend,
-        metadata=dict(src.get("metadata") or {}) if isinstance(src.get("metadata"), dict) else {},
+        metadata=meta,
         dependency_results={d: earlier[d] for d in deps if d in earlier},  # this run's: the scheduler's
+        best_of=1 if backend == "build" else attempts_of(item.uid, meta, attempts),
     )
 
 
@@ -159,10 +179,11 @@ def select_units(
     ids: list[str] | None = None,
     with_deps: bool = False,
     rule: BackendRule | None = None,
+    attempts: int | None = None,
 ) -> Selection:
     """Units for the run: tasks without subtasks are units "N"; a task with subtasks is a group "N"
     whose subtasks "N.S" run. Done tasks and subtasks count as done before the run. Each unit carries
-    what its dependencies done in earlier runs produced."""
+    what its dependencies done in earlier runs produced. `attempts`: best of N for every unit."""
     rule = rule or BackendRule()
     if rule.override is not None and rule.override not in BACKENDS:
         raise InputError(f"unknown backend '{rule.override}' (choose from {', '.join(BACKENDS)})")
@@ -194,7 +215,7 @@ def select_units(
         info[tid] = tjson
         est = _estimate(task)
         if not task.subtasks or be == "build":
-            units.append(SchedUnit(_unit(task, None, be, earlier), est_duration_s=est))
+            units.append(SchedUnit(_unit(task, None, be, earlier, attempts), est_duration_s=est))
             continue
         units.append(SchedUnit(_unit(task, None, be, earlier)))  # the group
         for s in task.subtasks:
@@ -202,7 +223,7 @@ def select_units(
                 done.add(s.uid)
             sjson = {**s.to_json(), "id": s.uid, "parentTask": {"id": task.id, "title": task.title}}
             info[s.uid] = sjson
-            units.append(SchedUnit(_unit(s, task, be, earlier), parent=tid, est_duration_s=est))
+            units.append(SchedUnit(_unit(s, task, be, earlier, attempts), parent=tid, est_duration_s=est))
     for su in units:
         checks_of(su.id, su.unit.metadata)  # a malformed `verify` is bad input: nothing starts
     if ids and not units:

@@ -30,6 +30,7 @@ class Decision:
     new_units: list[SchedUnit] = field(default_factory=list)  # follow-ups added to the run
     commit: str | None = None
     branch: str | None = None
+    result: WorkResult | None = None  # for "done": the result to keep (best of N: the attempt picked)
 
     def __post_init__(self) -> None:
         if self.kind not in ("done", "retry", "fail"):
@@ -96,6 +97,7 @@ class RunState:
         self, uid: str, res: WorkResult, commit: str | None = None, branch: str | None = None
     ) -> None:
         self.status[uid] = DONE
+        self.results[uid] = res  # what its dependents are told it produced
         self.publish(
             TaskCompleted(
                 run_id=self.run_id,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ..events import TaskProgress
+from ..events import TaskProgress, TaskSession
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,20 @@ class WorkUnit:
     feedback: str | None = None  # review issues or a merge conflict from a previous attempt
     dependency_results: dict[str, str] = field(default_factory=dict)  # dep id -> short summary
     metadata: dict[str, Any] = field(default_factory=dict)
+    best_of: int = 1  # attempts that run at once in separate worktrees; the best passing one is kept
+    candidate: int = 0  # which of those attempts this is (1..best_of); 0 for a unit run once
+
+    @property
+    def work_id(self) -> str:
+        """The unit's key in the workspace (its worktree and branch): one per attempt of a best of N."""
+        return f"{self.unit_id}-c{self.candidate}" if self.candidate else self.unit_id
 
 
 def _no_report(_: TaskProgress) -> None:
+    return None
+
+
+def _no_journal(_: TaskSession) -> None:
     return None
 
 
@@ -55,6 +66,9 @@ class WorkContext:
     timeout_s: float | None = None
     env: dict[str, str] = field(default_factory=dict)
     transcript_path: Path | str | None = None  # where a backend writes its transcript (JSONL)
+    journal: Callable[[TaskSession], None] = _no_journal  # a session to record at once (resume after a crash)
+    resume_session: str | None = None  # an interrupted session to continue in this workdir, if still there
+    budget_usd: float | None = None  # what the attempt may spend at most (the task's budget left)
 
 
 @dataclass(frozen=True)

@@ -23,16 +23,16 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from ..config import OrchestratorConfig
-from ..confine.policy import claude_code_sandbox_missing
 from ..credentials import claude_code_env
 from ..environment import find_claude_cli
 from ..errors import OrchestratorError
-from ..events import TaskProgress
+from ..events import TaskProgress, TaskSession
 from ..llm.pricing import Pricing
 from ..process import MARKER_VAR, kill_tree, signal_pids, tree_pids
 from .base import WorkContext, WorkResult, WorkUnit
-from .own_session import launcher
-from .prompting import build_worker_prompt
+from .claude_launch import Launch, claude_code_sandbox, launch, own_session, prefix_key
+from .prompting import build_resume_prompt, build_worker_prompt
+from .stagger import StartStagger
 
 DEFAULT_PAUSE_S = 300.0  # pause when a rejection names no reset time
 STDERR_LINES = 40
@@ -111,6 +111,8 @@ class _Run:
     stopped: str | None = None  # "timeout" | "cancelled"
     assistant_errors: list[str] = field(default_factory=list)
     rate_limit: RateLimitNotice | None = None
+    prefix: str = ""  # the prompt prefix it shares with other workers (the start stagger's key)
+    subagents_refused: int = 0
     stderr: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=STDERR_LINES))
 
     @property
@@ -152,37 +154,6 @@ def _result_error(r: Any) -> str:
     return head + (f": {detail[:500]}" if detail else "")
 
 
-def claude_code_sandbox(cfg: OrchestratorConfig) -> tuple[dict[str, Any] | None, bool]:
-    """(Claude Code's ``sandbox`` settings for worker sessions or None, whether Bash is withheld).
-
-    With ``execution.sandbox`` "on" and ``execution.claude_code_sandbox`` true, Bash commands run in Claude
-    Code's own sandbox: writes only in the worktree (its .git read-only), no fallback to unsandboxed
-    commands, no network unless ``execution.sandbox_network``. Where that sandbox cannot run, the Bash tool
-    is withheld (as the api backend refuses its commands). Either setting off: Bash runs unconfined."""
-    ex = cfg.execution
-    if not ex.claude_code_sandbox or ex.sandbox == "off":
-        return None, False
-    if claude_code_sandbox_missing() is not None:
-        return None, True
-    settings: dict[str, Any] = {
-        "enabled": True,
-        "autoAllowBashIfSandboxed": True,
-        "allowUnsandboxedCommands": False,
-        "failIfUnavailable": True,
-    }
-    if not ex.sandbox_network:
-        settings["network"] = {"allowedDomains": [], "allowLocalBinding": False}
-    return settings, False
-
-
-def _own_session(cli: Path | None) -> str | None:
-    """The CLI started in a session of its own (workers/own_session.py); a missing one as it is, for the
-    SDK's own clear error."""
-    if cli is None:
-        return None
-    return str(launcher(cli) if Path(cli).is_file() else cli)
-
-
 class ClaudeCodeWorker:
     name = "claude-code"
 
@@ -203,6 +174,7 @@ class ClaudeCodeWorker:
         self.on_rate_info = on_rate_info  # every usage-window notice (display: the Claude Code window)
         self.project_root = project_root
         self._pricing = Pricing(cfg.pricing)
+        self._stagger = StartStagger(cfg.execution.claude_code_stagger_seconds)
 
     def build_env(self, ctx: WorkContext, token: str) -> dict[str, str]:
         """The CLI's environment overrides (merged over os.environ by the SDK): its credential by the one
@@ -216,12 +188,12 @@ class ClaudeCodeWorker:
         env[MARKER_VAR] = token
         return env
 
-    def _options(self, system: str, ctx: WorkContext, token: str, run: _Run) -> Any:
+    def _options(self, system: str, ctx: WorkContext, env: dict[str, str], run: _Run, how: Launch) -> Any:
         from claude_agent_sdk import ClaudeAgentOptions
 
         ex = self.cfg.execution
         cli = self.cli_path or find_claude_cli()
-        kw: dict[str, Any] = {}
+        kw: dict[str, Any] = dict(how.options)
         if self.cfg.models.worker.effort is not None:
             kw["effort"] = self.cfg.models.worker.effort
         sandbox, no_bash = claude_code_sandbox(self.cfg)
@@ -229,7 +201,7 @@ class ClaudeCodeWorker:
             kw["sandbox"] = sandbox
         tools = [t for t in ex.allowed_tools if not (no_bash and t == "Bash")]
         if no_bash:
-            kw["disallowed_tools"] = ["Bash"]
+            kw["disallowed_tools"] = [*kw.get("disallowed_tools", []), "Bash"]
         return ClaudeAgentOptions(
             cwd=str(ctx.workdir),
             permission_mode=ex.permission_mode,
@@ -237,8 +209,8 @@ class ClaudeCodeWorker:
             max_turns=ex.max_turns,
             model=self.cfg.models.worker.model,
             system_prompt={"type": "preset", "preset": "claude_code", "append": system},
-            env=self.build_env(ctx, token),
-            cli_path=_own_session(cli),
+            env=env,
+            cli_path=own_session(cli),
             stderr=run.stderr.append,
             strict_mcp_config=not ex.claude_code_mcp,  # no MCP servers started per task unless asked
             **kw,
@@ -254,6 +226,7 @@ class ClaudeCodeWorker:
             if msg.error:
                 run.assistant_errors.append(str(msg.error))
             if msg.parent_tool_use_id is None:
+                self._stagger.warmed(run.prefix)  # its prompt prefix is in the cache now
                 key = msg.message_id or msg.uuid or str(len(run.usage_by_msg))
                 u = msg.usage or {}
                 cost = self._estimate(msg.model, u)
@@ -336,8 +309,31 @@ class ClaudeCodeWorker:
             if tpath:
                 Path(tpath).parent.mkdir(parents=True, exist_ok=True)
                 run.transcript = open(tpath, "w", encoding="utf-8")  # noqa: SIM115
-            options = self._options(system, ctx, token, run)
+            env = self.build_env(ctx, token)
+            cli = self.cli_path or find_claude_cli()
+            how = launch(
+                self.cfg,
+                str(cli) if cli else None,
+                resume=ctx.resume_session,
+                env=env,
+                budget_usd=ctx.budget_usd,
+            )
+            if how.resumed:  # it keeps its system prompt: this attempt's words go in the user message
+                user = build_resume_prompt(unit, self.project_root)
+            options = self._options(system, ctx, env, run, how)
+            ctx.journal(
+                TaskSession(
+                    session_id=how.session_id,
+                    workdir=str(ctx.workdir),
+                    backend=self.name,
+                    candidate=unit.candidate or None,
+                    resumed=True if how.resumed else None,
+                )
+            )
+            run.prefix = prefix_key(self.cfg.models.worker.model, system, options, ctx.workdir)
+            self._stagger.wait(run.prefix, ctx.cancel)
             asyncio.run(self._drive(user, options, run, token, start + timeout))
+            run.subagents_refused = how.cap.refused if how.cap is not None else 0
         finally:
             kill_tree(None, token, grace=2.0)  # the CLI and whatever its tools left running
             if run.transcript is not None:
@@ -364,6 +360,8 @@ class ClaudeCodeWorker:
             data["rate_limit"] = asdict(run.rate_limit)
         if run.assistant_errors:
             data["assistant_errors"] = list(run.assistant_errors)
+        if run.subagents_refused:
+            data["subagents_refused"] = run.subagents_refused
         if (
             run.rate_limit is not None
             or "rate_limit" in run.assistant_errors

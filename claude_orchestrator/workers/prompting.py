@@ -2,7 +2,8 @@
 
 Both model-driven backends (Claude Code and the API tool loop) use the same prompt: the task, its details,
 acceptance criteria and test strategy, what its dependencies produced, and the feedback from a previous
-attempt (review issues or a merge conflict).
+attempt (review issues or a merge conflict). A session continued after a crash gets a short user message
+instead (`build_resume_prompt`), with the feedback there too: its system prompt stays the one it began with.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from ..prompts import render
 from .base import WorkUnit
 
 TEMPLATE = "worker"
+RESUME_TEMPLATE = "worker_resume"
 NONE = "(none given)"
 MAX_DEP_SUMMARY = 2000  # characters kept of each dependency's summary
 MAX_FEEDBACK = 8000
@@ -74,3 +76,16 @@ def build_worker_prompt(unit: WorkUnit, project_root: Path | None = None) -> tup
         feedback_section=_feedback_section(unit),
     )
     return prompt.system, prompt.user
+
+
+def build_resume_prompt(unit: WorkUnit, project_root: Path | None = None) -> str:
+    """The user message that continues an interrupted session (which keeps its first system prompt);
+    feedback for this attempt, if any, goes here too."""
+    prompt = render(
+        RESUME_TEMPLATE,
+        project_root,
+        unit_id=unit.unit_id,
+        title=unit.title.strip() or f"task {unit.unit_id}",
+        feedback_section=_feedback_section(unit),
+    )
+    return prompt.user
