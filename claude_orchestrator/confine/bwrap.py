@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,21 @@ def _mask(path: Path) -> list[str]:
     return ["--dev-bind", "/dev/null", str(real)] if real.exists() else []
 
 
+def _tools_under_tmp() -> list[str]:
+    """This Python and the folders on PATH that live under /tmp (a checkout or venv there): the private
+    /tmp would hide them, so they are bound again, read-only."""
+    cands = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))]
+    cands += [p for p in os.environ.get("PATH", "").split(os.pathsep) if p]
+    out: list[str] = []
+    for c in cands:
+        real = os.path.realpath(c)
+        if (real == "/tmp" or not real.startswith("/tmp/")) or not os.path.isdir(real):
+            continue
+        if not any(real == o or real.startswith(o + "/") for o in out):
+            out = [o for o in out if not o.startswith(real + "/")] + [real]
+    return sorted(out)
+
+
 @dataclass(frozen=True)
 class Jail:
     """One confinement: which folders are writable, whether the network is on."""
@@ -114,6 +130,8 @@ class Jail:
     def args(self) -> list[str]:
         """bwrap's options (without the command)."""
         out = [*_BASE]
+        for tool in _tools_under_tmp():
+            out += ["--ro-bind", tool, tool]
         for w in self.writable:
             out += ["--bind", str(w), str(w)]
         ro = _existing([*(w / ".git" for w in self.writable), *self.protect])
