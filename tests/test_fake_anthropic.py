@@ -191,6 +191,39 @@ def test_prompt_caching_write_then_read() -> None:
         assert fake.accounting["cache_read_input_tokens"] == 2100
 
 
+def test_requests_sent_together_all_write_and_a_billing_header_is_not_prompt() -> None:
+    """As with the API, a prompt is in the cache once its answer starts: requests sent at the same moment
+    all write it. Claude Code's first system block (a per-request billing header) is not part of the prefix."""
+    import threading
+
+    def body(tag: str) -> dict:
+        b = _cached_body(1)
+        b["system"] = [
+            {"type": "text", "text": f"x-anthropic-billing-header: cc_version=2.1.{tag};"},
+            *b["system"],
+        ]
+        return b
+
+    with FakeAnthropic(latency=0.5) as fake:
+        c = client(fake)
+        usages: list[Any] = []
+        together = [
+            threading.Thread(
+                target=lambda t=t: usages.append(
+                    c.messages.create(model=MODEL, max_tokens=5, **body(t)).usage
+                )
+            )  # type: ignore[arg-type]
+            for t in ("a1", "b2")
+        ]
+        for t in together:
+            t.start()
+        for t in together:
+            t.join()
+        assert sorted(u.cache_read_input_tokens for u in usages) == [0, 0]
+        later = c.messages.create(model=MODEL, max_tokens=5, **body("c3")).usage  # type: ignore[arg-type]
+        assert later.cache_read_input_tokens == 2100  # another header, the same cached prompt
+
+
 def test_prompt_caching_below_minimum_and_too_many_breakpoints() -> None:
     with FakeAnthropic(min_cache_tokens=5000) as fake:
         c = client(fake)

@@ -87,6 +87,7 @@ def _messages(fake: FakeAnthropic, req: FakeRequest, key: str, wait: Callable[[f
     reply, usage, extra = fake.handle_messages(req)
     if fake.latency or reply.delay:  # the model's time, after admission
         wait(fake.latency + reply.delay)
+    fake.commit_cache(req)
     with fake._lock:
         rl = fake.limiter.headers(model)
     headers = {**rl, **extra, **reply.headers}

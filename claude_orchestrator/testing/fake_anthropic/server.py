@@ -95,6 +95,7 @@ class FakeAnthropic:
         self.requests: list[FakeRequest] = []
         self.accounting = Accounting()
         self.cache = PromptCache(min_cache_tokens, clock)  # `clock` drives cache TTLs
+        self._cache_plans: dict[int, CachePlan] = {}
         limits = dataclasses.replace(rate_limits or RateLimits())
         per_model = {m: dataclasses.replace(lim) for m, lim in (per_model_limits or {}).items()}
         if window_s is not None:
@@ -247,10 +248,18 @@ class FakeAnthropic:
         out = count_output(reply.content)
         usage = reply.usage or usage_dict(plan, out)
         with self._lock:
-            self.cache.commit(model, plan)
+            self._cache_plans[id(req)] = plan  # committed when the answer starts (commit_cache)
             self.limiter.charge_output(model, int(usage.get("output_tokens") or 0))
             self.accounting.add_usage(reply.model or model, usage)
         return reply, usage, {}
+
+    def commit_cache(self, req: FakeRequest) -> None:
+        """The request's prompt is in the cache from now on: as with the API, once its answer starts (after
+        the model's time), so requests sent at the same moment all write rather than read."""
+        with self._lock:
+            plan = self._cache_plans.pop(id(req), None)
+            if plan is not None:
+                self.cache.commit(req.model, plan)
 
 
 def _replayed(line: dict[str, Any]) -> Reply:

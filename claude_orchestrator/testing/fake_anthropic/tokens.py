@@ -1,10 +1,10 @@
 """Deterministic token counts and a prompt-cache simulation for the fake API.
 
 Tokens are approximated as ceil(characters / 4) of each block's text (tool definitions and tool inputs
-as compact JSON). The prompt is a sequence of blocks in prefix order tools → system → messages; a
-``cache_control`` marker on a block is a breakpoint. A request reads the longest cached prefix found at a
-breakpoint or up to 20 blocks before one, writes the prefix up to its last breakpoint, and pays
-``input_tokens`` for what follows.
+as compact JSON). The prompt is a sequence of blocks in prefix order tools → system → messages (Claude
+Code's billing-header block is not prompt); a ``cache_control`` marker on a block is a breakpoint. A request
+reads the longest cached prefix found at a breakpoint or up to 20 blocks before one, writes the prefix up to
+its last breakpoint (available to others once its answer starts), and pays ``input_tokens`` for what follows.
 """
 
 from __future__ import annotations
@@ -51,6 +51,15 @@ def block_text(block: Any) -> str:
     return json.dumps(_strip(block), separators=(",", ":"), sort_keys=True)
 
 
+BILLING_HEADER = "x-anthropic-billing-header:"
+
+
+def _is_billing_header(block: dict[str, Any]) -> bool:
+    """Claude Code's first system block: attribution the API reads as a header, not as prompt. It changes
+    with every request (a hash of the content), so counted as prompt it would defeat every cache."""
+    return block.get("type") == "text" and str(block.get("text", "")).startswith(BILLING_HEADER)
+
+
 def prompt_blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
     """The request's blocks in cache-prefix order: tools, system, then message content."""
     blocks: list[dict[str, Any]] = [t for t in body.get("tools") or [] if isinstance(t, dict)]
@@ -58,7 +67,7 @@ def prompt_blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
     if isinstance(system, str) and system:
         blocks.append({"type": "text", "text": system})
     elif isinstance(system, list):
-        blocks += [b for b in system if isinstance(b, dict)]
+        blocks += [b for b in system if isinstance(b, dict) and not _is_billing_header(b)]
     for msg in body.get("messages") or []:
         content = msg.get("content")
         role = str(msg.get("role", ""))
