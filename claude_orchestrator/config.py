@@ -50,6 +50,9 @@ class ExecutionConfig(_Section):
     allowed_tools: list[str] = ["Read", "Write", "Edit", "Glob", "Grep", "Bash"]
     command_timeout: float = Field(120, gt=0, description="timeout of one run_command in the api backend")
     shutdown_grace_seconds: float = Field(30, ge=0)
+    tasks_file_wait_seconds: float = Field(
+        30, gt=0, description="how long a run waits for an unreadable tasks.json before it stops"
+    )
     exclusive_files: bool = Field(True, description="never run two tasks whose relevantFiles overlap at once")
     sandbox: Literal["on", "off"] = Field(
         "on",

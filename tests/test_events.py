@@ -67,6 +67,7 @@ SAMPLES: list[ev.RunEvent] = [
         title="Flaky one",
     ),
     ev.TaskBlocked(task_id="6", reason="dependency 5 did not complete", blocked_by=["5"]),
+    ev.TaskSkipped(task_id="7", status="deferred", reason="deferred in tasks.json"),
     ev.Usage(
         tokens_in=10,
         tokens_out=20,
@@ -130,7 +131,7 @@ def test_every_kind_has_a_sample_a_distinct_tag_and_a_type_in_the_union():
     members = typing.get_args(ev.RunEvent)
     assert {type(s) for s in SAMPLES} == set(members)
     assert sorted(ev.EVENT_TYPES) == sorted(c.kind for c in members)
-    assert len(ev.EVENT_TYPES) == len(members) == 19
+    assert len(ev.EVENT_TYPES) == len(members) == 20
     for s in SAMPLES:  # every data field is set, so a lost field would show in the round trip
         for f in dataclasses.fields(s):
             if f.name not in ("run_id", "task_id", "ts", "extra", "_wire"):

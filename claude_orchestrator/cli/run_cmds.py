@@ -36,6 +36,8 @@ def print_report(report: Any, echo: Any = click.echo) -> None:
         echo(f"  failed: {uid}: {why}")
     for uid, by in report.blocked.items():
         echo(f"  blocked: {uid} (by {', '.join(by) or '?'})")
+    if report.withdrawn:
+        echo("  left out: " + ", ".join(f"{u} ({why})" for u, why in report.withdrawn.items()))
     if report.interrupted:
         echo(f"  interrupted: {', '.join(report.interrupted)}")
     if report.status == "stopped" and report.pending:

@@ -24,6 +24,8 @@ The `data` object holds the kind's own fields:
                     status passed | failed | none (no checks) | skipped (--no-verify)
     task_picked     candidates, winner, passing, reason, cost_usd?   best of N: the attempt chosen
     task_session    session_id, workdir, backend, attempt?, candidate?, resumed?
+    task_skipped    status, reason      a person set the task's status in tasks.json during the run (deferred,
+                                        cancelled, done: it leaves the run unrun), or it waits for such a task
                     a Claude Code worker's session, journaled as soon as known (resume after a crash)
     task_reviewed   verdict, issues, follow_ups
     task_merged     commit, branch, target
@@ -70,6 +72,7 @@ from .kinds import (
     TASK_RETRY,
     TASK_REVIEWED,
     TASK_SESSION,
+    TASK_SKIPPED,
     TASK_STARTED,
     TASK_VERIFICATION,
     USAGE,
@@ -92,6 +95,7 @@ from .kinds import (
     TaskRetry,
     TaskReviewed,
     TaskSession,
+    TaskSkipped,
     TaskStarted,
     TaskVerification,
     UnknownEvent,
@@ -106,6 +110,7 @@ __all__ = [
     "RUN_FINISHED",
     "RUN_STARTED",
     "TASK_BLOCKED",
+    "TASK_SKIPPED",
     "TASK_COMMITTED",
     "TASK_COMPLETED",
     "TASK_FAILED",
@@ -130,6 +135,7 @@ __all__ = [
     "RunStarted",
     "RunWarning",
     "TaskBlocked",
+    "TaskSkipped",
     "TaskCommitted",
     "TaskCompleted",
     "TaskFailed",

@@ -22,6 +22,7 @@ TASK_RETRY: Final = "task_retry"
 TASK_COMPLETED: Final = "task_completed"
 TASK_FAILED: Final = "task_failed"
 TASK_BLOCKED: Final = "task_blocked"
+TASK_SKIPPED: Final = "task_skipped"
 TASK_REVIEWED: Final = "task_reviewed"
 TASK_MERGED: Final = "task_merged"
 TASK_COMMITTED: Final = "task_committed"
@@ -202,6 +203,16 @@ class TaskSession(_Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TaskSkipped(_Event):
+    """A unit leaves the run unrun: a person set its status in tasks.json (deferred, cancelled, done)
+    during the run, or it waits for such a unit. `status`: the status found ("" for one that waits)."""
+
+    kind: ClassVar[Literal["task_skipped"]] = TASK_SKIPPED
+    status: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class TaskReviewed(_Event):
     """The manager's review of a unit's changes."""
 
@@ -352,6 +363,7 @@ RunEvent: TypeAlias = (
     | TaskCompleted
     | TaskFailed
     | TaskBlocked
+    | TaskSkipped
     | Usage
     | RateLimited
     | RunWarning

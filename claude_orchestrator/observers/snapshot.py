@@ -28,98 +28,21 @@ from ..events import (
     TaskProgress,
     TaskReady,
     TaskRetry,
+    TaskSkipped,
     TaskStarted,
     TaskVerification,
     Usage,
 )
 from ..taskmaster.ids import id_key
 from .inflight import InFlight, WorkerRow
+from .snapshot_data import CheckCounts, RunSnapshot, TaskCounts, UsagePanel
 from .text import describe_event
 
-__all__ = ["RunSnapshot", "SnapshotBuilder", "TaskCounts", "UsagePanel", "WorkerRow"]
+__all__ = ["CheckCounts", "RunSnapshot", "SnapshotBuilder", "TaskCounts", "UsagePanel", "WorkerRow"]
 
 STATES = ("ready", "running", "waiting", "blocked", "done", "failed")
-_UNIT_EVENTS = (TaskReady, TaskStarted, TaskProgress, TaskRetry, TaskCompleted, TaskFailed, TaskBlocked)
-
-
-@dataclass(frozen=True)
-class TaskCounts:
-    ready: int = 0
-    running: int = 0
-    waiting: int = 0
-    blocked: int = 0
-    done: int = 0
-    failed: int = 0
-    total: int = 0
-
-    @property
-    def finished(self) -> int:
-        """Tasks that will not run again in this run (done, failed or blocked)."""
-        return self.done + self.failed + self.blocked
-
-
-@dataclass(frozen=True)
-class CheckCounts:
-    """Units by their last verification: checks passed, checks failed, no checks (or verification off)."""
-
-    verified: int = 0
-    failed: int = 0
-    unchecked: int = 0
-
-
-@dataclass(frozen=True)
-class UsagePanel:
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cache_read: int = 0
-    cache_write: int = 0
-    cost_usd: float = 0.0
-    budget_usd: float | None = None
-    ratelimit_headroom: float | None = None  # fraction 0..1 still free
-    usage_window_pct: float | None = None  # Claude Code 5-hour/weekly window, 0..100
-
-    @property
-    def budget_pct(self) -> float | None:
-        if not self.budget_usd:
-            return None
-        return 100.0 * self.cost_usd / self.budget_usd
-
-    @property
-    def peak_pct(self) -> float | None:
-        """The highest of budget % and usage-window % (what thresholds compare against)."""
-        vals = [v for v in (self.budget_pct, self.usage_window_pct) if v is not None]
-        return max(vals) if vals else None
-
-
-@dataclass(frozen=True)
-class RunSnapshot:
-    run_id: str = ""
-    started_at: float = 0.0
-    now: float = 0.0
-    tasks: TaskCounts = TaskCounts()
-    workers: tuple[WorkerRow, ...] = ()
-    usage: UsagePanel = UsagePanel()
-    retries: int = 0
-    recent_events: tuple[str, ...] = ()
-    eta_seconds: float | None = None
-    critical_path_remaining: int = 0
-    status: str = "running"  # "running", "stopping" after a stop request, then RUN_FINISHED's status
-    max_workers: int = 0
-    finished_at: float | None = None
-    stop_deadline: float | None = None  # while stopping: when the grace of the running units ends
-    checks: CheckCounts = CheckCounts()
-
-    @property
-    def stop_left(self) -> float | None:
-        """Seconds of the stop's grace left (0 once it is over), or None when not stopping."""
-        if self.status != "stopping" or self.stop_deadline is None:
-            return None
-        return max(0.0, self.stop_deadline - self.now)
-
-    @property
-    def elapsed(self) -> float:
-        end = self.finished_at if self.finished_at is not None else self.now
-        return max(0.0, end - self.started_at) if self.started_at else 0.0
+_ENDS = (TaskCompleted, TaskFailed, TaskBlocked, TaskSkipped)
+_UNIT_EVENTS = (TaskReady, TaskStarted, TaskProgress, TaskRetry, *_ENDS)
 
 
 @dataclass
@@ -289,6 +212,23 @@ class SnapshotBuilder:
                     self._move(dep, "blocked", "waiting", e.ts)
             case TaskBlocked():
                 self._move(tid, "blocked", "waiting", e.ts)
+            case TaskSkipped(status="done"):
+                self._move(tid, "done", "waiting", e.ts)
+            case TaskSkipped():
+                self._finish(tid, None)
+                self._drop(tid)
+
+    def _drop(self, tid: str) -> None:
+        """A unit a person took out of the run: it leaves the counts and the total."""
+        t = self._tasks.pop(tid, None)
+        if t is not None:
+            self._known[t.state] -= 1
+            bucket = t.state
+        else:  # one of the anonymous pools of RUN_STARTED
+            bucket = "waiting" if self._counts["waiting"] > self._known["waiting"] else "ready"
+        if self._counts[bucket] > 0:
+            self._counts[bucket] -= 1
+            self._total = max(0, self._total - 1)
 
     def _finish(self, tid: str, final: float | None) -> None:
         """A unit's row goes; what it cost (every attempt) stays in the run's sum."""

@@ -22,6 +22,7 @@ from ..events import (
     TaskRetry,
     TaskReviewed,
     TaskSession,
+    TaskSkipped,
     TaskStarted,
     TaskVerification,
     Usage,
@@ -90,6 +91,8 @@ def describe_event(e: Event) -> str:
         case TaskFailed():
             tail = f"; blocks {', '.join(e.blocked_dependents)}" if e.blocked_dependents else ""
             return f"{tid} FAILED after {e.attempts or 1} attempt(s): {e.reason or '?'}{tail}"
+        case TaskSkipped():
+            return f"{tid} left out of the run: {e.reason}"
         case TaskBlocked():
             return f"{tid} blocked by {', '.join(e.blocked_by)}: {e.reason}".rstrip(": ")
         case Usage():

@@ -24,13 +24,22 @@ from ..taskmaster.store import TaskStore
 from .folder import USAGE_FILE, new_run_id, run_dir
 from .gate import AdmissionGate
 from .outcome import RunReport
-from .parts import ModelClient, close_workspace, load_spent, open_workspace, reviewer, usage_events
+from .parts import (
+    ModelClient,
+    close_workspace,
+    load_spent,
+    open_workspace,
+    reviewer,
+    status_texts,
+    usage_events,
+)
 from .resume import Sessions, interrupted_sessions, journal_merged, sigint_stops, unfinished_run
 from .selection import BackendRule, Selection, nothing_to_run, select_units
 from .verify import VerifyGate
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
+    from .edits import TaskFileWatch
     from .integrate import Integrator
     from .recorder import TaskRecorder
     from .scheduler import Scheduler
@@ -116,6 +125,7 @@ class RunEngine:
         self.client = ModelClient(cfg, self.ledger, budgets, options.record, llm)
         self.integrator: Integrator | None = None
         self.verifier: VerifyGate | None = None  # made with the run's id
+        self.watch: TaskFileWatch | None = None  # tasks.json as a person edits it during the run
 
     def run(self) -> RunReport:
         from ..environment import find_claude_cli
@@ -150,7 +160,15 @@ class RunEngine:
             started_at=time.time(),
             skills=present_skills(store.root),
         )
-        with TaskRecorder(store, tag, run_id=self.run_id, run_path=run_path, bus=self.bus) as recorder:
+        with TaskRecorder(
+            store,
+            tag,
+            run_id=self.run_id,
+            run_path=run_path,
+            bus=self.bus,
+            wait_s=self.cfg.execution.tasks_file_wait_seconds,
+            on_unreadable=self.gate.refuse,
+        ) as recorder:
             if resumed:
                 report.notices.append(f"resuming run {resumed}")
                 recorder.recover(journal_merged(run_path))
@@ -176,6 +194,10 @@ class RunEngine:
         run_path = report.run_path
         assert run_path is not None
         ws = open_workspace(self.store.root, self.run_id, self.cfg, self.opt.branch)
+        from ..workspace import GitWorkspace
+
+        if isinstance(ws, GitWorkspace):
+            ws.status_text = status_texts(ws.root, self.store.tasks_path, recorder.own)
         if ws.notice:
             report.notices.append(str(ws.notice))
         report.notices += run_notices(self.cfg, {u.unit.backend for u in sel.units})
@@ -198,6 +220,7 @@ class RunEngine:
                 with sigint_stops(sched) as keys:
                     outcome = sched.run()
                 report.stop_requested = keys.presses > 0
+                report.files_unreadable = recorder.gave_up or (self.watch is not None and self.watch.gave_up)
                 self.ledger.save(run_path / USAGE_FILE)
         finally:
             if self.integrator is not None:
@@ -241,6 +264,7 @@ class RunEngine:
         workers: int,
     ) -> Scheduler:
         from .dispatch import Backends, UnitRunner
+        from .edits import TaskFileWatch
         from .executor import LocalExecutor
         from .integrate import Integrator
         from .scheduler import Scheduler, SchedulerConfig, SchedulerHooks
@@ -279,8 +303,18 @@ class RunEngine:
             make_unit=lambda task: follow_up_unit(task, rule),
             verify=self.verifier,
         )
+        graph = build_graph(self._single_outside_git(sel.units, ws, report), sel.done_before)
+        watch = self.watch = TaskFileWatch(
+            self.store,
+            report.tag or self.store.current_tag(),
+            rule,
+            known=lambda: {*graph.units, *graph.groups, *graph.done_before, *graph.skipped},
+            pick_new=self.opt.ids is None,
+            wait_s=cfg.execution.tasks_file_wait_seconds,
+            on_give_up=gate.refuse,
+        )
         sched = Scheduler(
-            build_graph(self._single_outside_git(sel.units, ws, report), sel.done_before),
+            graph,
             LocalExecutor(worker_for, lambda u: ws.prepare(u.work_id)),
             bus=self.bus,
             config=SchedulerConfig.from_config(
@@ -289,7 +323,8 @@ class RunEngine:
             hooks=SchedulerHooks(
                 prepare=integrator.prepare,
                 integrate=integrator,
-                hold_reason=gate.hold_reason,
+                hold_reason=lambda: watch.hold_reason() or gate.hold_reason(),
+                edits=watch.edits,
                 started=recorder.started,
                 failed=recorder.failed,
             ),

@@ -101,17 +101,25 @@ class RunReport:
     verification: dict[str, int] = field(default_factory=dict)
     """Units whose checks passed (verified), failed (failed_verification), or that had none (unchecked)."""
 
+    withdrawn: dict[str, str] = field(default_factory=dict)
+    """Units a person took out of the run through tasks.json (deferred, cancelled), and those waiting for them
+    -> why."""
+
     stop_requested: bool = False
     """The person asked the run to stop (Ctrl-C, SIGTERM, `claude-orchestrator stop`)."""
 
+    files_unreadable: bool = False
+    """The run stopped because tasks.json stayed unreadable: once fixed, the next `run` resumes it."""
+
     @property
     def resumable(self) -> bool:
-        """Stopped by the person: the next `run` of the tag picks it up where it stopped."""
-        return self.status == "stopped" and self.stop_requested
+        """Stopped by the person (or by a tasks.json they must fix): the next `run` of the tag picks it up
+        where it stopped."""
+        return self.status == "stopped" and (self.stop_requested or self.files_unreadable)
 
     @property
     def exit_code(self) -> int:
-        if self.resumable:
+        if self.status == "stopped" and self.stop_requested:
             return STOPPED_EXIT
         return 1 if self.status in ("failed", "stopped") else 0
 
@@ -124,6 +132,7 @@ class RunReport:
         self.blocked = {u: outcome.blocked_by.get(u, []) for u in sorted(outcome.blocked, key=id_key)}
         self.interrupted = sorted(outcome.interrupted, key=id_key)
         self.pending = sorted(outcome.pending, key=id_key)
+        self.withdrawn = {u: why for u, why in outcome.withdrawn.items() if u not in outcome.groups}
         self.cost_usd = ledger.cost_usd()
         self.tokens_by_role, self.tokens_by_model = tokens_from_rows(ledger.to_dict()["by_role_model"])
         self.duration_s, self.finished_at = duration_s, finished_at

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..config import OrchestratorConfig
 from ..errors import ConfigError, OrchestratorError
@@ -54,6 +54,23 @@ def open_workspace(root: Path, run_id: str, cfg: OrchestratorConfig, branch: str
     return open_ws(
         root, run_id, git_cfg, target_branch=branch, ignore_paths=(".taskmaster/", "orchestrator_config.json")
     )
+
+
+def status_texts(root: Path, tasks_path: Path, own: Any) -> Callable[[str, str | None], str | None]:
+    """What a status commit holds for each engine file the working tree changed: tasks.json as committed
+    plus the run's own changes (run/owned.py), the run's write-back record as it is, nothing else (a
+    person's edits stay theirs)."""
+    tasks = tasks_path.resolve()
+
+    def text(path: str, committed: str | None) -> str | None:
+        full = (root / path).resolve()
+        if full == tasks:
+            return cast("str | None", own.rebuild(committed))
+        if full.parent == tasks.parent.parent / "intake" and full.is_file():
+            return full.read_text(encoding="utf-8")
+        return None
+
+    return text
 
 
 def close_workspace(ws: Workspace) -> None:

@@ -11,6 +11,12 @@ Stale writes by other programs (task-master-ai writes back a copy it read before
 undone: the recorder notes the statuses it sets (run/claims.py), re-reads the file on each later write, a
 moment after each write and when flushed, and puts back what a stale copy erased, with a RunWarning.
 
+A person may edit the file during the run. A status they set is theirs: the run sets a status only over one
+it may replace (pending, in-progress, blocked); over any other (deferred, cancelled, ...) it writes only its
+`metadata.orchestrator`. Every change the run makes is noted (`own`, run/owned.py) so that its status
+commits hold the run's changes and nothing else. A file that cannot be read (an editor saving half of it) is
+waited for, `wait_s` at most; then `on_unreadable` is told (the run stops) and the write fails.
+
 `started`, `failed` and `done` only queue the write (a failed write becomes a WARNING event): the scheduler
 thread and the merge stage must not wait for a file; `add_follow_ups` and `recover` wait for theirs and
 raise its error. `flush` waits for every write queued so far. `on_settled`, when given, is called on the
@@ -23,24 +29,28 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import OrchestratorError
-from ..events import EventBus, RunWarning
+from ..errors import OrchestratorError, TaskFileError
+from ..events import EventBus, Log, RunWarning
 from ..taskmaster import ops
 from ..taskmaster.model import Subtask, TagData, Task
 from ..taskmaster.store import TaskStore
 from ..workers.base import WorkUnit
 from .claims import Claims
+from .edits import unreadable_note
 from .folder import task_dir, write_json_atomic
+from .owned import OwnChanges
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 THREAD_NAME = "tasks-writer"
 RECHECK_S = 0.5  # a stale writer's write-back lands this soon after ours, or at the next write or flush
+RUN_MAY_REPLACE = ("pending", "in-progress", "blocked")  # any other status was set by a person: theirs
 
 
 class TaskRecorder:
@@ -53,6 +63,8 @@ class TaskRecorder:
         run_path: Path,
         bus: EventBus | None = None,
         on_settled: Callable[[], object] | None = None,
+        wait_s: float = 30.0,
+        on_unreadable: Callable[[str], None] | None = None,
     ) -> None:
         self.store, self.tag, self.run_id, self.run_path, self.bus = store, tag, run_id, run_path, bus
         self.on_settled = on_settled
@@ -64,6 +76,10 @@ class TaskRecorder:
         self.claims = Claims()
         self._recheck: threading.Timer | None = None
         self._closed = False
+        self.own = OwnChanges(tag)
+        self.wait_s, self.on_unreadable = wait_s, on_unreadable
+        self._gave_up = False  # the file stayed unreadable for wait_s: writes fail at once until it is not
+        self._stopped_run = False
 
     # -- from the scheduler thread: queued ---------------------------------------------------------
 
@@ -78,6 +94,11 @@ class TaskRecorder:
     def done(self, unit_id: str, info: dict[str, Any]) -> None:
         """The unit is merged: done, with `info` (commit, cost, summary, ...) in its metadata."""
         self._queue(f"{unit_id} done", self._done, unit_id, info)
+
+    @property
+    def gave_up(self) -> bool:
+        """tasks.json stayed unreadable for `wait_s` once (the run was told to stop)."""
+        return self._stopped_run
 
     # -- waited for ----------------------------------------------------------------------------------
 
@@ -155,23 +176,40 @@ class TaskRecorder:
 
     def _report(self, what: str, fut: Future[Any]) -> None:
         err = fut.exception()
-        if err is None:
-            return
-        log.warning("could not record %s in tasks.json: %s", what, err)
-        if self.bus is not None:
+        if err is None or (self._gave_up and isinstance(err, TaskFileError)):
+            return  # the note that stopped the run says it all; the next run recovers from the journal
+        if self.bus is None:
+            log.warning("could not record %s in tasks.json: %s", what, err)
+        else:
             message = f"could not record {what} in tasks.json: {err}"
             self.bus.publish(RunWarning(run_id=self.run_id, message=message))
 
     @contextlib.contextmanager
     def _edit(self) -> Iterator[TagData]:
-        """A locked read-modify-write that first restores what stale writes erased since ours."""
-        with self.store.edit(self.tag) as data:
-            restored = self.claims.restore(data)
-            yield data
+        """A locked read-modify-write of the tag, once the file can be read, that first restores what stale
+        writes erased since ours (see the module docstring)."""
+        since: float | None = None
+        delay = 0.05
+        while True:
+            entered = False
+            try:
+                with self.store.edit(self.tag) as data:
+                    entered = True
+                    restored = self.claims.restore(data)
+                    yield data
+                break
+            except TaskFileError as e:
+                if entered or not self._may_wait(e, since):
+                    raise
+                since = time.monotonic() if since is None else since
+                time.sleep(delay)
+                delay = min(2 * delay, 1.0)
+        self.own.written(data)
         for message in restored:
-            log.warning("%s", message)
-            if self.bus is not None:
-                self.bus.publish(RunWarning(run_id=self.run_id, message=message))
+            self._say(RunWarning, message)
+        if since is not None or self._gave_up:
+            self._gave_up = False
+            self._say(Log, f"{self.store.tasks_path.name} can be read again: recorded what waited")
 
     def _schedule_check(self) -> None:
         with self._lock:
@@ -187,21 +225,51 @@ class TaskRecorder:
             if self.claims.erased(self.store.load(self.tag)):
                 with self._edit():
                     pass
-        except OrchestratorError as e:  # unreadable for now: the next write or check tries again
+        except TaskFileError:  # unreadable for now: the next write waits for it, and says so
+            pass
+        except OrchestratorError as e:
             log.warning("could not re-read tasks.json: %s", e)
 
-    def _set(self, data: TagData, unit_id: str, status: str, meta: dict[str, Any] | None = None) -> None:
-        """Set the unit's status (and metadata.orchestrator), noting the claim."""
-        item = data.find(unit_id)
+    def _may_wait(self, e: TaskFileError, since: float | None) -> bool:
+        """Whether to read the unreadable file again; at the end of the wait, tell the run (once)."""
+        if self._gave_up:
+            return False
+        if since is None:
+            self._say(RunWarning, f"{e}: waiting up to {self.wait_s:g}s for a whole file")
+            return True
+        if time.monotonic() - since < self.wait_s:
+            return True
+        self._gave_up = self._stopped_run = True
+        if self.on_unreadable is not None:
+            self.on_unreadable(unreadable_note(self.store.tasks_path, e.problem, self.wait_s))
+        return False
+
+    def _say(self, kind: type[Log] | type[RunWarning], message: str) -> None:
+        if self.bus is not None:
+            self.bus.publish(kind(run_id=self.run_id, message=message))
+
+    def _claim(self, data: TagData, uid: str, status: str, meta: dict[str, Any] | None = None) -> None:
+        """Set the unit's status (unless a person set one of theirs) and its metadata.orchestrator, noting
+        both as the run's own changes."""
+        item = data.find(uid)
         before = item.status
-        ops.set_status(data, [unit_id], status)
+        if before != status and before in RUN_MAY_REPLACE:
+            ops.set_status(data, [uid], status)
+            self.own.status(uid, status)
+        elif before != status:
+            self._say(
+                Log,
+                f"task {uid} stays {item.status} in tasks.json, as set there (the run would say {status})",
+            )
         if meta is not None:
             _set_meta(item, meta)
-        self.claims.note(unit_id, before, status, meta)
+            self.own.meta(uid, meta)
+        if item.status != before or meta is not None:
+            self.claims.note(uid, before, item.status, meta)
 
     def _set_status(self, unit_id: str, status: str) -> None:
         with self._edit() as data:
-            self._set(data, unit_id, status)
+            self._claim(data, unit_id, status)
 
     def _failed(self, unit_id: str, reason: str) -> None:
         write_json_atomic(
@@ -209,17 +277,18 @@ class TaskRecorder:
             {"run_id": self.run_id, "status": "failed", "reason": reason},
         )
         with self._edit() as data, contextlib.suppress(OrchestratorError):
-            meta = {"run_id": self.run_id, "status": "failed", "reason": reason[:1000]}
-            self._set(data, unit_id, "blocked", meta)
+            self._claim(
+                data, unit_id, "blocked", {"run_id": self.run_id, "status": "failed", "reason": reason[:1000]}
+            )
 
     def _done(self, unit_id: str, info: dict[str, Any]) -> None:
         write_json_atomic(task_dir(self.run_path, unit_id, create=True) / "result.json", info)
         with self._edit() as data:
-            self._set(data, unit_id, "done", {k: v for k, v in info.items() if k != "status"})
+            self._claim(data, unit_id, "done", {k: v for k, v in info.items() if k != "status"})
 
     def _add_follow_ups(self, unit: WorkUnit, follow_ups: list[Any]) -> list[Task]:
         with self._edit() as data:
-            return [
+            added = [
                 ops.add_task(
                     data,
                     f.title,
@@ -230,13 +299,15 @@ class TaskRecorder:
                 )
                 for f in follow_ups
             ]
+            for task in added:
+                self.own.added(task)
+            return added
 
     def _recover(self, ids: list[str]) -> None:
         with self._edit() as data:
             for uid in ids:
                 with contextlib.suppress(OrchestratorError):
-                    if data.find(uid).status != "done":
-                        self._set(data, uid, "done")
+                    self._claim(data, uid, "done")
 
 
 def _set_meta(item: Task | Subtask, orchestrator: dict[str, Any]) -> None:

@@ -20,9 +20,10 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import OrchestratorError
-from ..events import EventBus, Log, RunFinished, RunStarted, RunWarning, TaskRetry, TaskStarted
+from ..events import EventBus, Log, RunFinished, RunWarning, TaskRetry, TaskStarted
 from ..taskmaster.ids import id_key
 from ..workers.base import WorkResult
+from .edits import apply_edits
 from .executor import Executor, Finished, Job, Progress
 from .pipeline import Decided, IntegrationPipeline
 from .retry import AttemptRetries
@@ -93,18 +94,7 @@ class Scheduler:
             raise OrchestratorError("a Scheduler runs once")
         self._started = True
         t0 = time.monotonic()
-        g = self.graph
-        dead = g.unreachable()
-        self.bus.publish(
-            RunStarted(
-                run_id=self.run_id,
-                total=len(g.units),
-                ready=sum(1 for u in g.units if not g.deps[u] and u not in dead),
-                done_before=len(g.done_before),
-                critical_path=g.critical_path([u for u in g.units if u not in dead]),
-                workers=self.cfg.max_workers,
-            )
-        )
+        self.bus.publish(self.state.started_event(self.cfg.max_workers))
         try:
             self.executor.open(self._inbox.put, self.cfg.max_workers)
             self.state.start()
@@ -198,6 +188,12 @@ class Scheduler:
         if self._stopping or self._gate_timer:
             return
         st, held = self.state, []
+        edits = self.hooks.edits() if self.hooks.edits is not None else None
+        if edits is not None:  # a person changed tasks.json: honour it before deciding anything
+            gone = apply_edits(st, edits)
+            for att in (a for a in self._running.values() if a.uid in gone and not a.withdrawn):
+                att.withdrawn = gone[att.uid]
+                self.executor.cancel(att.token)
         while st.ready and self._slots.free:
             key = heapq.heappop(st.ready)
             uid = key[-1]
@@ -282,14 +278,16 @@ class Scheduler:
         att = self._running.pop(token)
         st, uid = self.state, att.uid
         st.results[uid] = res
-        if res.ok and self._pipeline.active:
+        if res.ok and self._pipeline.active and not att.withdrawn:
             self._slots.give(att.slots)  # its files stay locked until the decision
             st.status[uid] = INTEGRATING
             self._integrating[token] = (att, res)
             self._pipeline.submit(att.unit, res, token)
             return
         self._release(att)
-        if res.ok:
+        if att.withdrawn:
+            st.withdraw(uid, att.withdrawn)
+        elif res.ok:
             st.complete(uid, res)
         elif att.stop_cancelled:
             st.interrupt(uid, res.error or "cancelled by stop")

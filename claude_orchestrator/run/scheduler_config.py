@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..workers.base import WorkResult, WorkUnit
+    from .edits import FileEdits
     from .state import Decision
 
 
@@ -86,6 +87,10 @@ class SchedulerHooks:
     hold_reason: Callable[[], str | None] | None = None
     """The admission gate, asked before each dispatch: a reason to hold new work, or None. A gate that
     raises stops the run."""
+
+    edits: Callable[[], FileEdits | None] | None = None
+    """Asked before each dispatch: tasks.json as a person left it, when it changed (run/edits.py); the
+    run state honours the statuses they set and takes in the tasks they added."""
 
     started: Callable[[WorkUnit], None] | None = None
     """An attempt of a unit was dispatched (scheduler thread: must not block)."""

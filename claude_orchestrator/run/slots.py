@@ -16,6 +16,7 @@ class Attempt:
     slots: tuple[int, ...]  # the first names its worker ("w2"); a best of N holds N
     unit: WorkUnit  # as the worker got it (attempt, feedback, dependency results)
     stop_cancelled: bool = False
+    withdrawn: str = ""  # the status a person set in tasks.json to take the unit out while it ran
 
     @property
     def slot(self) -> int:

@@ -10,14 +10,26 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..errors import DependencyError
-from ..events import Log, RunEvent, RunFinished, RunWarning, TaskBlocked, TaskCompleted, TaskFailed
+from ..events import (
+    Log,
+    RunEvent,
+    RunFinished,
+    RunStarted,
+    RunWarning,
+    TaskBlocked,
+    TaskCompleted,
+    TaskFailed,
+    TaskSkipped,
+)
 from ..taskmaster.ids import id_key
 from ..workers.base import WorkResult
 from .units import SchedUnit, UnitGraph
 
 PENDING, READY, RUNNING, INTEGRATING, BACKOFF = "pending", "ready", "running", "integrating", "backoff"
 DONE, FAILED, BLOCKED, INTERRUPTED = "done", "failed", "blocked", "interrupted"
+WITHDRAWN = "withdrawn"  # a person took it out of the run (its status in tasks.json), or it waits for one
 _OPEN = (PENDING, READY)
+NOT_STARTED = (PENDING, READY, BACKOFF)
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,7 @@ class RunOutcome:
     attempts: dict[str, int]
     groups: set[str]  # parents among the ids above (they finish through their subtasks)
     makespan_s: float
+    withdrawn: dict[str, str] = field(default_factory=dict)  # unit a person took out -> why
 
 
 class RunState:
@@ -78,6 +91,19 @@ class RunState:
         self.results: dict[str, WorkResult] = {}
         self.attempts: dict[str, int] = {}
         self._deferred: list[TaskFailed | TaskBlocked] = []
+        self.by_person: set[str] = set()  # withdrawn by their own status (not because they wait for one)
+
+    def started_event(self, workers: int) -> RunStarted:
+        g = self.g
+        dead = g.unreachable()
+        return RunStarted(
+            run_id=self.run_id,
+            total=len(g.units),
+            ready=sum(1 for u in g.units if not g.deps[u] and u not in dead),
+            done_before=len(g.done_before),
+            critical_path=g.critical_path([u for u in g.units if u not in dead]),
+            workers=workers,
+        )
 
     def start(self) -> None:
         self.block_missing(list(self.g.missing))
@@ -109,6 +135,10 @@ class RunState:
                 turns=res.turns,
             )
         )
+        self._release(uid)
+
+    def _release(self, uid: str) -> None:
+        """A unit is done: what waited for it may start; its groups may be complete."""
         for v in self.g.dependents.get(uid, ()):
             self.left[v] -= 1
             if self.left[v] == 0 and self.status[v] == PENDING:
@@ -208,13 +238,15 @@ class RunState:
             RunWarning(run_id=self.run_id, task_id=uid, message=f"interrupted: {reason}", interrupted=True)
         )
 
-    def add_units(self, batch: list[SchedUnit], by: str) -> None:
-        """Follow-ups from the integrator; refused ones are reported, never silently dropped."""
+    def add_units(self, batch: list[SchedUnit], by: str | None, *, person: bool = False) -> None:
+        """Follow-ups from the integrator (or, with `person`, tasks a person added to tasks.json); refused
+        ones are reported, never silently dropped."""
+        what = "tasks added to tasks.json" if person else "follow-up units"
         g = self.g
         try:
             new = g.add(batch)
         except DependencyError as e:
-            msg = f"follow-up units rejected: {e}"
+            msg = f"{what} rejected: {e}"
             self.publish(RunWarning(run_id=self.run_id, task_id=by, message=msg, units=[s.id for s in batch]))
             return
         for gid, members in g.group_members.items():
@@ -224,17 +256,65 @@ class RunState:
             self.left[u] = sum(1 for d in g.deps[u] if self.status.get(d) != DONE)
         self.ready = [g.ready_key(k[-1]) for k in self.ready]  # chain lengths changed
         heapq.heapify(self.ready)
-        self.publish(
-            Log(run_id=self.run_id, task_id=by, message=f"added {len(new)} follow-up units", units=new)
-        )
+        self.publish(Log(run_id=self.run_id, task_id=by, message=f"added {len(new)} {what}", units=new))
         for u in new:
             bad = [d for d in g.deps[u] if self.status.get(d) in (FAILED, BLOCKED, INTERRUPTED)]
-            if u in g.missing:
+            out = [d for d in g.deps[u] if self.status.get(d) == WITHDRAWN]
+            if out:
+                root = out[0] if out[0] in self.by_person else self.reasons[out[0]].removeprefix("waits for ")
+                self._leave(u, "", f"waits for {root}")
+            elif u in g.missing:
                 self.block_missing([u])
             elif bad:
                 self.set_blocked(u, f"dependency {bad[0]} did not complete", bad)
                 self.block_dependents(u, bad[0])
             elif self.left[u] == 0:
+                self.make_ready(u)
+
+    # -- what a person changed in tasks.json during the run ----------------------------------------------
+
+    def withdraw(self, uid: str, status: str) -> None:
+        """Out of the run by its status in tasks.json, with every unit that waits for it."""
+        self._leave(uid, status, f"{status} in tasks.json")
+        self.by_person.add(uid)
+        stack = [uid]
+        while stack:
+            for v in self.g.dependents.get(stack.pop(), ()):
+                if self.status.get(v) in NOT_STARTED:
+                    self._leave(v, "", f"waits for {uid}")
+                    stack.append(v)
+
+    def _leave(self, uid: str, status: str, reason: str) -> None:
+        self.status[uid] = WITHDRAWN
+        self.backoff.discard(uid)
+        self.reasons[uid] = reason
+        for gid in self.g.ancestors.get(uid, ()):
+            self.group_state.setdefault(gid, WITHDRAWN)
+        self.publish(TaskSkipped(run_id=self.run_id, task_id=uid, status=status, reason=reason))
+
+    def done_outside(self, uid: str) -> None:
+        """A person set the unit done in tasks.json before it ran: done, unrun; what waits for it goes on."""
+        self.status[uid] = DONE
+        self.publish(TaskSkipped(run_id=self.run_id, task_id=uid, status=DONE, reason="done in tasks.json"))
+        self._release(uid)
+
+    def readmit(self, uid: str) -> None:
+        """Pending again in tasks.json: the unit, and those that left because they wait for it, return."""
+        gone = [
+            u for u, s in self.status.items() if s == WITHDRAWN and self.reasons.get(u) == f"waits for {uid}"
+        ]
+        back = [uid, *gone]
+        self.by_person.discard(uid)
+        for u in back:
+            self.status[u] = PENDING
+            self.reasons.pop(u, None)
+            for gid in self.g.ancestors.get(u, ()):
+                if self.group_state.get(gid) == WITHDRAWN:
+                    del self.group_state[gid]
+        message = f"task {uid} is pending again in tasks.json: back in the run"
+        self.publish(Log(run_id=self.run_id, task_id=uid, message=message, units=back))
+        for u in back:
+            if self.left[u] == 0:
                 self.make_ready(u)
 
     def hold_all(self) -> None:
@@ -251,7 +331,7 @@ class RunState:
             self.set_blocked(u, "unreachable: its dependencies never finished", [])
 
     def outcome(self, makespan: float, stopping: bool) -> RunOutcome:
-        by: dict[str, set[str]] = {s: set() for s in (DONE, FAILED, BLOCKED, INTERRUPTED, PENDING)}
+        by: dict[str, set[str]] = {s: set() for s in (DONE, FAILED, BLOCKED, INTERRUPTED, PENDING, WITHDRAWN)}
         for u, s in self.status.items():
             by[s if s in by else PENDING].add(u)
         for gid in self.g.groups:
@@ -287,4 +367,5 @@ class RunState:
             attempts=dict(self.attempts),
             groups=set(self.g.groups),
             makespan_s=makespan,
+            withdrawn={u: self.reasons.get(u, "") for u in sorted(by[WITHDRAWN], key=id_key)},
         )

@@ -114,6 +114,11 @@ def _read_json_object(path: Path) -> dict[str, Any]:
     return data
 
 
+def render_document(doc: Document, built: dict[str, Any] | None = None) -> str:
+    """The text of tasks.json as we write it (`built`: build_document(doc), when already made)."""
+    return json.dumps(build_document(doc) if built is None else built, indent=2, ensure_ascii=False)
+
+
 def stamp_metadata(tag: TagData) -> None:
     """Record a change in the tag's metadata, in the shape it already has: the new core's counters
     (taskCount, completedCount, lastModified) when present, else the older created/updated/description."""
@@ -232,7 +237,7 @@ class TaskStore:
             out = build_document(doc)
             if doc.raw is not None and out == doc.raw:
                 return
-            write_text(self.tasks_path, json.dumps(out, indent=2, ensure_ascii=False))
+            write_text(self.tasks_path, render_document(doc, out))
 
     @contextmanager
     def edit(self, tag: str | None = None) -> Iterator[TagData]:

@@ -79,13 +79,28 @@ def commit_status(ws: GitWorkspace) -> str | None:
         }
         if not changed:
             return None
-        return _commit_exact(ws, sorted(changed), f"{ws.cfg.commit_message_prefix} Update task status")
+        texts: dict[str, str] = {}
+        if ws.status_text is not None:  # the run's own changes only, rebuilt on the committed version
+            head = ws.git.out(ws.root, "rev-parse", "HEAD")
+            for p in sorted(changed):
+                shown = ws.git.run(ws.root, "show", f"{head}:{p}", check=False)
+                text = ws.status_text(p, shown.stdout if shown.returncode == 0 else None)
+                if text is not None:
+                    texts[p] = text
+            changed = set(texts)
+            if not changed:
+                return None
+        message = f"{ws.cfg.commit_message_prefix} Update task status"
+        return _commit_exact(ws, sorted(changed), message, texts)
 
 
-def _commit_exact(ws: GitWorkspace, paths: list[str], message: str) -> str | None:
-    """Commit `paths` of the main tree as they are at this instant, by plumbing: each file is read once
-    (``hash-object -w``), and that very blob goes into the commit and into the index. A file rewritten
-    meanwhile cannot make the index fall behind HEAD (``git commit --only`` reads it twice)."""
+def _commit_exact(
+    ws: GitWorkspace, paths: list[str], message: str, texts: dict[str, str] | None = None
+) -> str | None:
+    """Commit `paths` of the main tree as they are at this instant (or, for a path in `texts`, that text), by
+    plumbing: each file is read once (``hash-object -w``), and that very blob goes into the commit and into
+    the index. A file rewritten meanwhile cannot make the index fall behind HEAD (``git commit --only`` reads
+    it twice)."""
     git, root = ws.git, ws.root
     head = git.out(root, "rev-parse", "HEAD")
     modes = {}
@@ -96,7 +111,10 @@ def _commit_exact(ws: GitWorkspace, paths: list[str], message: str) -> str | Non
     entries = []
     for p in paths:
         f = root / p
-        if f.is_file() and not f.is_symlink():
+        if texts and p in texts:
+            blob = git.run(root, "hash-object", "-w", "--stdin", input=texts[p]).stdout.strip()
+            entries.append(f"{modes.get(p, '100644')} {blob}\t{p}")
+        elif f.is_file() and not f.is_symlink():
             blob = git.out(root, "hash-object", "-w", "--", p, env=_LITERAL)
             entries.append(f"{modes.get(p, '100644')} {blob}\t{p}")
         else:

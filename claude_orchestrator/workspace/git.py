@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from ..config import GitConfig
@@ -65,6 +65,9 @@ class GitWorkspace:
         self.ignore_paths = ignore_paths
         self.notice = notice
         self.skipped: dict[str, list[str]] = {}  # task id -> files commit_task left out
+        # (path, its text at HEAD or None) -> what a status commit holds for that engine file, or None to
+        # leave it out; None here: commit the files as they are (the run sets it: its own changes only)
+        self.status_text: Callable[[str, str | None], str | None] | None = None
         self.lock = repo_lock(common_dir)
         self._guard = threading.Lock()
         self._task_locks: dict[str, threading.Lock] = {}
