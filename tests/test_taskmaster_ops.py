@@ -74,6 +74,9 @@ def test_add_and_remove_dependency_refuse_bad_ones():
         ops.add_dependency(tag, "8", "1")
     with pytest.raises(DependencyError, match="parent"):
         ops.add_dependency(tag, "3.1", "3")
-    assert ops.add_dependency(tag, "3.1", "1") and tag.find("3.1").dependencies == [1]
+    # a bare 1 in 3.1's dependencies would name its sibling 3.1 (itself), not task 1
+    with pytest.raises(DependencyError, match="names its sibling 3.1"):
+        ops.add_dependency(tag, "3.1", "1")
+    assert ops.add_dependency(tag, "3.1", "2") and tag.find("3.1").dependencies == [2]
     assert ops.remove_dependency(tag, "3", "2") is True and tag.task(3).dependencies == [1]
     assert ops.remove_dependency(tag, "3", "2") is False
