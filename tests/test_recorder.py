@@ -127,3 +127,59 @@ def test_a_run_writes_tasks_json_only_through_the_recorder(tmp_path: Path, env_f
     # in-progress for each attempt (task 4: 1 + max_retries), done for 1-3, failed for 4
     assert len(store.writers) == 3 + 4 + 3 + 1
     assert [t["status"] for t in tasks_of(root).values()] == ["done", "done", "done", "blocked", "pending"]
+
+
+class GatedStore(TaskStore):
+    """A TaskStore whose first write waits for `gate` (so the writes after it queue up behind it)."""
+
+    def __init__(self, *a: Any, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        self.gate = threading.Event()
+        self.first = True
+
+    @contextmanager
+    def edit_document(self) -> Iterator[Document]:
+        if self.first:
+            self.first = False
+            assert self.gate.wait(30)
+        with super().edit_document() as doc:
+            yield doc
+
+
+def test_on_settled_runs_once_per_batch_of_done_units(tmp_path: Path):
+    """One status commit per batch: the hook runs when the queue is empty after units were recorded done,
+    not after each write, and not after writes that record nothing done."""
+    from claude_orchestrator.run.recorder import TaskRecorder
+
+    path = tmp_path / ".taskmaster" / "tasks" / "tasks.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"master": {"tasks": [_task(i) for i in range(1, 7)], "metadata": {}}}))
+    store = GatedStore(tmp_path)
+    settled: list[list[str]] = []
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.subscribe(seen.append)
+
+    def on_settled() -> None:
+        settled.append([t["status"] for t in tasks_of(tmp_path).values()])
+        if len(settled) == 2:
+            raise RuntimeError("git said no")
+
+    rec = TaskRecorder(
+        store, "master", run_id="r1", run_path=tmp_path / "run", bus=bus, on_settled=on_settled
+    )
+    with rec:
+        rec.started(WorkUnit(unit_id="1", task_id="1", title="t"))  # held at the gate
+        for uid in ("1", "2", "3"):
+            rec.done(uid, {"run_id": "r1", "status": "done"})
+        store.gate.set()
+        rec.flush()
+        assert settled == [["done", "done", "done", "pending", "pending", "pending"]]  # one for the three
+        rec.failed("4", "no luck")
+        rec.started(WorkUnit(unit_id="5", task_id="5", title="t"))
+        rec.flush()
+        assert len(settled) == 1  # nothing recorded done since: no hook
+        rec.done("5", {"run_id": "r1", "status": "done"})
+        rec.flush()
+    assert len(settled) == 2 and settled[1][4] == "done"
+    assert [e.data["message"] for e in seen] == ["after recording finished tasks: git said no"]

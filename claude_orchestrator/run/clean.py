@@ -95,7 +95,8 @@ def _worktree(repo: Path, path: Path, report: CleanReport, *, force: bool, dry_r
         report.kept.append(f"{path}: uncommitted changes (clean --force removes them)")
         return
     if not dry_run:
-        git(repo, "worktree", "remove", "--force", str(path), check=False)
+        # twice: also when left locked (a run killed before the worktree's checkout was done)
+        git(repo, "worktree", "remove", "--force", "--force", str(path), check=False)
         if path.exists():
             shutil.rmtree(path, ignore_errors=True)
     report.worktrees.append(str(path))

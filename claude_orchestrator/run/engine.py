@@ -203,6 +203,8 @@ class RunEngine:
         report.notices += run_notices(self.cfg, {u.unit.backend for u in sel.units})
         sel = self._skip_merged(sel, rule, ws, recorder, report)
         report.target_branch = ws.target_branch
+        if ws.is_git:  # a tracked tasks.json is committed once per batch of units recorded done
+            recorder.on_settled = ws.commit_status
         report.write()
         self.ledger.configure(run_id=self.run_id)
         load_spent(self.ledger, run_path / USAGE_FILE)
@@ -226,6 +228,7 @@ class RunEngine:
             if self.integrator is not None:
                 self.integrator.close()
                 report.integration = self.integrator.stats.to_dict()
+            recorder.on_settled = None
             recorder.flush()  # the last statuses are in tasks.json before its final commit
             self.client.close()
             close_workspace(ws)

@@ -176,7 +176,7 @@ class Integrator:
         """The merged commit, or the decision when the unit's work cannot be merged."""
         wid, ws = unit.unit_id, self.workspace
         t0 = time.monotonic()
-        mr = ws.merge_task(wid, unit.title)
+        mr = ws.merge_task(wid, unit.title, commit_status=False, count_left=False)  # statuses: in batches
         took = time.monotonic() - t0
         with self._lock:
             self.stats.merges += 1

@@ -7,7 +7,12 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import WorkspaceError
+from .gitops import StatusEntry
+from .hardening import DIFF_ARGS
 from .paths import listing, under
+from .refs import worktree_git_dir
+from .worktrees import TaskTree, tree_of
 
 if TYPE_CHECKING:
     from .git import GitWorkspace
@@ -18,37 +23,86 @@ _LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
 def commit_task(ws: GitWorkspace, task_id: str, title: str, *, allow_empty: bool = False) -> str | None:
     """One commit of the task's changes (worker commits squashed in), sensitive and engine files left out
     (listed in ``ws.skipped[task_id]``). Returns the sha, or None when there was nothing."""
+    with ws.task_lock(task_id):
+        tree = tree_of(ws, task_id)
+        if tree is None:
+            raise WorkspaceError(f"task {task_id} has no worktree: call prepare() first")
+        wt = tree.path
+        head = head_of(ws, wt)
+        base = head if tree.base is not None and head == tree.base else ws.base(wt)
+        entries = ws.git.status(wt)
+        if head == base and not allow_empty and all(e.code[0] in " ?" for e in entries):
+            sha = _commit_changes(ws, task_id, title, tree, entries)  # nothing staged or committed yet
+        else:
+            sha = _squash(ws, task_id, title, wt, base, head, entries, allow_empty)
+        tree.commit, tree.left = sha, ws.skipped[task_id]
+        if sha is not None:
+            tree.base = base
+        return sha
+
+
+def _commit_changes(
+    ws: GitWorkspace, task_id: str, title: str, tree: TaskTree, entries: list[StatusEntry]
+) -> str | None:
+    """The usual case: the worker only changed files. Stage what is to be committed and commit it."""
+    candidates = sorted({p for e in entries for p in e.paths()})
+    to_add = [p for p in candidates if not ws.skip(p)]
+    ws.skipped[task_id] = sorted(p for p in candidates if ws.skip(p))
+    if not to_add:
+        return None
+    add = ("add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul")
+    ws.git.run(tree.path, *add, input="\0".join(to_add), env=_LITERAL)
+    message = _message(ws.cfg.commit_message_prefix, task_id, title, to_add, ws.skipped[task_id], [])
+    ws.git.run(tree.path, "commit", "-q", "--allow-empty", "-m", message)
+    return head_of(ws, tree.path)
+
+
+def _squash(
+    ws: GitWorkspace,
+    task_id: str,
+    title: str,
+    wt: Path,
+    base: str,
+    head: str,
+    entries: list[StatusEntry],
+    allow_empty: bool,
+) -> str | None:
+    """The general case: worker commits (squashed into one), staged files, an empty commit asked for."""
     git = ws.git
-    with ws.lock:
-        wt = ws.worktree(task_id)
-        base = ws.base(wt)
-        head = git.out(wt, "rev-parse", "HEAD")
-        subjects = git.out(wt, "log", "--format=%s", f"{base}..{head}").splitlines() if head != base else []
-        if head != base:
-            git.run(wt, "reset", "-q", "--soft", base)
-        candidates = sorted({p for e in git.status(wt) for p in e.paths()})
-        to_add = [p for p in candidates if not ws.skip(p)]
-        if to_add:
-            add = ("add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul")
-            git.run(wt, *add, input="\0".join(to_add), env=_LITERAL)
-        names = git.out(wt, "diff", "--cached", "--name-only", "-z", "--no-renames", base)
-        staged = [p for p in names.split("\0") if p]
-        drop = [p for p in staged if ws.skip(p)]
-        if drop:
-            git.run(wt, "reset", "-q", base, "--", *drop, env=_LITERAL)
-        staged = [p for p in staged if p not in drop]
-        skipped = sorted({p for p in candidates + drop if ws.skip(p)})
-        ws.skipped[task_id] = skipped
-        if not staged and not allow_empty:
-            return None
-        mine = f"{ws.cfg.commit_message_prefix} Task {task_id}: "
-        same = len(subjects) == 1 and subjects[0].startswith(mine) and not allow_empty
-        if same and git.out(wt, "write-tree") == git.out(wt, "rev-parse", f"{head}^{{tree}}"):
-            git.run(wt, "reset", "-q", "--soft", head)  # already committed as it is: keep that commit
-            return None
-        message = _message(ws.cfg.commit_message_prefix, task_id, title, staged, skipped, subjects)
-        git.run(wt, "commit", "-q", "--allow-empty", "-m", message)
-        return git.out(wt, "rev-parse", "HEAD")
+    subjects = git.out(wt, "log", "--format=%s", f"{base}..{head}").splitlines() if head != base else []
+    if head != base:
+        git.run(wt, "reset", "-q", "--soft", base)
+        entries = git.status(wt)
+    candidates = sorted({p for e in entries for p in e.paths()})
+    to_add = [p for p in candidates if not ws.skip(p)]
+    if to_add:
+        add = ("add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul")
+        git.run(wt, *add, input="\0".join(to_add), env=_LITERAL)
+    names = git.out(wt, "diff", *DIFF_ARGS, "--cached", "--name-only", "-z", "--no-renames", base)
+    staged = [p for p in names.split("\0") if p]
+    drop = [p for p in staged if ws.skip(p)]
+    if drop:
+        git.run(wt, "reset", "-q", base, "--", *drop, env=_LITERAL)
+    staged = [p for p in staged if p not in drop]
+    skipped = sorted({p for p in candidates + drop if ws.skip(p)})
+    ws.skipped[task_id] = skipped
+    if not staged and not allow_empty:
+        return None
+    mine = f"{ws.cfg.commit_message_prefix} Task {task_id}: "
+    same = len(subjects) == 1 and subjects[0].startswith(mine) and not allow_empty
+    if same and git.out(wt, "write-tree") == git.out(wt, "rev-parse", f"{head}^{{tree}}"):
+        git.run(wt, "reset", "-q", "--soft", head)  # already committed as it is: keep that commit
+        return None
+    message = _message(ws.cfg.commit_message_prefix, task_id, title, staged, skipped, subjects)
+    git.run(wt, "commit", "-q", "--allow-empty", "-m", message)
+    return head_of(ws, wt)
+
+
+def head_of(ws: GitWorkspace, wt: Path) -> str:
+    """The commit checked out in the worktree `wt`."""
+    git_dir = worktree_git_dir(wt)
+    sha = ws.refs.head(git_dir)[1] if git_dir is not None else None
+    return sha or ws.git.out(wt, "rev-parse", "HEAD")
 
 
 def _message(
@@ -66,17 +120,18 @@ def _message(
 
 def commit_status(ws: GitWorkspace) -> str | None:
     """Commit tracked engine files (tasks.json …) modified in the main tree, when the target branch is
-    checked out there. Called before each merge; returns the sha or None."""
+    checked out there; returns the sha or None. Nothing to do (and no git process) when no engine file
+    was tracked when the run started."""
     with ws.lock:
         if ws.holder() != ws.root:
             return None
-        changed = {
-            p
-            for e in ws.git.status(ws.root)
-            if not e.untracked
-            for p in e.paths()
-            if under(p, ws.ignore_paths)
-        }
+        if ws.engine_tracked is None:  # engine files the run found untracked are never committed by it
+            listed = ws.git.run(ws.root, "ls-files", "-z", "--", *ws.ignore_paths, env=_LITERAL).stdout
+            ws.engine_tracked = bool(listed.strip("\0"))
+        if not ws.engine_tracked:
+            return None
+        entries = ws.git.status(ws.root, *ws.ignore_paths, untracked=False)
+        changed = {p for e in entries for p in e.paths() if under(p, ws.ignore_paths)}
         if not changed:
             return None
         texts: dict[str, str] = {}

@@ -76,7 +76,15 @@ class NoGitWorkspace:
     def commit_status(self) -> str | None:
         return None
 
-    def merge_task(self, task_id: str, title: str, *, legacy: bool | None = None) -> MergeResult:
+    def merge_task(
+        self,
+        task_id: str,
+        title: str,
+        *,
+        legacy: bool | None = None,
+        commit_status: bool = True,
+        count_left: bool = True,
+    ) -> MergeResult:
         return MergeResult(
             True, None, [], f"task {task_id} worked in {self.repo_dir} directly (no git)", "in-place"
         )

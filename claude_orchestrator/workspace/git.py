@@ -19,18 +19,18 @@ from pathlib import Path
 
 from ..config import GitConfig
 from ..errors import DirtyWorktreeError, RepoStateError, WorkspaceError
-from . import commits, merging, paths, review
+from . import commits, merging, paths, review, worktrees
 from .direct import NoGitWorkspace
-from .gitops import DEFAULT, GitRunner, WorktreeInfo, open_repo
+from .gitops import DEFAULT, GitRunner, open_repo
 from .hardening import ConfigGuard
 from .locks import clear_stale_locks, repo_lock
 from .protocol import MergeResult
+from .refs import HeadInfo, RefReader, Unknown
+from .worktrees import META, TaskTree
 
 __all__ = ["DEFAULT_IGNORE_PATHS", "GitWorkspace", "MergeResult", "NoGitWorkspace"]
 
 DEFAULT_IGNORE_PATHS: tuple[str, ...] = (".taskmaster/",)
-_META = ".workspace.json"
-_PENDING = "orchestrator-checkout-pending"
 
 
 class GitWorkspace:
@@ -68,8 +68,11 @@ class GitWorkspace:
         # (path, its text at HEAD or None) -> what a status commit holds for that engine file, or None to
         # leave it out; None here: commit the files as they are (the run sets it: its own changes only)
         self.status_text: Callable[[str, str | None], str | None] | None = None
-        self.lock = repo_lock(common_dir)
-        self._guard = threading.Lock()
+        self.lock = repo_lock(common_dir)  # ref moves of the target branch and worktree registration
+        self.refs = RefReader(common_dir)
+        self.trees: dict[str, TaskTree] = {}  # task id -> what this process knows of its worktree
+        self.guard = threading.Lock()  # trees, the run's record, the task locks
+        self.engine_tracked: bool | None = None  # any engine file (tasks.json …) tracked? (asked once)
         self._task_locks: dict[str, threading.Lock] = {}
 
     # ---- opening ---------------------------------------------------------------------------------
@@ -108,7 +111,7 @@ class GitWorkspace:
                 notices.append(
                     f"this repository's git config runs programs ({names}): kept as set before the run"
                 )
-            meta = paths.read_json(run_dir / _META)
+            meta = paths.read_json(run_dir / META)
             start = (
                 runner.run(root, "symbolic-ref", "--short", "-q", "HEAD", check=False).stdout.strip() or None
             )
@@ -120,7 +123,7 @@ class GitWorkspace:
                 run_id=run_id, target_branch=target_branch, start_branch=meta.get("start_branch", start)
             )
             meta.setdefault("tasks", {})
-            paths.write_json(run_dir / _META, meta)
+            paths.write_json(run_dir / META, meta)
         return cls(
             git=runner,
             root=root,
@@ -140,80 +143,32 @@ class GitWorkspace:
     def branch(self, task_id: str) -> str:
         return f"{self.cfg.branch_prefix}/{paths.sanitize(self.run_id)}/{paths.sanitize(str(task_id))}"
 
-    def registered(self, task_id: str) -> WorktreeInfo | None:
-        """The task's worktree as git lists it (never the user's main tree, even if it has the branch out)."""
-        ref = f"refs/heads/{self.branch(task_id)}"
-        found = (
-            w for w in self.git.worktrees(self.root) if w.branch == ref and w.path.resolve() != self.root
-        )
-        return next(found, None)
+    def task_lock(self, task_id: str) -> threading.Lock:
+        """Held while one task's worktree is made, committed, reset or removed."""
+        with self.guard:
+            return self._task_locks.setdefault(task_id, threading.Lock())
 
     def worktree(self, task_id: str) -> Path:
-        info = self.registered(task_id)
-        if info is None or not info.path.is_dir():
+        tree = worktrees.tree_of(self, task_id)
+        if tree is None:
             raise WorkspaceError(f"task {task_id} has no worktree: call prepare() first")
-        return info.path
+        return tree.path
 
-    def _cwd(self, wt: Path) -> Path:
+    def cwd(self, wt: Path) -> Path:
+        """The directory a task works in: its worktree, or the same sub-folder the run started in."""
         return wt / self.prefix if self.prefix else wt
 
     def prepare(self, task_id: str) -> Path:
         """Create (or on resume reuse) the task's worktree; returns the directory the task works in.
 
         The worktree is registered under the repository lock, but its files are checked out outside it,
-        so many tasks can be prepared at once. A marker in its git dir makes an interrupted checkout
-        be redone (nothing of the task exists before prepare returns)."""
-        task_id = str(task_id)
-        with self._guard:
-            task_lock = self._task_locks.setdefault(task_id, threading.Lock())
-        with task_lock:
-            with self.lock:
-                info = self.registered(task_id)
-                path = (
-                    info.path
-                    if info is not None and info.path.is_dir()
-                    else self._add_worktree(task_id, info)
-                )
-            gitdir = Path(self.git.out(path, "rev-parse", "--absolute-git-dir"))
-            pending = gitdir / _PENDING
-            # no index yet: `worktree add --no-checkout` was killed before the marker was written
-            if pending.exists() or not (gitdir / "index").exists():
-                self.git.run(path, "reset", "-q", "--hard", "HEAD")
-                pending.unlink(missing_ok=True)
-            return self._cwd(path)
-
-    def _add_worktree(self, task_id: str, stale: WorktreeInfo | None) -> Path:
-        """Register the task's worktree (files not checked out yet); under the repository lock."""
-        git, branch = self.git, self.branch(task_id)
-        if stale is not None:
-            git.run(self.root, "worktree", "prune")
-        path = self.run_dir / paths.sanitize(task_id)
-        if path.exists() and any(path.iterdir()):
-            if not (path / ".git").is_file():
-                raise WorkspaceError(f"{path} exists and is not a worktree of this run: move it away")
-            # a `git worktree add` of ours killed half-way: nothing of the task is in it yet
-            shutil.rmtree(path)
-            git.run(self.root, "worktree", "prune")
-        if git.rev(self.root, f"refs/heads/{branch}") is not None:
-            where = [str(path), branch]
-        else:
-            where = ["--no-track", "-b", branch, str(path), self.tip()]
-        git.run(self.root, "worktree", "add", "-q", "--no-checkout", *where)
-        (Path(git.out(path, "rev-parse", "--absolute-git-dir")) / _PENDING).touch()
-        meta = paths.read_json(self.run_dir / _META)
-        meta.setdefault("tasks", {})[task_id] = branch
-        paths.write_json(self.run_dir / _META, meta)
-        return path
+        so many tasks can be prepared at once. It stays locked (git's worktree lock) until checked out, so
+        an interrupted checkout is redone (nothing of the task exists before prepare returns)."""
+        return worktrees.prepare(self, str(task_id))
 
     def existing_tasks(self) -> dict[str, Path]:
         """Tasks of this run that already have a worktree (for resuming after a crash)."""
-        tasks = paths.read_json(self.run_dir / _META).get("tasks", {})
-        found = {}
-        for tid in tasks:
-            info = self.registered(tid)
-            if info is not None and info.path.is_dir():
-                found[tid] = self._cwd(info.path)
-        return found
+        return worktrees.existing(self)
 
     def has_changes(self, task_id: str) -> bool:
         """True when the task's worktree holds uncommitted changes (untracked files included)."""
@@ -227,15 +182,30 @@ class GitWorkspace:
     def holder(self) -> Path | None:
         """The working tree that has the target branch checked out, if any."""
         ref = f"refs/heads/{self.target_branch}"
-        w = next((w for w in self.git.worktrees(self.root) if w.branch == ref), None)
+        if self.refs.usable:
+            heads = self.refs.heads(self.root)
+        else:
+            heads = [HeadInfo(w.path, w.branch) for w in self.git.worktrees(self.root)]
+        w = next((w for w in heads if w.branch == ref), None)
         return w.path.resolve() if w is not None else None
 
     def tip(self) -> str:
         """The target branch's commit now."""
-        tip = self.git.rev(self.root, f"refs/heads/{self.target_branch}")
+        tip = self.ref(f"refs/heads/{self.target_branch}")
         if tip is None:
             raise WorkspaceError(f"branch {self.target_branch} no longer exists")
         return tip
+
+    def branch_tip(self, task_id: str) -> str | None:
+        """The commit of the task's branch, or None when it has none."""
+        return self.ref(f"refs/heads/{self.branch(task_id)}")
+
+    def ref(self, ref: str) -> str | None:
+        """The commit `ref` points at (None: no such ref), read from git's files where it can be."""
+        try:
+            return self.refs.read(ref)
+        except Unknown:
+            return self.git.rev(self.root, ref)
 
     def base(self, wt: Path) -> str:
         """Where the task's branch in `wt` left the target branch."""
@@ -260,9 +230,21 @@ class GitWorkspace:
         checked out there. Called before each merge; returns the sha or None."""
         return commits.commit_status(self)
 
-    def merge_task(self, task_id: str, title: str, *, legacy: bool | None = None) -> MergeResult:
-        """Merge the task's branch into the target branch (fast-forward or merge commit), one at a time."""
-        return merging.merge_task(self, str(task_id), title, legacy=legacy)
+    def merge_task(
+        self,
+        task_id: str,
+        title: str,
+        *,
+        legacy: bool | None = None,
+        commit_status: bool = True,
+        count_left: bool = True,
+    ) -> MergeResult:
+        """Merge the task's branch into the target branch (fast-forward or merge commit), one at a time.
+        `commit_status`: commit the engine's files first; `count_left`: the description says how many
+        files its worktree still holds uncommitted."""
+        return merging.merge_task(
+            self, str(task_id), title, legacy=legacy, commit_status=commit_status, count_left=count_left
+        )
 
     def reset_to_base(self, task_id: str, *, max_bytes: int | None = None) -> str:
         """Re-cut the task's branch on the target's current tip for a retry. Its previous work is saved
@@ -282,24 +264,13 @@ class GitWorkspace:
     def cleanup(self, task_id: str, *, keep_branch: bool = True) -> bool:
         """Remove the task's worktree unless it holds uncommitted work (then keep it and return False).
         With keep_branch=False the branch goes too, but only once it is merged into the target."""
-        task_id = str(task_id)
-        with self.lock:
-            info = self.registered(task_id)
-            if info is not None and info.path.is_dir():
-                if self.git.status(info.path):
-                    return False
-                self.git.run(self.root, "worktree", "remove", str(info.path))
-            branch = self.branch(task_id)
-            tip = self.git.rev(self.root, f"refs/heads/{branch}")
-            if not keep_branch and tip is not None and self.git.is_ancestor(self.root, tip, self.tip()):
-                self.git.run(self.root, "branch", "-q", "-D", branch)
-            return True
+        return worktrees.cleanup(self, str(task_id), keep_branch=keep_branch)
 
     def finish(self) -> None:
         """Prune stale worktree records; drop the run folder when nothing is left in it."""
         with self.lock:
             self.git.run(self.root, "worktree", "prune", check=False)
-            if self.run_dir.is_dir() and not any(p.name != _META for p in self.run_dir.iterdir()):
+            if self.run_dir.is_dir() and not any(p.name != META for p in self.run_dir.iterdir()):
                 shutil.rmtree(self.run_dir, ignore_errors=True)
         if self.git.repo is not None:
             self.git.repo.close()

@@ -214,9 +214,12 @@ class GitRunner:
     def ok(self, cwd: Path, *args: str) -> bool:
         return self.run(cwd, *args, check=False).returncode == 0
 
-    def status(self, cwd: Path) -> list[StatusEntry]:
-        """Porcelain status of the worktree at `cwd` (paths relative to its root, untracked files listed)."""
-        raw = self.run(cwd, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames").stdout
+    def status(self, cwd: Path, *paths: str, untracked: bool = True) -> list[StatusEntry]:
+        """Porcelain status of the worktree at `cwd` (paths relative to its root), of `paths` only when
+        given (literal paths), untracked files listed unless `untracked` is False."""
+        args = ["status", "--porcelain=v1", "-z", f"--untracked-files={'all' if untracked else 'no'}"]
+        args += ["--no-renames", *(["--", *paths] if paths else [])]
+        raw = self.run(cwd, *args, env={"GIT_LITERAL_PATHSPECS": "1"} if paths else None).stdout
         entries: list[StatusEntry] = []
         parts = raw.split("\0")
         i = 0

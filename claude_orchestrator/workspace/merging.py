@@ -14,6 +14,7 @@ from ..errors import WorkspaceError
 from .gitops import GitRunner, has_merge_tree
 from .paths import MAX_LISTED, listing
 from .protocol import MergeResult
+from .worktrees import tree_of
 
 if TYPE_CHECKING:
     from .git import GitWorkspace
@@ -27,21 +28,35 @@ class MergeOutcome:
     fast_forward: bool = False
 
 
-def merge_task(ws: GitWorkspace, task_id: str, title: str, *, legacy: bool | None = None) -> MergeResult:
-    """Merge the task's branch into the target branch (fast-forward or merge commit), one at a time."""
+def merge_task(
+    ws: GitWorkspace,
+    task_id: str,
+    title: str,
+    *,
+    legacy: bool | None = None,
+    commit_status: bool = True,
+    count_left: bool = True,
+) -> MergeResult:
+    """Merge the task's branch into the target branch (fast-forward or merge commit), one at a time.
+    `commit_status`: commit the engine's files first; `count_left`: say how many files its worktree still
+    holds uncommitted. A run's merge stage does neither (it commits statuses once per batch)."""
     git, target = ws.git, ws.target_branch
     branch = ws.branch(task_id)
     with ws.lock:
-        theirs = git.rev(ws.root, f"refs/heads/{branch}")
+        theirs = ws.branch_tip(task_id)
         if theirs is None:
             raise WorkspaceError(f"task {task_id} has no branch {branch}: call prepare() first")
-        if ws.cfg.auto_commit:
+        if commit_status and ws.cfg.auto_commit:
             ws.commit_status()
+        with ws.guard:
+            tree = ws.trees.get(task_id)
+        # the task's own commit, not merged yet: its parent is known, no need to ask git about ancestry
+        parent = tree.base if tree is not None and tree.commit == theirs else None
         holder = ws.holder()
         msg = f"{ws.cfg.commit_message_prefix} Merge task {task_id}: {' '.join(title.split())}"
         for _ in range(3):
             ours = ws.tip()
-            m = compute_merge(git, ws.root, ours, theirs, msg, legacy=legacy)
+            m = compute_merge(git, ws.root, ours, theirs, msg, legacy=legacy, parent=parent)
             if m.commit is None:
                 why = "; ".join(m.messages[:MAX_LISTED]) or "content conflict"
                 desc = (
@@ -60,9 +75,12 @@ def merge_task(ws: GitWorkspace, task_id: str, title: str, *, legacy: bool | Non
                     ws.root, "update-ref", "-m", msg, f"refs/heads/{target}", m.commit, ours, check=False
                 )
             if proc.returncode == 0:
+                if tree is not None and tree.commit == theirs:
+                    tree.commit = None  # merged: a later merge of the branch asks git again
                 how = "fast-forward" if m.fast_forward else f"merge commit {m.commit[:10]}"
-                desc = f"merged task {task_id} into {target} ({how})" + _left_out(ws, task_id)
-                return MergeResult(True, m.commit, [], desc, "fast-forward" if m.fast_forward else "merged")
+                desc = f"merged task {task_id} into {target} ({how})"
+                kind = "fast-forward" if m.fast_forward else "merged"
+                break
             if ws.tip() != ours:
                 continue  # the branch moved under us (the user committed): merge again
             paths = refused_paths(proc.stderr)
@@ -71,25 +89,38 @@ def merge_task(ws: GitWorkspace, task_id: str, title: str, *, legacy: bool | Non
                 f"{listing(paths) or proc.stderr.strip()[:200]}; commit or stash them"
             )
             return MergeResult(False, None, paths, desc, "blocked")
-        raise WorkspaceError(f"branch {target} kept moving during the merge of task {task_id}")
+        else:
+            raise WorkspaceError(f"branch {target} kept moving during the merge of task {task_id}")
+    return MergeResult(True, m.commit, [], desc + (_left_out(ws, task_id) if count_left else ""), kind)
 
 
 def _left_out(ws: GitWorkspace, task_id: str) -> str:
-    info = ws.registered(task_id)
-    left = ws.git.status(info.path) if info is not None and info.path.is_dir() else []
+    tree = tree_of(ws, task_id)
+    left = ws.git.status(tree.path) if tree is not None else []
     return f"; {len(left)} uncommitted file(s) in its worktree were not merged" if left else ""
 
 
 def compute_merge(
-    git: GitRunner, root: Path, ours: str, theirs: str, message: str, *, legacy: bool | None = None
+    git: GitRunner,
+    root: Path,
+    ours: str,
+    theirs: str,
+    message: str,
+    *,
+    legacy: bool | None = None,
+    parent: str | None = None,
 ) -> MergeOutcome:
     """The commit that merging `theirs` into `ours` gives, without touching any checked-out tree.
 
     Fast-forward when possible; else `git merge-tree --write-tree` + `commit-tree` (git >= 2.38), or
-    with `legacy` (older git) a merge in a throw-away detached worktree."""
-    if git.is_ancestor(root, theirs, ours):
+    with `legacy` (older git) a merge in a throw-away detached worktree. `parent`: the one parent of
+    `theirs`, a commit not merged anywhere yet (then git is not asked about ancestry)."""
+    if parent is not None:
+        if parent == ours:
+            return MergeOutcome(theirs, [], [], fast_forward=True)
+    elif git.is_ancestor(root, theirs, ours):
         return MergeOutcome(ours, [], ["already merged"])
-    if git.is_ancestor(root, ours, theirs):
+    elif git.is_ancestor(root, ours, theirs):
         return MergeOutcome(theirs, [], [], fast_forward=True)
     if legacy is None:
         legacy = not has_merge_tree()

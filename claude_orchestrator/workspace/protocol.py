@@ -71,8 +71,17 @@ class Workspace(Protocol):
     def commit_status(self) -> str | None:
         """Commit the engine's own files (tasks.json …) where the target branch is checked out."""
 
-    def merge_task(self, task_id: str, title: str, *, legacy: bool | None = None) -> MergeResult:
-        """Bring the task's work into the target branch."""
+    def merge_task(
+        self,
+        task_id: str,
+        title: str,
+        *,
+        legacy: bool | None = None,
+        commit_status: bool = True,
+        count_left: bool = True,
+    ) -> MergeResult:
+        """Bring the task's work into the target branch (first committing the engine's files, unless
+        `commit_status` is False; naming what its worktree still holds, unless `count_left` is False)."""
 
     def reset_to_base(self, task_id: str, *, max_bytes: int | None = None) -> str:
         """Save the task's work and start it again from the target's tip; returns its diff."""

@@ -1,5 +1,6 @@
 """What a reviewer sees of a task (its diff, its changed files) and the reset before a retry, for a
-:class:`~.git.GitWorkspace`. Both read the worktree as it is now through a snapshot tree."""
+:class:`~.git.GitWorkspace`. They read the worktree as it is now through a snapshot tree, or, right after
+commit_task, just that commit."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .commits import head_of
 from .gitops import GitRunner
 from .hardening import DIFF_ARGS
 from .paths import sanitize, truncate
+from .worktrees import tree_of
 
 if TYPE_CHECKING:
     from .git import GitWorkspace
@@ -67,6 +70,13 @@ def changed_files(ws: GitWorkspace, task_id: str) -> list[str]:
 
 def diff(ws: GitWorkspace, task_id: str, max_bytes: int = 200_000) -> str:
     """The task's diff against its base for review; sensitive files are named but never shown."""
+    quick = _committed_view(ws, task_id)
+    if quick is not None:
+        wt, base, commit, left = quick
+        text = ws.git.run(wt, "diff", *DIFF_ARGS, base, commit).stdout
+        if left:
+            text += f"\n# not shown (sensitive files): {', '.join(left)}\n"
+        return truncate(text, max_bytes)
     wt, base, tree, shown, hidden = _view(ws, task_id)
     text = ws.git.run(wt, "diff", *DIFF_ARGS, base, tree, "--", *shown, env=_LITERAL).stdout if shown else ""
     if hidden:
@@ -74,11 +84,25 @@ def diff(ws: GitWorkspace, task_id: str, max_bytes: int = 200_000) -> str:
     return truncate(text, max_bytes)
 
 
+def _committed_view(ws: GitWorkspace, task_id: str) -> tuple[Path, str, str, list[str]] | None:
+    """(worktree, base, commit, sensitive files changed) when the task's worktree holds just what
+    commit_task made of it: its commit on its base, and besides it only sensitive files (never shown).
+    Then the commit is the whole view."""
+    with ws.guard:
+        tree = ws.trees.get(task_id)
+    if tree is None or tree.commit is None or tree.base is None or not tree.path.is_dir():
+        return None
+    if not all(ws.sensitive(p) for p in tree.left) or head_of(ws, tree.path) != tree.commit:
+        return None
+    now = sorted({p for e in ws.git.status(tree.path) for p in e.paths()})
+    return (tree.path, tree.base, tree.commit, now) if all(ws.sensitive(p) for p in now) else None
+
+
 def reset_to_base(ws: GitWorkspace, task_id: str, *, max_bytes: int | None = None) -> str:
     """Re-cut the task's branch on the target's current tip for a retry. Its previous work is saved first
     (a patch file under the run dir and a ref refs/orchestrator-saved/...); returns the patch."""
     git, sens = ws.git, ws.sensitive
-    with ws.lock:
+    with ws.task_lock(task_id):
         wt = ws.worktree(task_id)
         base = ws.base(wt)
         tree = snapshot_tree(git, wt, sens)
@@ -106,7 +130,11 @@ def reset_to_base(ws: GitWorkspace, task_id: str, *, max_bytes: int | None = Non
                 dest = pdir / f"{stem}.files" / e.path
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(wt / e.path, dest)
-        git.run(wt, "reset", "-q", "--hard", ws.tip())
+        tip = ws.tip()
+        git.run(wt, "reset", "-q", "--hard", tip)
         keep = [a for pat in ws.cfg.sensitive_patterns for a in ("-e", pat)]
         git.run(wt, "clean", "-fdq", *keep)
+        tree_state = tree_of(ws, task_id)
+        if tree_state is not None:
+            tree_state.base, tree_state.commit, tree_state.left = tip, None, []
         return truncate(text, max_bytes) if max_bytes is not None else text

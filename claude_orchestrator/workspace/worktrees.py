@@ -1,0 +1,161 @@
+"""The task worktrees of a :class:`~.git.GitWorkspace`: making one (or finding it again on resume), what this
+process knows of each (`TaskTree`), and removing it.
+
+A worktree is registered under the repository lock (``git worktree add --no-checkout --lock``) and its
+files are checked out outside it, so many tasks are prepared at once and no merge waits for a checkout. It
+stays locked until its checkout is done: git writes that lock before anything else of the worktree (even
+a git that finishes after we were killed leaves it), so a worktree found locked is checked out again.
+Removal needs no repository lock: ``git worktree remove`` refuses a worktree that holds uncommitted work
+by itself.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import WorkspaceError
+from . import paths
+from .gitops import WorktreeInfo
+from .refs import worktree_git_dir
+
+if TYPE_CHECKING:
+    from .git import GitWorkspace
+
+META = ".workspace.json"
+PENDING = "orchestrator-checkout-pending"  # the marker of earlier versions, still honoured
+LOCKED = "locked"  # git's own: `worktree add --lock`, or "initializing" while a `worktree add` runs
+_DIRTY = ("contains modified or untracked files", "is dirty")
+
+
+@dataclass
+class TaskTree:
+    """What this process knows of a task's worktree. A worktree found again on resume starts with only its
+    path known; the slower, asking paths of commits, views and merges serve it."""
+
+    path: Path
+    base: str | None = None
+    """The commit its branch was cut from (or last reset to), while nothing else was committed on it."""
+
+    commit: str | None = None
+    """The task's commit made by commit_task, until it is merged (then None)."""
+
+    left: list[str] = field(default_factory=list)
+    """The changed files that commit left out (sensitive or engine files)."""
+
+
+def registered(ws: GitWorkspace, task_id: str) -> WorktreeInfo | None:
+    """The task's worktree as git lists it (never the user's main tree, even if it has the branch out)."""
+    ref = f"refs/heads/{ws.branch(task_id)}"
+    found = (w for w in ws.git.worktrees(ws.root) if w.branch == ref and w.path.resolve() != ws.root)
+    return next(found, None)
+
+
+def tree_of(ws: GitWorkspace, task_id: str) -> TaskTree | None:
+    """The task's worktree: known to this process, or found among git's worktrees (a resumed task)."""
+    with ws.guard:
+        tree = ws.trees.get(task_id)
+    if tree is not None and tree.path.is_dir():
+        return tree
+    info = registered(ws, task_id)
+    if info is None or not info.path.is_dir():
+        return None
+    with ws.guard:
+        return ws.trees.setdefault(task_id, TaskTree(info.path))
+
+
+def prepare(ws: GitWorkspace, task_id: str) -> Path:
+    """Create (or on resume reuse) the task's worktree; the working directory of the task."""
+    with ws.task_lock(task_id):
+        tree = _known(ws, task_id)
+        if tree is None:
+            with ws.lock:
+                tree = _known(ws, task_id) or _add(ws, task_id)
+        git_dir = worktree_git_dir(tree.path)
+        marks = [git_dir / PENDING, git_dir / LOCKED] if git_dir is not None else []
+        # locked or marked: its checkout may not be done; no index yet: an older version's `worktree add
+        # --no-checkout` was killed before its marker
+        if any(m.exists() for m in marks) or (git_dir is not None and not (git_dir / "index").exists()):
+            ws.git.run(tree.path, "reset", "-q", "--hard", "HEAD")
+            for m in marks:
+                m.unlink(missing_ok=True)
+        return ws.cwd(tree.path)
+
+
+def _known(ws: GitWorkspace, task_id: str) -> TaskTree | None:
+    """The task's worktree if it is already there: this process made it, or its path holds a worktree on
+    the task's branch (a resumed run). No git process in either case."""
+    with ws.guard:
+        tree = ws.trees.get(task_id)
+    if tree is not None and tree.path.is_dir():
+        return tree
+    path = ws.run_dir / paths.sanitize(task_id)
+    git_dir = worktree_git_dir(path)
+    if git_dir is None or ws.refs.head(git_dir)[0] != f"refs/heads/{ws.branch(task_id)}":
+        return None
+    with ws.guard:
+        return ws.trees.setdefault(task_id, TaskTree(path))
+
+
+def _add(ws: GitWorkspace, task_id: str) -> TaskTree:
+    """Register the task's worktree (files not checked out yet); under the repository lock."""
+    git, branch = ws.git, ws.branch(task_id)
+    path = ws.run_dir / paths.sanitize(task_id)
+    has_branch = ws.branch_tip(task_id) is not None
+    if path.exists() and any(path.iterdir()):
+        if not (path / ".git").is_file():
+            raise WorkspaceError(f"{path} exists and is not a worktree of this run: move it away")
+        # a `git worktree add` of ours killed half-way: nothing of the task is in it yet
+        git_dir = worktree_git_dir(path)
+        if git_dir is not None:
+            (git_dir / LOCKED).unlink(missing_ok=True)  # so that prune drops it
+        shutil.rmtree(path)
+        git.run(ws.root, "worktree", "prune")
+    elif has_branch and registered(ws, task_id) is not None:  # registered elsewhere, its folder gone
+        git.run(ws.root, "worktree", "prune")
+    if has_branch:
+        where, base = [str(path), branch], None
+    else:
+        tip = ws.tip()
+        where, base = ["--no-track", "-b", branch, str(path), tip], tip
+    git.run(ws.root, "worktree", "add", "-q", "--no-checkout", "--lock", *where)
+    with ws.guard:
+        meta = paths.read_json(ws.run_dir / META)
+        meta.setdefault("tasks", {})[task_id] = branch
+        paths.write_json(ws.run_dir / META, meta)
+        tree = ws.trees[task_id] = TaskTree(path, base=base)
+    return tree
+
+
+def existing(ws: GitWorkspace) -> dict[str, Path]:
+    """Tasks of this run that already have a worktree (for resuming after a crash)."""
+    found = {}
+    for tid in paths.read_json(ws.run_dir / META).get("tasks", {}):
+        tree = tree_of(ws, tid)
+        if tree is not None:
+            found[tid] = ws.cwd(tree.path)
+    return found
+
+
+def cleanup(ws: GitWorkspace, task_id: str, *, keep_branch: bool = True) -> bool:
+    """Remove the task's worktree unless it holds uncommitted work (then keep it and return False).
+    With keep_branch=False the branch goes too, but only once it is merged into the target."""
+    with ws.task_lock(task_id):
+        tree = tree_of(ws, task_id)
+        if tree is not None:
+            proc = ws.git.run(ws.root, "worktree", "remove", str(tree.path), check=False)
+            if proc.returncode != 0:
+                if any(s in proc.stderr for s in _DIRTY):
+                    return False
+                first = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[0]
+                raise WorkspaceError(f"git worktree failed in {ws.root}: {first}")
+            with ws.guard:
+                ws.trees.pop(task_id, None)
+        tip = ws.branch_tip(task_id)
+        if not keep_branch and tip is not None:
+            with ws.lock:
+                if ws.git.is_ancestor(ws.root, tip, ws.tip()):
+                    ws.git.run(ws.root, "branch", "-q", "-D", ws.branch(task_id))
+        return True

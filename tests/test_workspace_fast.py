@@ -1,0 +1,128 @@
+"""The workspace's fast paths, as the run's pipeline uses them: how many git processes a task costs, views
+made from the task's own commit equal to the full ones, no git at all for status commits of an untracked
+tasks.json (real git)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gitrepo import isolate_git, make_repo, porcelain, run, write
+
+from claude_orchestrator.config import GitConfig
+from claude_orchestrator.workspace import GitWorkspace
+
+
+@pytest.fixture(autouse=True)
+def _git_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    isolate_git(monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo")
+
+
+def open_ws(repo: Path) -> GitWorkspace:
+    ws = GitWorkspace.open(repo, "run1", GitConfig())
+    assert isinstance(ws, GitWorkspace)
+    return ws
+
+
+class GitCalls:
+    """Counts the git processes a workspace starts, by subcommand."""
+
+    def __init__(self, ws: GitWorkspace) -> None:
+        self.seen: Counter[str] = Counter()
+        run_git = ws.git.run
+
+        def counted(cwd: Path, *args: str, **kw: Any) -> Any:
+            self.seen[args[0]] += 1
+            return run_git(cwd, *args, **kw)
+
+        ws.git.run = counted  # type: ignore[method-assign]
+
+    def take(self) -> Counter[str]:
+        seen, self.seen = self.seen, Counter()
+        return seen
+
+
+def test_a_task_costs_a_handful_of_git_processes(repo: Path) -> None:
+    ws = open_ws(repo)
+    calls = GitCalls(ws)
+    p1, p2 = ws.prepare("1"), ws.prepare("2")
+    assert calls.take() == {"worktree": 2, "reset": 2}  # register, then check out outside the lock
+    write(p1 / "one.txt", "1\n")
+    write(p2 / "two.txt", "2\n")
+    c1, c2 = ws.commit_task("1", "one"), ws.commit_task("2", "two")
+    assert c1 and c2 and calls.take() == {"status": 2, "add": 2, "commit": 2}
+    assert "+1" in ws.diff("1") and calls.take() == {"status": 1, "diff": 1}
+    r1 = ws.merge_task("1", "one", commit_status=False, count_left=False)
+    assert r1.ok and r1.kind == "fast-forward" and calls.take() == {"merge": 1}  # the main tree follows
+    r2 = ws.merge_task("2", "two", commit_status=False, count_left=False)
+    assert r2.ok and r2.kind == "merged" and calls.take() == {"merge-tree": 1, "commit-tree": 1, "merge": 1}
+    assert ws.cleanup("1") and ws.cleanup("2") and calls.take() == {"worktree": 2}
+    assert not p1.exists() and not p2.exists()
+    assert (repo / "one.txt").read_text() == "1\n" and (repo / "two.txt").read_text() == "2\n"
+    assert porcelain(repo) == "" and run(repo, "log", "-1", "--format=%s").endswith("Merge task 2: two")
+
+
+def test_the_view_of_a_fresh_commit_equals_the_full_view(repo: Path) -> None:
+    ws = open_ws(repo)
+    p = ws.prepare("1")
+    write(p / "a.txt", "one\nTWO\nthree\n")
+    write(p / "new" / "b.txt", "bee\n")
+    write(p / ".env", "TOKEN=secret\n")
+    assert ws.commit_task("1", "one") is not None
+    quick = ws.diff("1")
+    full = open_ws(repo).diff("1")  # another workspace (as on resume) knows nothing: it asks git
+    assert quick == full
+    assert "+TWO" in quick and "+bee" in quick and "secret" not in quick and ".env" in quick
+    write(p / "late.txt", "written after the commit\n")  # no longer just the commit: the full view
+    assert "+written after the commit" in ws.diff("1")
+
+
+def test_a_resumed_task_merges_through_git_as_before(repo: Path) -> None:
+    ws = open_ws(repo)
+    p = ws.prepare("1")
+    write(p / "one.txt", "1\n")
+    sha = ws.commit_task("1", "one")
+    again = open_ws(repo)  # a resumed run: the worktree is found again, nothing else is known
+    assert again.prepare("1") == p
+    r = again.merge_task("1", "one")
+    assert r.ok and r.commit == sha and again.merge_task("1", "one").kind == "up-to-date"
+
+
+def test_status_commits_start_no_git_when_no_engine_file_is_tracked(repo: Path) -> None:
+    ws = open_ws(repo)
+    write(repo / ".taskmaster" / "tasks" / "tasks.json", '{"master": {"tasks": []}}\n')  # untracked
+    calls = GitCalls(ws)
+    assert ws.commit_status() is None and calls.take() == {"ls-files": 1}
+    assert ws.commit_status() is None and calls.take() == {}
+
+
+def test_a_worktree_whose_checkout_never_finished_is_checked_out_again(repo: Path) -> None:
+    """`kill -9` while `git worktree add` runs: git finishes without us and leaves the worktree locked,
+    its files not checked out. The next prepare checks them out and unlocks it."""
+    ws = open_ws(repo)
+    path = ws.run_dir / "6"
+    run(
+        repo,
+        "worktree",
+        "add",
+        "-q",
+        "--no-checkout",
+        "--lock",
+        "-b",
+        "orchestrator/run1/6",
+        str(path),
+        "main",
+    )
+    assert not (path / "a.txt").exists()
+    assert open_ws(repo).prepare("6") == path
+    assert (path / "a.txt").read_text() == "one\ntwo\nthree\n" and porcelain(path) == ""
+    assert "locked" not in run(repo, "worktree", "list", "--porcelain")
+    write(path / "x.txt", "x\n")
+    assert ws.commit_task("6", "x") is not None
