@@ -10,8 +10,8 @@ from typing import Any
 
 from ..errors import InputError, NotFoundError
 from ..taskmaster.model import Task
+from ..taskmaster.ops import append_note
 from .spec import FILE, REQUIRED, Call, Param, ToolSpec
-from .tools_edit import append_note
 
 
 @contextlib.contextmanager

@@ -4,7 +4,6 @@ every id is checked before anything is written."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Literal
 
 from ..errors import InputError, NotFoundError
@@ -28,13 +27,6 @@ def set_task_status(c: Call) -> dict[str, Any]:
     return {"message": f'Successfully updated {len(ids)} task(s) to "{status}"', "tasks": rows}
 
 
-def append_note(details: str, text: str) -> str:
-    """Task Master's timestamped block, appended to a task's or subtask's details."""
-    stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    block = f"<info added on {stamp}>\n{text.strip()}\n</info added on {stamp}>"
-    return (details + "\n" if details else "") + block
-
-
 def update_subtask(c: Call) -> dict[str, Any]:
     sid = c.need("id")
     if "." not in sid:
@@ -46,7 +38,7 @@ def update_subtask(c: Call) -> dict[str, Any]:
         sub = data.find(sid)
         assert isinstance(sub, Subtask)
         if prompt is not None:
-            sub.details = append_note(sub.details, prompt)
+            sub.details = ops.append_note(sub.details, prompt)
         if meta is not None:
             sub.extra["metadata"] = {**(sub.extra.get("metadata") or {}), **meta}
         row = sub.to_json()
