@@ -22,7 +22,7 @@ from .taskmaster_common import _ctx, legacy_options
 def move_cmd(src: str | None, dest: str | None, from_tag: str | None, to_tag: str | None, **kw: Any) -> None:
     """Move tasks/subtasks to new ids, or tasks to another tag."""
     from ..errors import DependencyError, InputError
-    from ..mcp import moves
+    from ..taskmaster import moves
     from ..taskmaster.store import stamp_metadata
     from .taskmaster_subtasks import check_acyclic
 

@@ -23,8 +23,8 @@ from .taskmaster_common import _ctx, legacy_options
 def add_subtask_cmd(parent: str, title: str | None, task_id: str | None, generate: bool, **kw: Any) -> None:
     """Add a subtask to a task, or turn an existing task into one (--task-id)."""
     from ..errors import InputError
-    from ..mcp.moves import task_into_parent
     from ..taskmaster import ops
+    from ..taskmaster.moves import task_into_parent
 
     c = _ctx(kw)
     if task_id is not None and title:
@@ -77,8 +77,8 @@ def _maybe_generate(c: Any, generate: bool) -> None:
 def remove_subtask_cmd(ids: str, convert: bool, generate: bool, **kw: Any) -> None:
     """Remove subtasks (and every dependency on them), or make them tasks (--convert)."""
     from ..errors import InputError
-    from ..mcp.moves import subtask_to_new_task
     from ..taskmaster import ops
+    from ..taskmaster.moves import subtask_to_new_task
 
     c = _ctx(kw)
     wanted = parse_ids(ids)

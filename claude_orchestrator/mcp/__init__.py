@@ -2,7 +2,7 @@
 and answers, over the same tasks.json) and adds run control, plus its set-up (`mcp install`).
 
 server (the envelope, registration, tiers in use), spec (how a tool is declared; the call's project),
-tiers (TASK_MASTER_TOOLS), tools_* (the tools by family), moves (move_task and conversions)."""
+tiers (TASK_MASTER_TOOLS), tools_* (the tools by family)."""
 
 from __future__ import annotations
 

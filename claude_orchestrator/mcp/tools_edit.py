@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ..errors import InputError, NotFoundError
-from ..taskmaster import ops
+from ..taskmaster import moves, ops
 from ..taskmaster.ids import parse_ids
 from ..taskmaster.model import STATUSES, Subtask, Task
-from . import moves
 from .spec import FILE, REQUIRED, Call, Param, ToolSpec
 
 Status = Literal["pending", "in-progress", "done", "review", "deferred", "cancelled", "blocked"]

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..taskmaster import ops
+from ..taskmaster import moves, ops
 from ..taskmaster.graph import TaskGraph
 from ..taskmaster.store import stamp_metadata
-from . import moves
 from .spec import FILE, REQUIRED, Call, Param, ToolSpec
 
 

@@ -2,7 +2,8 @@
 
 model (Task, Subtask, TagData; tolerant reader, strict writer), store (discovery, tags, locked atomic writes),
 graph (validate, fix, next, ready set, critical path), ids (the one id order and id parser), ops (the non-AI
-commands), render (CLI output). networkx is imported only by the graph methods that need it.
+commands), moves (moving tasks and subtasks; turning one into the other), render (CLI output). networkx is
+imported only by the graph methods that need it.
 """
 
 from __future__ import annotations

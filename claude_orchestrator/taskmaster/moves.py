@@ -5,9 +5,9 @@ follows it to its new id, so the graph stays valid; an id that is taken is refus
 from __future__ import annotations
 
 from ..errors import DependencyError, InputError, NotFoundError
-from ..taskmaster.graph import dep_key
-from ..taskmaster.ids import parse_ids, split_id
-from ..taskmaster.model import Dep, Document, Subtask, TagData, Task
+from .graph import dep_key
+from .ids import parse_ids, split_id
+from .model import Dep, Document, Subtask, TagData, Task
 
 
 def _retarget(data: TagData, old: str, new: Dep) -> None:
