@@ -18,9 +18,10 @@ import json
 import secrets
 import threading
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from email.message import Message
 from typing import Any
+
+from .loopback import LoopbackFake
 
 
 def block_problems(body: dict[str, Any]) -> list[str]:
@@ -57,16 +58,19 @@ def block_problems(body: dict[str, Any]) -> list[str]:
     return problems
 
 
-class FakeSlack:
+class FakeSlack(LoopbackFake):
+    NAME = "fake-slack"
+    CONTENT_TYPE = "text/plain; charset=utf-8"
+    METHODS = ("POST",)
+
     def __init__(self) -> None:
+        super().__init__()
         self.path = f"/services/T{secrets.token_hex(4).upper()}/B{secrets.token_hex(4).upper()}/{secrets.token_hex(12)}"
         self.posts: list[dict[str, Any]] = []  # accepted message bodies
         self.requests: list[tuple[int, dict[str, Any] | None]] = []  # every request: (status answered, body)
         self._script: deque[tuple[int, dict[str, str], str]] = deque()
         self._always: tuple[int, dict[str, str], str] | None = None
         self._cond = threading.Condition()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- scripting -----------------------------------------------------------------------------
     def fail_next(
@@ -94,10 +98,7 @@ class FakeSlack:
     # -- server --------------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeSlack is not started; use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}{self.path}"
+        return self.url_base + self.path  # the path is a secret: the server logs nothing
 
     def _answer(self, path: str, raw: bytes) -> tuple[int, dict[str, str], str]:
         body: dict[str, Any] | None = None
@@ -124,38 +125,8 @@ class FakeSlack:
             self._cond.notify_all()
         return answer
 
-    def __enter__(self) -> FakeSlack:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                n = int(self.headers.get("Content-Length") or 0)
-                status, headers, text = fake._answer(self.path, self.rfile.read(n))
-                data = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:  # the path is a secret: never log it
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-slack", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
+    def respond(
+        self, method: str, path: str, headers: Message, raw: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        status, extra, text = self._answer(path, raw)
+        return status, extra, text.encode()

@@ -23,11 +23,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from email.message import Message
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from ..loopback import LoopbackFake
 from .state import GitHubState, Issue
 
 _ROUTE = re.compile(
@@ -36,8 +36,13 @@ _ROUTE = re.compile(
 Answer = tuple[int, dict[str, str], Any]
 
 
-class FakeGitHub:
+class FakeGitHub(LoopbackFake):
+    NAME = "fake-github"
+    CONTENT_TYPE = "application/json; charset=utf-8"
+    METHODS = ("GET", "POST", "PATCH")
+
     def __init__(self, token: str = "ghp_fake_token_for_tests", *, rate_limit: int = 5000) -> None:
+        super().__init__()
         self.token = token
         self.state = GitHubState()
         self.requests: list[dict[str, Any]] = []  # method, path, query, status
@@ -46,8 +51,6 @@ class FakeGitHub:
         self.reset_at = int(time.time()) + 3600
         self._script: deque[Answer] = deque()
         self._cond = threading.Condition(self.state.lock)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- scripting -------------------------------------------------------------------------------
     def add_issue(self, repo: str, number: int, title: str, body: str | None = "", **kw: Any) -> Issue:
@@ -231,55 +234,17 @@ class FakeGitHub:
 
     # -- server ----------------------------------------------------------------------------------
     @property
-    def url_base(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeGitHub is not started; use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    @property
     def url(self) -> str:
         """The API base URL, for GITHUB_API_URL."""
         return self.url_base
 
+    def respond(
+        self, method: str, path: str, headers: Message, raw: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        status, extra, data = self.answer(method, path, headers.get("Authorization"), raw)
+        return status, extra, json.dumps(data).encode()
+
     def __enter__(self) -> FakeGitHub:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                n = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(n) if n else b""
-                status, headers, data = fake.answer(
-                    self.command, self.path, self.headers.get("Authorization"), raw
-                )
-                out = json.dumps(data).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(out)))
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(out)
-
-            do_GET = do_POST = do_PATCH = _serve  # noqa: N815
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        super().__enter__()
         self.state.api_url = self.url_base
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-github", daemon=True
-        )
-        self._thread.start()
         return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
