@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from run_helpers import TASK_RE, git, make_project, task, tasks_of
 
 from claude_orchestrator.cli.main import cli
 from claude_orchestrator.environment import find_claude_cli
@@ -26,38 +27,6 @@ from claude_orchestrator.testing.fake_anthropic import (
     text_reply,
     tool_use_reply,
 )
-
-TASK_RE = re.compile(r"^# Task (\d+(?:\.\d+)?):", re.MULTILINE)
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
-
-
-def make_repo(root: Path, tasks: list[dict[str, Any]], *, track_tasks: bool = False) -> Path:
-    from claude_orchestrator.project import init_orchestrator
-
-    root.mkdir(parents=True)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", "Test")
-    git(root, "config", "user.email", "test@example.com")
-    init_orchestrator(root, "t")
-    cfg_path = root / "orchestrator_config.json"
-    cfg = json.loads(cfg_path.read_text())
-    cfg["execution"]["retry_backoff_seconds"] = 0.05  # keep failure tests fast
-    cfg_path.write_text(json.dumps(cfg))
-    path = root / ".taskmaster" / "tasks" / "tasks.json"
-    path.write_text(json.dumps({"master": {"tasks": tasks, "metadata": {}}}, indent=2))
-    git(root, "add", "-A")
-    if not track_tasks:
-        git(root, "rm", "-q", "--cached", str(path))
-    git(root, "commit", "-q", "-m", "start")
-    return root
-
-
-def tasks_of(root: Path) -> dict[str, dict[str, Any]]:
-    data = json.loads((root / ".taskmaster" / "tasks" / "tasks.json").read_text())
-    return {str(t["id"]): t for t in data["master"]["tasks"]}
 
 
 def plan_tasks(ids: list[int] | None = None) -> list[dict[str, Any]]:
@@ -110,7 +79,7 @@ def run_cli(root: Path, *args: str) -> Any:
 
 
 def test_api_backend_runs_graph_commits_one_per_task_and_merges(tmp_path: Path, env_fake: Any):
-    root = make_repo(tmp_path / "p", plan_tasks())
+    root = make_project(tmp_path / "p", plan_tasks())
     fake = env_fake(demo_model)
     res = run_cli(root, "--backend", "api", "--workers", "3")
     assert res.exit_code == 0, res.output
@@ -141,7 +110,7 @@ def test_api_backend_runs_graph_commits_one_per_task_and_merges(tmp_path: Path, 
 
 @pytest.mark.skipif(find_claude_cli() is None, reason="Claude Code CLI not available")
 def test_claude_code_backend_end_to_end(tmp_path: Path, env_fake: Any):
-    root = make_repo(tmp_path / "p", plan_tasks([1, 2, 6]))
+    root = make_project(tmp_path / "p", plan_tasks([1, 2, 6]))
     env_fake(demo_model)
     res = run_cli(root, "--backend", "claude-code", "--workers", "2")
     assert res.exit_code == 0, res.output
@@ -183,23 +152,8 @@ def _writer(contents: dict[str, tuple[str, str]], review: Any = None) -> Any:
     return model
 
 
-def _task(tid: int, deps: list[int] | None = None, **kw: Any) -> dict[str, Any]:
-    return {
-        "id": tid,
-        "title": f"Task number {tid}",
-        "description": f"Do {tid}",
-        "status": "pending",
-        "priority": "medium",
-        "dependencies": deps or [],
-        "details": "",
-        "testStrategy": "",
-        "subtasks": [],
-        **kw,
-    }
-
-
 def test_merge_conflict_sends_task_back_once_on_new_base(tmp_path: Path, env_fake: Any):
-    root = make_repo(tmp_path / "p", [_task(1), _task(2)])
+    root = make_project(tmp_path / "p", [task(1), task(2)])
     env_fake(_writer({"1": ("shared.txt", "A\n"), "2": ("shared.txt", "B\n")}))
     res = run_cli(root, "--backend", "api", "--workers", "2", "--no-review")
     assert res.exit_code == 0, res.output
@@ -216,7 +170,7 @@ def test_merge_conflict_sends_task_back_once_on_new_base(tmp_path: Path, env_fak
 
 
 def test_failure_blocks_task_and_dependents_only(tmp_path: Path, env_fake: Any):
-    root = make_repo(tmp_path / "p", [_task(1), _task(2, [1]), _task(3)])
+    root = make_project(tmp_path / "p", [task(1), task(2, [1]), task(3)])
     inner = _writer({"2": ("b.txt", "b\n"), "3": ("c.txt", "c\n")})
 
     def model(req: FakeRequest) -> Reply:
@@ -237,7 +191,7 @@ def test_failure_blocks_task_and_dependents_only(tmp_path: Path, env_fake: Any):
 
 
 def test_review_failure_goes_back_once_and_follow_ups_become_tasks(tmp_path: Path, env_fake: Any):
-    root = make_repo(tmp_path / "p", [_task(1, acceptanceCriteria=["file says hello"])])
+    root = make_project(tmp_path / "p", [task(1, acceptanceCriteria=["file says hello"])])
     seen: list[str] = []
 
     def review(tid: str, req: FakeRequest) -> dict[str, Any]:
@@ -260,7 +214,7 @@ def test_review_failure_goes_back_once_and_follow_ups_become_tasks(tmp_path: Pat
 
 
 def test_dirty_tree_is_refused_and_nothing_runs(tmp_path: Path, env_fake: Any):
-    root = make_repo(tmp_path / "p", [_task(1)])
+    root = make_project(tmp_path / "p", [task(1)])
     (root / "user_notes.txt").write_text("mine")
     fake = env_fake(_writer({"1": ("a.txt", "a")}))
     res = run_cli(root, "--backend", "api")
@@ -271,7 +225,7 @@ def test_dirty_tree_is_refused_and_nothing_runs(tmp_path: Path, env_fake: Any):
 
 
 def test_dry_run_prints_schedule_and_critical_path(tmp_path: Path):
-    root = make_repo(tmp_path / "p", plan_tasks())
+    root = make_project(tmp_path / "p", plan_tasks())
     res = run_cli(root, "--dry-run", "--backend", "api")
     assert res.exit_code == 0, res.output
     assert "Critical path: 1 -> 2 -> 3 -> 4" in res.output or "Critical path: 1 -> 2 -> 3 -> 5" in res.output
@@ -280,14 +234,14 @@ def test_dry_run_prints_schedule_and_critical_path(tmp_path: Path):
 
 
 def test_cycle_in_database_is_bad_input(tmp_path: Path):
-    root = make_repo(tmp_path / "p", [_task(1, [2]), _task(2, [1])])
+    root = make_project(tmp_path / "p", [task(1, [2]), task(2, [1])])
     res = run_cli(root, "--backend", "api")
     assert res.exit_code == 2
     assert "cycle" in res.output
 
 
 def test_id_with_deps_selects_unfinished_dependencies(tmp_path: Path, env_fake: Any):
-    root = make_repo(tmp_path / "p", [_task(1), _task(2, [1]), _task(3)])
+    root = make_project(tmp_path / "p", [task(1), task(2, [1]), task(3)])
     env_fake(_writer({"1": ("a.txt", "a\n"), "2": ("b.txt", "b\n"), "3": ("c.txt", "c\n")}))
     res = run_cli(root, "--backend", "api", "--no-review", "--id", "2", "--with-deps")
     assert res.exit_code == 0, res.output
@@ -296,7 +250,7 @@ def test_id_with_deps_selects_unfinished_dependencies(tmp_path: Path, env_fake: 
 
 
 def test_budget_stops_new_work(tmp_path: Path, env_fake: Any):
-    root = make_repo(tmp_path / "p", [_task(1), _task(2, [1]), _task(3, [2])])
+    root = make_project(tmp_path / "p", [task(1), task(2, [1]), task(3, [2])])
     env_fake(_writer({"1": ("a.txt", "a\n"), "2": ("b.txt", "b\n"), "3": ("c.txt", "c\n")}))
     res = run_cli(root, "--backend", "api", "--no-review", "--budget-usd", "0.005")
     assert res.exit_code == 1, res.output
@@ -315,7 +269,7 @@ main(["run", "--working-dir", sys.argv[1], "--backend", "api", "--no-progress", 
 @pytest.mark.parametrize("kill_after", [1, 3])
 def test_kill_9_then_resume_runs_nothing_twice(tmp_path: Path, env_fake: Any, kill_after: int):
     n = 6
-    root = make_repo(tmp_path / "p", [_task(i, [i - 1] if i > 1 else []) for i in range(1, n + 1)])
+    root = make_project(tmp_path / "p", [task(i, [i - 1] if i > 1 else []) for i in range(1, n + 1)])
     contents = {str(i): (f"f{i}.txt", f"{i}\n") for i in range(1, n + 1)}
     fake = env_fake(_writer(contents), latency=0.15)
     env = dict(os.environ)
@@ -358,7 +312,7 @@ def test_kill_9_then_resume_runs_nothing_twice(tmp_path: Path, env_fake: Any, ki
 def test_slack_hears_completions_and_the_url_stays_secret(tmp_path: Path, env_fake: Any, monkeypatch):
     from claude_orchestrator.testing.fake_slack import FakeSlack
 
-    root = make_repo(tmp_path / "p", [_task(1), _task(2, [1])])
+    root = make_project(tmp_path / "p", [task(1), task(2, [1])])
     env_fake(_writer({"1": ("a.txt", "a\n"), "2": ("b.txt", "b\n")}))
     with FakeSlack() as slack:
         monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.url)
@@ -377,7 +331,7 @@ def test_slack_hears_completions_and_the_url_stays_secret(tmp_path: Path, env_fa
 
 
 def test_tracked_tasks_json_neither_blocks_merges_nor_loses_status(tmp_path: Path, env_fake: Any):
-    root = make_repo(tmp_path / "p", [_task(1), _task(2), _task(3, [1, 2])], track_tasks=True)
+    root = make_project(tmp_path / "p", [task(1), task(2), task(3, [1, 2])], track_tasks=True)
     env_fake(_writer({"1": ("a.txt", "a\n"), "2": ("b.txt", "b\n"), "3": ("c.txt", "c\n")}))
     res = run_cli(root, "--backend", "api", "--no-review", "--workers", "2")
     assert res.exit_code == 0, res.output
@@ -394,7 +348,7 @@ def test_outside_git_runs_in_the_directory_and_says_so(tmp_path: Path, env_fake:
     root.mkdir()
     init_orchestrator(root, "plain")
     (root / ".taskmaster" / "tasks" / "tasks.json").write_text(
-        json.dumps({"master": {"tasks": [_task(1), _task(2)], "metadata": {}}})
+        json.dumps({"master": {"tasks": [task(1), task(2)], "metadata": {}}})
     )
     env_fake(_writer({"1": ("a.txt", "a\n"), "2": ("b.txt", "b\n")}))
     res = run_cli(root, "--backend", "api", "--no-review")
@@ -409,7 +363,7 @@ def test_build_plan_task_runs_through_the_stack_runner(tmp_path: Path, env_fake:
         "files": [{"filename": "main.py", "code": "print('built')\n"}],
         "run": "python3 main.py",
     }
-    root = make_repo(tmp_path / "p", [_task(1, metadata={"plan": plan})])
+    root = make_project(tmp_path / "p", [task(1, metadata={"plan": plan})])
     fake = env_fake(_writer({}))
     res = run_cli(root, "--no-review")
     assert res.exit_code == 0, res.output
@@ -422,7 +376,7 @@ def test_build_plan_task_runs_through_the_stack_runner(tmp_path: Path, env_fake:
 
 
 def test_review_sees_the_commands_the_worker_ran(tmp_path: Path, env_fake: Any):
-    root = make_repo(tmp_path / "p", [_task(1)])
+    root = make_project(tmp_path / "p", [task(1)])
     reviews: list[str] = []
 
     def model(req: FakeRequest) -> Reply:
@@ -453,7 +407,7 @@ def test_claude_code_rate_limit_notices_pause_the_pool_and_reach_the_display(tmp
     from claude_orchestrator.taskmaster.store import TaskStore
     from claude_orchestrator.workers.claude_code import parse_rate_limit
 
-    root = make_repo(tmp_path / "p", [_task(1)])
+    root = make_project(tmp_path / "p", [task(1)])
     engine = RunEngine(TaskStore.discover(root), OrchestratorConfig(), RunOptions())
     builder = SnapshotBuilder()
     engine.bus.subscribe(builder)
@@ -481,7 +435,7 @@ def test_claude_code_rate_limit_notices_pause_the_pool_and_reach_the_display(tmp
 
 
 def test_rejected_credentials_stop_the_run_instead_of_failing_every_task(tmp_path: Path, env_fake: Any):
-    root = make_repo(tmp_path / "p", [_task(i) for i in range(1, 6)])
+    root = make_project(tmp_path / "p", [task(i) for i in range(1, 6)])
     fake = env_fake(lambda req: error_reply(401, "invalid x-api-key"))
     res = run_cli(root, "--backend", "api", "--no-review", "--workers", "1")
     assert res.exit_code == 1
@@ -492,7 +446,7 @@ def test_rejected_credentials_stop_the_run_instead_of_failing_every_task(tmp_pat
 
 
 def test_branch_option_merges_into_a_new_branch_and_leaves_the_current_one(tmp_path: Path, env_fake: Any):
-    root = make_repo(tmp_path / "p", [_task(1), _task(2, [1])])
+    root = make_project(tmp_path / "p", [task(1), task(2, [1])])
     env_fake(_writer({"1": ("a.txt", "a\n"), "2": ("b.txt", "b\n")}))
     main_before = git(root, "rev-parse", "main").strip()
     res = run_cli(root, "--backend", "api", "--no-review", "--branch", "feature/work")
@@ -510,7 +464,7 @@ def test_ctrl_c_stops_dispatch_and_leaves_files_consistent(tmp_path: Path, env_f
     import time
 
     n = 5
-    root = make_repo(tmp_path / "p", [_task(i, [i - 1] if i > 1 else []) for i in range(1, n + 1)])
+    root = make_project(tmp_path / "p", [task(i, [i - 1] if i > 1 else []) for i in range(1, n + 1)])
     env_fake(_writer({str(i): (f"f{i}.txt", f"{i}\n") for i in range(1, n + 1)}), latency=0.3)
     proc = subprocess.Popen(
         [sys.executable, "-c", KILL_SCRIPT, str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -539,7 +493,7 @@ def test_ctrl_c_stops_dispatch_and_leaves_files_consistent(tmp_path: Path, env_f
 
 def test_a_stale_index_lock_from_a_killed_git_does_not_fail_the_run(tmp_path: Path, env_fake: Any):
     """`touch .git/index.lock; run` (what `kill -9` during a git command leaves) used to fail every task."""
-    root = make_repo(tmp_path / "p", [_task(1), _task(2)], track_tasks=True)
+    root = make_project(tmp_path / "p", [task(1), task(2)], track_tasks=True)
     (root / ".git" / "index.lock").write_text("")
     env_fake(_writer({"1": ("a.txt", "a\n"), "2": ("b.txt", "b\n")}))
     res = run_cli(root, "--backend", "api", "--no-review", "--workers", "2")
