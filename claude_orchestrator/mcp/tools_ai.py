@@ -73,6 +73,17 @@ def _task_id(text: str) -> int:
     return int(text)
 
 
+def _expand_options(c: Call) -> dict[str, Any]:
+    """The arguments expand_task and expand_all both pass to the manager service."""
+    return {
+        "num": c.integer("num", minimum=1),
+        "force": c.flag("force"),
+        "research": c.flag("research"),
+        "context": c.text("prompt") or "",
+        "tag": c.explicit_tag,
+    }
+
+
 def expand_task(c: Call) -> dict[str, Any]:
     from ..manager import service
 
@@ -88,16 +99,7 @@ def expand_task(c: Call) -> dict[str, Any]:
             "hasExistingSubtasks": True,
         }
     with manager_session(c) as (manager, telemetry):
-        new = service.expand(
-            manager,
-            c.store,
-            tid,
-            num=c.integer("num", minimum=1),
-            force=c.flag("force"),
-            research=c.flag("research"),
-            context=c.text("prompt") or "",
-            tag=c.explicit_tag,
-        )
+        new = service.expand(manager, c.store, tid, **_expand_options(c))
     return {
         "task": new.to_json(),
         "subtasksAdded": len(new.subtasks),
@@ -110,15 +112,7 @@ def expand_all(c: Call) -> dict[str, Any]:
     from ..manager import service
 
     with manager_session(c) as (manager, telemetry):
-        done = service.expand_all(
-            manager,
-            c.store,
-            num=c.integer("num", minimum=1),
-            force=c.flag("force"),
-            research=c.flag("research"),
-            context=c.text("prompt") or "",
-            tag=c.explicit_tag,
-        )
+        done = service.expand_all(manager, c.store, **_expand_options(c))
     n = len(done)
     return {
         "message": f"Expand all operation completed. Expanded: {n}, Failed: 0, Skipped: 0",
