@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_engine import _task, _writer, env_fake, git, make_repo, run_cli, tasks_of, worker_starts
+from run_helpers import git, tasks_of
+from run_helpers import make_project as make_repo
+from run_helpers import task as _task
+from test_engine import _writer, env_fake, run_cli, worker_starts
 
 from claude_orchestrator.environment import find_claude_cli
 from claude_orchestrator.taskmaster.store import TaskStore

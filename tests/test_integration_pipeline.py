@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_engine import _task, _writer, env_fake, make_repo, run_cli, tasks_of  # noqa: F401  (a fixture)
+from run_helpers import make_project as make_repo
+from run_helpers import task as _task
+from run_helpers import tasks_of
+from test_engine import _writer, env_fake, run_cli  # noqa: F401  (a fixture)
 from test_scheduler import Recorder, U
 
 from claude_orchestrator import events as ev

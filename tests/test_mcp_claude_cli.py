@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from run_helpers import make_project as make_repo
+from run_helpers import tasks_of
 from test_claude_cli_fake import cli_env, cli_path
-from test_engine import make_repo, plan_tasks, tasks_of
+from test_engine import plan_tasks
 from tm_helpers import make_project, read_json, task
 
 from claude_orchestrator.events import RunFinished

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 from mcp_helpers import Session, session
-from test_engine import make_repo, plan_tasks, tasks_of
+from run_helpers import make_project as make_repo
+from run_helpers import tasks_of
+from test_engine import plan_tasks
 from test_mcp_tools import call
 
 from claude_orchestrator.mcp import build_server, runs

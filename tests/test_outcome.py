@@ -8,7 +8,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from test_engine import _task, _writer, env_fake, make_repo  # noqa: F401  (env_fake: a fixture)
+from run_helpers import make_project as make_repo
+from run_helpers import task as _task
+from test_engine import _writer, env_fake  # noqa: F401  (env_fake: a fixture)
 
 from claude_orchestrator.testing.demo_model import request_text
 from claude_orchestrator.testing.fake_anthropic import FakeRequest, Reply, error_reply

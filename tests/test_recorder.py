@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from test_engine import _task, _writer, env_fake, make_repo, tasks_of  # noqa: F401  (env_fake: a fixture)
+from run_helpers import make_project as make_repo
+from run_helpers import task as _task
+from run_helpers import tasks_of
+from test_engine import _writer, env_fake  # noqa: F401  (env_fake: a fixture)
 
 from claude_orchestrator.events import Event, EventBus
 from claude_orchestrator.taskmaster import ops

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from test_engine import env_fake, git, make_repo, plan_tasks, run_cli  # noqa: F401 (env_fake is a fixture)
+from run_helpers import git
+from run_helpers import make_project as make_repo
+from test_engine import env_fake, plan_tasks, run_cli  # noqa: F401 (env_fake is a fixture)
 
 from claude_orchestrator.cli.main import cli
 from claude_orchestrator.environment import find_claude_cli

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_engine import _task
+from run_helpers import task as _task
 from tm_helpers import real_bin, run_real
 
 from claude_orchestrator.events import Event, EventBus, RunWarning

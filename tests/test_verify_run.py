@@ -10,7 +10,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from test_engine import _task, env_fake, git, make_repo, run_cli, tasks_of  # noqa: F401 (env_fake: fixture)
+from run_helpers import git, tasks_of
+from run_helpers import make_project as make_repo
+from run_helpers import task as _task
+from test_engine import env_fake, run_cli  # noqa: F401 (env_fake: fixture)
 
 from claude_orchestrator.testing.demo_model import request_text
 from claude_orchestrator.testing.fake_anthropic import (
