@@ -39,6 +39,7 @@ from .admission import RemoteLimiter
 CANCEL_WAIT_S = 20.0  # after a cancel, how long the backend gets to stop and kill its processes
 CACHE_KEEP_S = 3600.0  # base bundles cached on a node are dropped after an hour unused
 CACHE_DIR = "claude-orchestrator-ray"
+POLL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,10 @@ class NodeAttempt:
         worker.start()
         try:
             while True:
-                msg = self.inbox.get()
+                try:  # woken often: Ray's cancel is raised here only while Python code runs
+                    msg = self.inbox.get(timeout=POLL_S)
+                except queue.Empty:
+                    continue
                 yield msg
                 if msg[0] == "result":
                     return
