@@ -4,7 +4,7 @@ work comes back.
 On the driver: :class:`BaseBundles` makes one bundle of the target branch per tip (every task dispatched on
 that tip shares it); :func:`task_part` bundles what the task's branch has beyond that base (the work of an
 earlier attempt); :func:`receive` fetches a node's bundle into the task's worktree, which then looks as if
-the worker had run there (the node's own commit of uncommitted work is unwrapped into staged changes).
+the worker had run there (the node's own commit of uncommitted work is unwrapped into uncommitted changes).
 
 On a node: :func:`clone` makes a private repository from those bundles and checks out the task branch;
 :func:`commit_work` commits what the worker left uncommitted (never sensitive or engine files);
@@ -22,8 +22,9 @@ from pathlib import Path
 
 from ..errors import WorkspaceError
 from ..process import run_process_group
-from . import gitops
-from .gitops import git, out
+from . import hardening
+from .gitops import GitRunner, git
+from .paths import is_sensitive, under
 
 NODE_SUBJECT = "claude-orchestrator node: uncommitted work"
 _NODE_IDENTITY = {
@@ -32,7 +33,6 @@ _NODE_IDENTITY = {
     "GIT_COMMITTER_NAME": "claude-orchestrator",
     "GIT_COMMITTER_EMAIL": "claude-orchestrator@localhost",
 }
-_QUIET = ("-c", "core.hooksPath=/dev/null", "-c", "commit.gpgSign=false", "-c", "gc.auto=0")
 
 
 # --- the driver ------------------------------------------------------------------------------------------
@@ -49,71 +49,74 @@ class Base:
 class BaseBundles:
     """One bundle of the target branch per tip, made when a task is first dispatched on that tip."""
 
-    def __init__(self, root: Path, target_branch: str, scratch: Path) -> None:
-        self.root, self.target_branch, self.scratch = root, target_branch, scratch
+    def __init__(self, git: GitRunner, root: Path, target_branch: str, scratch: Path) -> None:
+        self.git, self.root, self.target_branch, self.scratch = git, root, target_branch, scratch
         self._current: Base | None = None
         self._lock = threading.Lock()
 
     def current(self) -> tuple[Base, bool]:
         """The bundle of the branch's tip, and whether it was made just now."""
         with self._lock:
-            tip = out(self.root, "rev-parse", f"refs/heads/{self.target_branch}")
+            tip = self.git.out(self.root, "rev-parse", f"refs/heads/{self.target_branch}")
             if self._current is not None and self._current.sha == tip:
                 return self._current, False
             fd, name = tempfile.mkstemp(suffix=".bundle", dir=self.scratch)
             os.close(fd)
-            git(self.root, "bundle", "create", "-q", name, f"refs/heads/{self.target_branch}")
-            heads = out(self.root, "bundle", "list-heads", name).split()
+            self.git.run(self.root, "bundle", "create", "-q", name, f"refs/heads/{self.target_branch}")
+            heads = self.git.out(self.root, "bundle", "list-heads", name).split()
             self._current = Base(heads[0] if heads else tip, Path(name))
             return self._current, True
 
 
-def worktree_head(cwd: Path) -> str:
-    return out(cwd, "rev-parse", "HEAD")
+def worktree_head(runner: GitRunner, cwd: Path) -> str:
+    return runner.out(cwd, "rev-parse", "HEAD")
 
 
-def task_part(cwd: Path, base_sha: str, scratch: Path) -> bytes | None:
+def task_part(runner: GitRunner, cwd: Path, base_sha: str, scratch: Path) -> bytes | None:
     """A bundle of the task's branch beyond `base_sha` (earlier attempts' commits), or None when it has
     none."""
-    head = worktree_head(cwd)
-    if int(out(cwd, "rev-list", "--count", f"{base_sha}..{head}") or "0") == 0:
+    head = worktree_head(runner, cwd)
+    if int(runner.out(cwd, "rev-list", "--count", f"{base_sha}..{head}") or "0") == 0:
         return None
     fd, name = tempfile.mkstemp(suffix=".bundle", dir=scratch)
     os.close(fd)
     try:
-        branch = out(cwd, "symbolic-ref", "-q", "HEAD")
-        git(cwd, "bundle", "create", "-q", name, branch, f"^{base_sha}")
+        branch = runner.out(cwd, "symbolic-ref", "-q", "HEAD")
+        runner.run(cwd, "bundle", "create", "-q", name, branch, f"^{base_sha}")
         return Path(name).read_bytes()
     finally:
         Path(name).unlink(missing_ok=True)
 
 
-def receive(cwd: Path, data: bytes | None, head: str, scratch: Path) -> None:
+def receive(runner: GitRunner, cwd: Path, data: bytes | None, head: str, scratch: Path) -> None:
     """Make the task's worktree hold the node's work: fetch its bundle, move the task branch to the
-    node's head; the node's own commit of uncommitted work becomes staged changes again."""
+    node's head; the node's own commit of uncommitted work becomes uncommitted changes again."""
     if data is not None:
         fd, name = tempfile.mkstemp(suffix=".bundle", dir=scratch)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         try:
-            refs = out(cwd, "bundle", "list-heads", name).split()[1::2]
-            git(cwd, "fetch", "-q", "--no-tags", name, *refs)
+            refs = runner.out(cwd, "bundle", "list-heads", name).split()[1::2]
+            runner.run(cwd, "fetch", "-q", "--no-tags", name, *refs)
         finally:
             Path(name).unlink(missing_ok=True)
-    if worktree_head(cwd) != head:
-        git(cwd, "reset", "-q", "--hard", head)
-    if out(cwd, "log", "-1", "--format=%s", head) == NODE_SUBJECT:
-        git(cwd, "reset", "-q", "--soft", "HEAD~1")
+    if worktree_head(runner, cwd) != head:
+        runner.run(cwd, "reset", "-q", "--hard", head)
+    if runner.out(cwd, "log", "-1", "--format=%s", head) == NODE_SUBJECT:
+        runner.run(cwd, "reset", "-q", "--mixed", "HEAD~1")  # unstaged, as a local worker leaves it
 
 
 # --- a node ----------------------------------------------------------------------------------------------
 
 
 class NodeGit:
-    """Git on a node, in a private folder, through process.py (cancellable)."""
+    """Git on a node, in a private folder, through process.py (cancellable), hardened as on the driver
+    (hooks off …; after `guard`, filters and signing programs the worker added to the clone's config are
+    overridden)."""
 
     def __init__(self, cancel: threading.Event | None = None, timeout_s: float = 600.0) -> None:
         self.cancel, self.timeout_s = cancel, timeout_s
+        self.guard: hardening.ConfigGuard | None = None
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
         self.env.update(LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_EDITOR="true", GIT_MERGE_AUTOEDIT="no")
 
@@ -125,8 +128,9 @@ class NodeGit:
         env: dict[str, str] | None = None,
         raw: bool = False,
     ) -> str:
+        guarded = self.guard.args() if self.guard is not None else ()
         r = run_process_group(
-            ["git", *_QUIET, *args],
+            ["git", *hardening.BASE_ARGS, "-c", "commit.gpgSign=false", *guarded, *args],
             cwd=cwd,
             env={**self.env, **(env or {})},
             timeout=self.timeout_s,
@@ -146,13 +150,19 @@ def clone(g: NodeGit, base: Path, part: Path | None, branch: str, head: str, des
         refs = g.run(dest, "bundle", "list-heads", str(part)).split()[1::2]
         g.run(dest, "fetch", "-q", "--no-tags", str(part), *refs)
     g.run(dest, "checkout", "-q", "-B", branch, head)
+    plain = NodeGit(g.cancel, g.timeout_s)  # the guard reads the config without its own overrides
+    guard = hardening.ConfigGuard(
+        dest, dest / ".git", lambda: plain.run(dest, "config", "-z", "--show-origin", "--list", raw=True)
+    )
+    guard.start()  # the config as cloned: what the worker adds to it is overridden from now on
+    g.guard = guard
 
 
 def commit_work(g: NodeGit, repo: Path, sensitive: list[str], ignore: list[str]) -> list[str]:
     """Commit what the worker left uncommitted, sensitive and engine files left out (returned)."""
     listed = g.run(repo, "status", "--porcelain", "-z", "--untracked-files=all", "--no-renames", raw=True)
     paths = sorted({e[3:] for e in listed.split("\0") if len(e) > 3})
-    skip = sorted(p for p in paths if gitops.is_sensitive(p, sensitive) or gitops.under(p, ignore))
+    skip = sorted(p for p in paths if is_sensitive(p, sensitive) or under(p, ignore))
     keep = [p for p in paths if p not in skip]
     if keep:
         lit = {"GIT_LITERAL_PATHSPECS": "1"}

@@ -73,7 +73,7 @@ class RayExecutor:
         cfg = driver.cfg
         self.scratch = Path(tempfile.mkdtemp(prefix="claude-orchestrator-ray-"))
         ws = driver.workspace
-        self.bases = bundles.BaseBundles(ws.root, ws.target_branch, self.scratch)
+        self.bases = bundles.BaseBundles(ws.git, ws.root, ws.target_branch, self.scratch)
         self._base: tuple[str, Any] | None = None  # (sha, object ref) of the latest base bundle
         self.actor = start_admission(cfg.rate_limits, f"admission-{driver.run_id}-{os.getpid()}")
         self.limiter = RemoteLimiter(self.actor)
@@ -160,7 +160,7 @@ class RayExecutor:
         job = entry.job
         cwd = self.d.workspace.prepare(job.unit.unit_id)
         sha, base_ref = self._base_bundle()
-        part = bundles.task_part(cwd, sha, self.scratch)
+        part = bundles.task_part(self.d.workspace.git, cwd, sha, self.scratch)
         spec = self._spec(job, cwd, sha)
         with self._lock:
             if entry.cancelled:
@@ -183,7 +183,7 @@ class RayExecutor:
             cfg=self.node_cfg,
             branch=ws.branch(unit.unit_id),
             base_sha=base_sha,
-            head_sha=bundles.worktree_head(cwd),
+            head_sha=bundles.worktree_head(ws.git, cwd),
             prefix=ws.prefix,
             task=self.d.tasks.get(unit.unit_id, {}),
             templates=self.templates,
@@ -238,7 +238,7 @@ class RayExecutor:
         """The node's work into the task's worktree; its transcript into the run folder."""
         unit, res = entry.job.unit, back.result
         if back.head is not None:
-            bundles.receive(cwd, back.bundle, back.head, self.scratch)
+            bundles.receive(self.d.workspace.git, cwd, back.bundle, back.head, self.scratch)
         tpath = None
         if back.transcript is not None:
             tpath = task_dir(self.d.run_path, unit.unit_id, create=True) / f"transcript-{unit.attempt}.jsonl"
