@@ -41,7 +41,8 @@ class ModelsConfig(_Section):
 
 class RayConfig(_Section):
     address: str | None = Field(
-        None, description="auto | HOST:PORT | ray://HOST:10001; null: a Ray instance started in this process"
+        None,
+        description="auto | HOST:PORT (a node of the cluster); null: a Ray instance started in this process",
     )
     worker_resources: dict[str, float] = Field(
         default_factory=dict,

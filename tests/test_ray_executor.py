@@ -313,7 +313,8 @@ def test_task_arguments_carry_no_credentials(tmp_path: Path, cluster: Any, monke
     try:
         unit = WorkUnit("1", "1", "Task number 1", backend="api")
         cwd = ws.prepare("1")
-        spec = ex._spec(Job(1, unit, "r1"), cwd, git(root, "rev-parse", "main").strip())
+        tip = git(root, "rev-parse", "main").strip()
+        spec = ex._spec(Job(1, unit, "r1"), git(cwd, "rev-parse", "HEAD").strip(), tip)
         blob = cloudpickle_dumps(spec)
         assert secret.encode() not in blob and hook.encode() not in blob
         assert spec.cfg.notifications.slack_webhook_url is None

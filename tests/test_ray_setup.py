@@ -66,6 +66,15 @@ def test_a_ray_address_nothing_listens_on_is_exit_2_before_anything_is_written(t
     assert not (root / ".taskmaster" / "runs").exists()
 
 
+def test_ray_client_addresses_are_refused_in_one_line(tmp_path: Path):
+    root = make_repo(tmp_path / "p", [_task(1)])
+    res = _run(root, "--executor", "ray", "--ray-address", "ray://127.0.0.1:10001")
+    assert res.returncode == 2, res.stdout + res.stderr
+    lines = [ln for ln in (res.stdout + res.stderr).splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Ray Client (ray://) cannot run the Ray executor" in lines[0]
+    assert not (root / ".taskmaster" / "runs").exists()
+
+
 def test_ray_needs_the_git_workspace(tmp_path: Path):
     root = make_repo(tmp_path / "p", [_task(1)])
     cfg = root / "orchestrator_config.json"

@@ -7,10 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gitrepo import files_in, isolate_git, make_repo, run, write
+from gitrepo import changed_in, files_in, isolate_git, make_repo, run, write
 
 from claude_orchestrator.config import GitConfig
 from claude_orchestrator.workspace import bundles
+from claude_orchestrator.workspace.commits import head_of
 from claude_orchestrator.workspace.git import GitWorkspace
 
 
@@ -31,9 +32,9 @@ def _ship(
     scratch = tmp / "scratch"
     scratch.mkdir(exist_ok=True)
     cwd = ws.prepare(task)
-    base, _ = bundles.BaseBundles(ws.git, ws.root, str(ws.target_branch), scratch).current()
-    head = bundles.worktree_head(ws.git, cwd)
-    part = bundles.task_part(ws.git, cwd, base.sha, scratch)
+    base, _ = bundles.BaseBundles(ws, scratch).current()
+    head = head_of(ws, cwd)
+    part = bundles.task_part(ws, cwd, head, base.sha, scratch)
     part_file = None
     if part is not None:
         part_file = scratch / "part.bundle"
@@ -44,11 +45,11 @@ def _ship(
     return cwd, node / "repo", base.sha, head
 
 
-def _bring_back(ws: GitWorkspace, cwd: Path, clone: Path, head: str) -> list[str]:
+def _bring_back(ws: GitWorkspace, task: str, clone: Path, head: str) -> list[str]:
     g = bundles.NodeGit()
     skipped = bundles.commit_work(g, clone, GitConfig().sensitive_patterns, list(ws.ignore_paths))
     new_head, data = bundles.bundle_back(g, clone, head, clone.parent / "back.bundle")
-    bundles.receive(ws.git, cwd, data, new_head, clone.parent)
+    bundles.receive(ws, task, data, new_head, clone.parent)
     return skipped
 
 
@@ -59,9 +60,9 @@ def test_the_nodes_work_lands_in_the_worktree_as_uncommitted_changes(ws: GitWork
     write(clone / "a.txt", "changed\n")
     (clone / "b.txt").unlink()
     write(clone / ".env", "SECRET=1\n")  # sensitive: stays on the node
-    skipped = _bring_back(ws, cwd, clone, head)
+    skipped = _bring_back(ws, "1", clone, head)
     assert skipped == [".env"]
-    assert bundles.worktree_head(ws.git, cwd) == head  # the node's own commit is unwrapped
+    assert head_of(ws, cwd) == head  # the node's own commit is unwrapped
     assert (cwd / "new.txt").read_text() == "new\n" and not (cwd / "b.txt").exists()
     assert not (cwd / ".env").exists()
     commit = ws.commit_task("1", "Do it")  # integration's commit, exactly as for a local worker
@@ -75,7 +76,7 @@ def test_the_workers_own_commits_come_back_and_a_retry_starts_from_them(ws: GitW
     write(clone / "one.txt", "1\n")
     run(clone, "add", "-A")
     run(clone, "-c", "user.name=W", "-c", "user.email=w@x", "commit", "-q", "-m", "worker's own commit")
-    _bring_back(ws, cwd, clone, head)
+    _bring_back(ws, "1", clone, head)
     assert run(cwd, "log", "-1", "--format=%s") == "worker's own commit"
     ws.commit_task("1", "First attempt")
     run(ws.root, "commit", "-q", "--allow-empty", "-m", "the target moves on")  # another task merged
@@ -85,8 +86,8 @@ def test_the_workers_own_commits_come_back_and_a_retry_starts_from_them(ws: GitW
 
 def test_no_new_work_leaves_the_worktree_as_it_was(ws: GitWorkspace, tmp_path: Path):
     cwd, clone, _, head = _ship(ws, tmp_path, "1")
-    _bring_back(ws, cwd, clone, head)
-    assert bundles.worktree_head(ws.git, cwd) == head and ws.changed_files("1") == []
+    _bring_back(ws, "1", clone, head)
+    assert head_of(ws, cwd) == head and ws.changed_files("1") == []
 
 
 def test_a_filter_the_worker_plants_in_the_clone_never_runs(ws: GitWorkspace, tmp_path: Path):
@@ -99,3 +100,29 @@ def test_a_filter_the_worker_plants_in_the_clone_never_runs(ws: GitWorkspace, tm
     bundles.commit_work(g, clone, [], [])
     assert run(clone, "show", "HEAD:x.txt") == "x"  # committed, through no filter
     assert not marker.exists()
+
+
+def test_work_fetched_over_the_tasks_own_commit_is_reviewed_committed_and_merged_whole(
+    ws: GitWorkspace, tmp_path: Path
+):
+    """The workspace knows the task's commit (its diff, its merge parent): a second attempt fetched over
+    it, without a reset, is seen as the worktree holds it, not as that commit."""
+    cwd, clone, _, head = _ship(ws, tmp_path, "1")
+    write(clone / "one.txt", "1\n")
+    _bring_back(ws, "1", clone, head)
+    first = ws.commit_task("1", "First attempt")
+    assert first is not None and "one.txt" in ws.diff("1")
+    cwd, clone2, _, head2 = _ship(ws, tmp_path, "1")  # sent back; the worktree keeps its commit
+    assert head2 == first
+    write(clone2 / "two.txt", "2\n")
+    run(clone2, "add", "-A")
+    run(clone2, "-c", "user.name=W", "-c", "user.email=w@x", "commit", "-q", "-m", "worker's own commit")
+    _bring_back(ws, "1", clone2, head2)
+    assert head_of(ws, cwd) != first
+    view = ws.diff("1")
+    assert "one.txt" in view and "two.txt" in view
+    second = ws.commit_task("1", "Second attempt")
+    assert second is not None and changed_in(cwd, second) == ["one.txt", "two.txt"]
+    merged = ws.merge_task("1", "Second attempt")
+    assert merged.ok, merged.description
+    assert (ws.root / "one.txt").read_text() == "1\n" and (ws.root / "two.txt").read_text() == "2\n"

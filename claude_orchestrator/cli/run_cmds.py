@@ -92,7 +92,7 @@ def print_report(report: Any, echo: Any = click.echo) -> None:
 @click.option(
     "--ray-address",
     metavar="ADDRESS",
-    help="With --executor ray: auto, HOST:PORT or ray://HOST:10001 (execution.ray.address).",
+    help="With --executor ray: auto or HOST:PORT of the cluster's head (execution.ray.address).",
 )
 def run_cmd(
     workers: int | None,

@@ -113,7 +113,7 @@ class UnitRunner:
         tdir = task_dir(self.run_path, unit.unit_id, create=True)
         which = f"{unit.attempt}-c{unit.candidate}" if unit.candidate else str(unit.attempt)
         resume = self.sessions.take(unit.work_id, Path(ctx.workdir)) if self.sessions else None
-        budget = self._budget(unit)
+        budget = attempt_budget(self.ledger, unit)
         if budget is not None and budget <= 0:
             return WorkResult.failure(f"task {unit.unit_id} has spent its budget (budgets.task_usd)")
         ctx = replace(
@@ -124,13 +124,14 @@ class UnitRunner:
         settle(self.backend.name, unit, res, self.ledger, self.on_fatal)
         return res
 
-    def _budget(self, unit: WorkUnit) -> float | None:
-        """What this attempt may spend: the task's budget left, shared by the attempts of a best of N."""
-        limit = getattr(getattr(self.ledger, "budgets", None), "task_usd", None)
-        if not limit:
-            return None
-        left = limit - self.ledger.cost_usd(task_id=unit.unit_id)
-        return left / max(1, unit.best_of) if left > 0 else 0.0
+
+def attempt_budget(ledger: Any, unit: WorkUnit) -> float | None:
+    """What an attempt may spend: the task's budget left, shared by the attempts of a best of N."""
+    limit = getattr(getattr(ledger, "budgets", None), "task_usd", None)
+    if not limit:
+        return None
+    left = limit - ledger.cost_usd(task_id=unit.unit_id)
+    return left / max(1, unit.best_of) if left > 0 else 0.0
 
 
 def settle(

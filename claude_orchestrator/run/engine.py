@@ -30,6 +30,7 @@ from .parts import (
     load_spent,
     open_cluster,
     open_workspace,
+    remote_executor,
     reviewer,
     status_texts,
     usage_events,
@@ -102,7 +103,7 @@ class RunOptions:
     """local | ray: where units run; None: execution.executor."""
 
     ray_address: str | None = None
-    """The Ray cluster (auto, HOST:PORT, ray://HOST:10001); None: execution.ray.address."""
+    """The Ray cluster (auto, HOST:PORT); None: execution.ray.address."""
 
     def review_on(self, cfg: OrchestratorConfig) -> bool:
         return cfg.monitoring.enable_opus_review if self.review is None else self.review
@@ -294,11 +295,7 @@ class RunEngine:
 
         cfg, root, gate, run_path = self.cfg, self.store.root, self.gate, report.run_path
         assert run_path is not None
-        executor: Any = None
-        if self.cluster is not None:
-            from .ray.executor import remote_executor
-
-            executor = remote_executor(self, ws, sel.tasks, run_path)  # the model client admits through it
+        executor = remote_executor(self, ws, sel.tasks, run_path)  # None: the local one
         manager = (
             reviewer(cfg, self.client, root, self.run_id, report.notices) if self.opt.review_on(cfg) else None
         )

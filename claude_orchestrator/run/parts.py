@@ -77,6 +77,16 @@ def open_cluster(cfg: OrchestratorConfig, root: Path, executor: str | None, addr
     return RayCluster.connect(address or ray_cfg.address, ray_cfg.forward_env)
 
 
+def remote_executor(engine: Any, ws: Any, tasks: dict[str, dict[str, Any]], run_path: Path) -> Any:
+    """The Ray executor of the engine's run when it has a cluster (its model client then admits through
+    the run's one admission actor), else None."""
+    if engine.cluster is None:
+        return None
+    from .ray.executor import remote_executor as make
+
+    return make(engine, ws, tasks, run_path)
+
+
 def open_workspace(root: Path, run_id: str, cfg: OrchestratorConfig, branch: str | None) -> Workspace:
     """Worktrees in a git repository (none when auto_commit is off), the directory itself elsewhere."""
     from ..workspace import open_workspace as open_ws

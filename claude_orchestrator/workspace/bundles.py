@@ -19,12 +19,18 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import WorkspaceError
 from ..process import run_process_group
 from . import hardening
-from .gitops import GitRunner, git
+from .commits import head_of
+from .gitops import git
 from .paths import is_sensitive, under
+from .worktrees import tree_of
+
+if TYPE_CHECKING:
+    from .git import GitWorkspace
 
 NODE_SUBJECT = "claude-orchestrator node: uncommitted work"
 _NODE_IDENTITY = {
@@ -49,34 +55,34 @@ class Base:
 class BaseBundles:
     """One bundle of the target branch per tip, made when a task is first dispatched on that tip."""
 
-    def __init__(self, git: GitRunner, root: Path, target_branch: str, scratch: Path) -> None:
-        self.git, self.root, self.target_branch, self.scratch = git, root, target_branch, scratch
+    def __init__(self, ws: GitWorkspace, scratch: Path) -> None:
+        self.ws, self.scratch = ws, scratch
         self._current: Base | None = None
         self._lock = threading.Lock()
 
     def current(self) -> tuple[Base, bool]:
         """The bundle of the branch's tip, and whether it was made just now."""
         with self._lock:
-            tip = self.git.out(self.root, "rev-parse", f"refs/heads/{self.target_branch}")
+            tip = self.ws.tip()  # read from git's files
             if self._current is not None and self._current.sha == tip:
                 return self._current, False
             fd, name = tempfile.mkstemp(suffix=".bundle", dir=self.scratch)
             os.close(fd)
-            self.git.run(self.root, "bundle", "create", "-q", name, f"refs/heads/{self.target_branch}")
-            heads = self.git.out(self.root, "bundle", "list-heads", name).split()
+            self.ws.git.run(
+                self.ws.root, "bundle", "create", "-q", name, f"refs/heads/{self.ws.target_branch}"
+            )
+            heads = self.ws.git.out(
+                self.ws.root, "bundle", "list-heads", name
+            ).split()  # a merge may have moved it
             self._current = Base(heads[0] if heads else tip, Path(name))
             return self._current, True
 
 
-def worktree_head(runner: GitRunner, cwd: Path) -> str:
-    return runner.out(cwd, "rev-parse", "HEAD")
-
-
-def task_part(runner: GitRunner, cwd: Path, base_sha: str, scratch: Path) -> bytes | None:
-    """A bundle of the task's branch beyond `base_sha` (earlier attempts' commits), or None when it has
-    none."""
-    head = worktree_head(runner, cwd)
-    if int(runner.out(cwd, "rev-list", "--count", f"{base_sha}..{head}") or "0") == 0:
+def task_part(ws: GitWorkspace, cwd: Path, head: str, base_sha: str, scratch: Path) -> bytes | None:
+    """A bundle of the task's branch (at `head`) beyond `base_sha` (earlier attempts' commits), or None
+    when it has none."""
+    runner = ws.git
+    if head == base_sha or int(runner.out(cwd, "rev-list", "--count", f"{base_sha}..{head}") or "0") == 0:
         return None
     fd, name = tempfile.mkstemp(suffix=".bundle", dir=scratch)
     os.close(fd)
@@ -88,22 +94,32 @@ def task_part(runner: GitRunner, cwd: Path, base_sha: str, scratch: Path) -> byt
         Path(name).unlink(missing_ok=True)
 
 
-def receive(runner: GitRunner, cwd: Path, data: bytes | None, head: str, scratch: Path) -> None:
+def receive(ws: GitWorkspace, work_id: str, data: bytes | None, head: str, scratch: Path) -> None:
     """Make the task's worktree hold the node's work: fetch its bundle, move the task branch to the
-    node's head; the node's own commit of uncommitted work becomes uncommitted changes again."""
-    if data is not None:
-        fd, name = tempfile.mkstemp(suffix=".bundle", dir=scratch)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        try:
-            refs = runner.out(cwd, "bundle", "list-heads", name).split()[1::2]
-            runner.run(cwd, "fetch", "-q", "--no-tags", name, *refs)
-        finally:
-            Path(name).unlink(missing_ok=True)
-    if worktree_head(runner, cwd) != head:
-        runner.run(cwd, "reset", "-q", "--hard", head)
-    if runner.out(cwd, "log", "-1", "--format=%s", head) == NODE_SUBJECT:
-        runner.run(cwd, "reset", "-q", "--mixed", "HEAD~1")  # unstaged, as a local worker leaves it
+    node's head; the node's own commit of uncommitted work becomes uncommitted changes again. Under the
+    task's lock, and the workspace's record of the worktree follows (a commit it knew is no longer the
+    head: forgotten)."""
+    runner = ws.git
+    with ws.task_lock(work_id):
+        tree = tree_of(ws, work_id)
+        if tree is None:
+            raise WorkspaceError(f"task {work_id} has no worktree to receive its work in")
+        cwd = tree.path
+        if data is not None:
+            fd, name = tempfile.mkstemp(suffix=".bundle", dir=scratch)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            try:
+                refs = runner.out(cwd, "bundle", "list-heads", name).split()[1::2]
+                runner.run(cwd, "fetch", "-q", "--no-tags", name, *refs)
+            finally:
+                Path(name).unlink(missing_ok=True)
+        if head_of(ws, cwd) != head:
+            runner.run(cwd, "reset", "-q", "--hard", head)
+            if runner.out(cwd, "log", "-1", "--format=%s", head) == NODE_SUBJECT:
+                runner.run(cwd, "reset", "-q", "--mixed", "HEAD~1")  # unstaged, as a local worker leaves it
+        if tree.commit is not None and head_of(ws, cwd) != tree.commit:
+            tree.commit, tree.left = None, []
 
 
 # --- a node ----------------------------------------------------------------------------------------------

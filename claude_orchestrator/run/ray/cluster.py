@@ -26,8 +26,8 @@ def _probe(address: str) -> None:
 
 
 class RayCluster:
-    """A run's connection to Ray. `connect` joins the cluster at `address` (auto, HOST:PORT,
-    ray://HOST:10001) or, with none, starts a Ray instance in this process; when this process is already
+    """A run's connection to Ray. `connect` joins the cluster at `address` (auto or HOST:PORT; Ray Client's
+    ray:// is refused: it cannot stream a task's messages) or, with none, starts a Ray instance in this process; when this process is already
     connected (ray.init was called), that connection is used and left open. `close` disconnects what
     `connect` connected."""
 
@@ -42,6 +42,11 @@ class RayCluster:
         if ray.is_initialized():
             return cls(False, "connected")
         address = address or None
+        if address and address.startswith("ray://"):
+            raise ConfigError(
+                f"Ray address {address}: Ray Client (ray://) cannot run the Ray executor (it has no streaming "
+                "tasks); run on a node of the cluster with --ray-address auto or HOST:PORT"
+            )
         if address:
             _probe(address)
         kw: dict[str, Any] = {}

@@ -31,6 +31,9 @@ from ...events import TaskProgress
 from ...llm.usage import Usage
 from ...workers.base import WorkResult, WorkUnit
 from ...workspace import bundles
+from ...workspace.commits import head_of
+from ..candidates import Candidate, Totals, combine
+from ..dispatch import attempt_budget
 from ..executor import Deliver, Finished, Job, Progress
 from ..folder import task_dir
 from .admission import RemoteLimiter, start_admission
@@ -57,10 +60,19 @@ class Driver:
 
 
 @dataclass
-class _Remote:
-    job: Job
+class _Call:
+    """One remote task: the job's attempt, or one attempt of its best of N."""
+
+    unit: WorkUnit
+    report: Callable[[TaskProgress], None]
     ref: Any = None  # the streaming generator of the remote task, once submitted
     node: str | None = None
+
+
+@dataclass
+class _Remote:
+    job: Job
+    calls: list[_Call] = field(default_factory=list)
     cancelled: bool = False
 
 
@@ -73,7 +85,7 @@ class RayExecutor:
         cfg = driver.cfg
         self.scratch = Path(tempfile.mkdtemp(prefix="claude-orchestrator-ray-"))
         ws = driver.workspace
-        self.bases = bundles.BaseBundles(ws.git, ws.root, ws.target_branch, self.scratch)
+        self.bases = bundles.BaseBundles(ws, self.scratch)
         self._base: tuple[str, Any] | None = None  # (sha, object ref) of the latest base bundle
         self.actor = start_admission(cfg.rate_limits, f"admission-{driver.run_id}-{os.getpid()}")
         self.limiter = RemoteLimiter(self.actor)
@@ -89,6 +101,7 @@ class RayExecutor:
         self._deliver: Deliver | None = None
         self._jobs: dict[int, tuple[_Remote, Future[None]]] = {}
         self._lock = threading.Lock()
+        self._base_lock = threading.Lock()
 
     # -- the seam ---------------------------------------------------------------------------------------
 
@@ -114,8 +127,8 @@ class RayExecutor:
                 return
             entry = found[0]
             entry.cancelled = True
-            ref = entry.ref
-        if ref is not None:
+            refs = [c.ref for c in entry.calls if c.ref is not None]
+        for ref in refs:
             with contextlib.suppress(Exception):
                 ray.cancel(ref)
 
@@ -127,10 +140,10 @@ class RayExecutor:
         futs = {fut: token for token, (_, fut) in left.items()}
         _, stuck = wait_futures(list(futs), timeout=wait_s) if futs else (set(), set())
         for fut in stuck:  # a node that does not answer: end its worker (the watchdog kills the rest)
-            ref = left[futs[fut]][0].ref
-            if ref is not None:
-                with contextlib.suppress(Exception):
-                    ray.cancel(ref, force=True)
+            for call in left[futs[fut]][0].calls:
+                if call.ref is not None:
+                    with contextlib.suppress(Exception):
+                        ray.cancel(call.ref, force=True)
         if self._pool is not None:
             self._pool.shutdown(wait=not stuck, cancel_futures=True)
         with contextlib.suppress(Exception):
@@ -142,38 +155,63 @@ class RayExecutor:
 
     def _run(self, entry: _Remote) -> None:
         assert self._deliver is not None
-        try:
-            res = self._attempt(entry)
-        except rex.TaskCancelledError:
-            res = WorkResult.failure("cancelled")
-        except rex.WorkerCrashedError:
-            res = WorkResult.failure(f"the Ray worker running it{_on(entry.node)} died mid-task")
-        except rex.RayError as e:
-            res = WorkResult.failure(f"Ray{_on(entry.node)}: {type(e).__name__}: {_first(e)}")
-        except Exception as e:  # preparing the worktree, a bundle that does not apply
-            res = WorkResult.failure(f"{type(e).__name__}: {e}")
+        deliver, unit = self._deliver, entry.job.unit
+
+        def report(p: TaskProgress) -> None:
+            if not entry.cancelled:  # a cancelled attempt's progress is noise
+                deliver(Progress(entry.job, p))
+
+        if unit.best_of > 1:  # best of N: N remote tasks at once, each for its own worktree
+            units = [replace(unit, candidate=k) for k in range(1, unit.best_of + 1)]
+            totals = Totals()
+            with ThreadPoolExecutor(len(units), thread_name_prefix=f"ray-{unit.unit_id}") as pool:
+                results = list(
+                    pool.map(lambda u: self._call(entry, u, totals.reporter(u.candidate, report)), units)
+                )
+            res = combine([Candidate(u, r) for u, r in zip(units, results, strict=True)])
+        else:
+            res = self._call(entry, unit, report)
         with self._lock:
             self._jobs.pop(entry.job.token, None)
-        self._deliver(Finished(entry.job, res))
+        deliver(Finished(entry.job, res))
 
-    def _attempt(self, entry: _Remote) -> WorkResult:
-        job = entry.job
-        cwd = self.d.workspace.prepare(job.unit.unit_id)
+    def _call(self, entry: _Remote, unit: WorkUnit, report: Callable[[TaskProgress], None]) -> WorkResult:
+        """One remote task for `unit`; never raises: what went wrong is the failed result's reason."""
+        call = _Call(unit, report)
+        try:
+            return self._attempt(entry, call)
+        except rex.TaskCancelledError:
+            return WorkResult.failure("cancelled")
+        except rex.WorkerCrashedError:
+            return WorkResult.failure(f"the Ray worker running it{_on(call.node)} died mid-task")
+        except rex.RayError as e:
+            return WorkResult.failure(f"Ray{_on(call.node)}: {type(e).__name__}: {_first(e)}")
+        except Exception as e:  # preparing the worktree, a bundle that does not apply
+            return WorkResult.failure(f"{type(e).__name__}: {e}")
+
+    def _attempt(self, entry: _Remote, call: _Call) -> WorkResult:
+        ws, unit = self.d.workspace, call.unit
+        budget = attempt_budget(self.d.ledger, unit)
+        if budget is not None and budget <= 0:
+            return WorkResult.failure(f"task {unit.unit_id} has spent its budget (budgets.task_usd)")
+        cwd = ws.prepare(unit.work_id)
+        head = head_of(ws, cwd)
         sha, base_ref = self._base_bundle()
-        part = bundles.task_part(self.d.workspace.git, cwd, sha, self.scratch)
-        spec = self._spec(job, cwd, sha)
+        part = bundles.task_part(ws, cwd, head, sha, self.scratch)
+        spec = self._spec(replace(entry.job, unit=unit), head, sha, budget)
         with self._lock:
             if entry.cancelled:
                 return WorkResult.failure("cancelled")
-            entry.ref = run_attempt.options(**self.options).remote(spec, [base_ref], part)
+            call.ref = run_attempt.options(**self.options).remote(spec, [base_ref], part)
+            entry.calls.append(call)
         returned: Returned | None = None
-        for ref in entry.ref:
-            returned = self._on_message(entry, ray.get(ref)) or returned
+        for ref in call.ref:
+            returned = self._on_message(call, ray.get(ref)) or returned
         if returned is None:
-            return WorkResult.failure(f"the remote task{_on(entry.node)} ended without a result")
-        return self._bring_back(entry, cwd, returned)
+            return WorkResult.failure(f"the remote task{_on(call.node)} ended without a result")
+        return self._bring_back(call, returned)
 
-    def _spec(self, job: Job, cwd: Path, base_sha: str) -> Spec:
+    def _spec(self, job: Job, head: str, base_sha: str, budget: float | None = None) -> Spec:
         """The attempt as the node gets it: data only, never a credential."""
         unit, ws = job.unit, self.d.workspace
         return Spec(
@@ -181,19 +219,20 @@ class RayExecutor:
             run_id=job.run_id,
             timeout_s=job.timeout_s,
             cfg=self.node_cfg,
-            branch=ws.branch(unit.unit_id),
+            branch=ws.branch(unit.work_id),
             base_sha=base_sha,
-            head_sha=bundles.worktree_head(ws.git, cwd),
+            head_sha=head,
             prefix=ws.prefix,
             task=self.d.tasks.get(unit.unit_id, {}),
             templates=self.templates,
             budgets=self._budgets(unit.unit_id),
+            budget_usd=budget,
             ignore=tuple(ws.ignore_paths),
             admission=self.actor,
         )
 
     def _base_bundle(self) -> tuple[str, Any]:
-        with self._lock:
+        with self._base_lock:  # not self._lock: cancels need not wait for a bundle
             base, made = self.bases.current()
             if made or self._base is None or self._base[0] != base.sha:
                 self._base = (base.sha, ray.put(base.path.read_bytes()))
@@ -208,14 +247,13 @@ class RayExecutor:
         task_left = None if b.task_usd is None else max(TINY_USD, b.task_usd - led.cost_usd(task_id=unit_id))
         return BudgetConfig(run_usd=run_left, task_usd=task_left)
 
-    def _on_message(self, entry: _Remote, msg: tuple[Any, ...]) -> Returned | None:
-        assert self._deliver is not None
+    def _on_message(self, call: _Call, msg: tuple[Any, ...]) -> Returned | None:
         kind, d = msg[0], self.d
         if kind == "placed":
-            entry.node = msg[1]
-            self._deliver(Progress(entry.job, TaskProgress(phase="starting", node=entry.node)))
+            call.node = msg[1]
+            call.report(TaskProgress(phase="starting", node=call.node))
         elif kind == "progress":
-            self._deliver(Progress(entry.job, replace(msg[1], node=entry.node)))
+            call.report(replace(msg[1], node=call.node))
         elif kind == "usage":
             rec = msg[1]
             d.ledger.record(
@@ -234,16 +272,17 @@ class RayExecutor:
             return msg[1]  # type: ignore[no-any-return]
         return None
 
-    def _bring_back(self, entry: _Remote, cwd: Path, back: Returned) -> WorkResult:
+    def _bring_back(self, call: _Call, back: Returned) -> WorkResult:
         """The node's work into the task's worktree; its transcript into the run folder."""
-        unit, res = entry.job.unit, back.result
+        unit, res = call.unit, back.result
         if back.head is not None:
-            bundles.receive(self.d.workspace.git, cwd, back.bundle, back.head, self.scratch)
+            bundles.receive(self.d.workspace, unit.work_id, back.bundle, back.head, self.scratch)
         tpath = None
         if back.transcript is not None:
-            tpath = task_dir(self.d.run_path, unit.unit_id, create=True) / f"transcript-{unit.attempt}.jsonl"
+            which = f"{unit.attempt}-c{unit.candidate}" if unit.candidate else str(unit.attempt)
+            tpath = task_dir(self.d.run_path, unit.unit_id, create=True) / f"transcript-{which}.jsonl"
             tpath.write_text(back.transcript, encoding="utf-8")
-        data = {**res.data, "node": entry.node}
+        data = {**res.data, "node": call.node}
         if back.skipped:
             data["left_on_node"] = back.skipped
         res = replace(res, transcript_path=str(tpath) if tpath else None, data=data)

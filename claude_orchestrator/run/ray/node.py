@@ -13,10 +13,12 @@ carries the attempt's mark is killed. If the Ray worker itself dies, the watchdo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -57,6 +59,7 @@ class Spec:
     task: dict[str, Any] = field(default_factory=dict)  # the task as stored (the build backend reads it)
     templates: dict[str, str] = field(default_factory=dict)  # the project's prompt overrides
     budgets: BudgetConfig = field(default_factory=BudgetConfig)  # what is left of the run's and task's
+    budget_usd: float | None = None  # what this attempt may spend (Claude Code's max budget)
     ignore: tuple[str, ...] = ()  # engine files never committed
     admission: Any = None  # the run's admission actor
 
@@ -93,7 +96,7 @@ class NodeAttempt:
         self.inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
 
     def stream(self) -> Iterator[tuple[Any, ...]]:
-        watchdog.start(self.token, self.folder)
+        launcher = watchdog.start(self.token, self.folder)
         os.environ[watchdog.JOB_VAR] = self.token  # every process started from here carries the mark
         worker = threading.Thread(target=self._work, name="attempt", daemon=True)
         worker.start()
@@ -113,7 +116,9 @@ class NodeAttempt:
         finally:
             os.environ.pop(watchdog.JOB_VAR, None)
             kill_tree(None, self.token, var=watchdog.JOB_VAR, grace=1.0)
-            shutil.rmtree(self.folder, ignore_errors=True)
+            shutil.rmtree(self.folder, ignore_errors=True)  # the watchdog leaves when it is gone
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                launcher.wait(10)
 
     def _work(self) -> None:
         try:
@@ -140,8 +145,8 @@ class NodeAttempt:
             self.cancel,
             lambda p: self.inbox.put(("progress", p)),
             s.timeout_s,
-            {},
-            transcript,
+            transcript_path=transcript,
+            budget_usd=s.budget_usd,
         )
         try:
             res = run_worker(backend, s.unit, lambda: ctx)

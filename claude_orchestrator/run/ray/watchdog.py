@@ -26,18 +26,18 @@ JOB_VAR = "CLAUDE_ORCHESTRATOR_RAY_JOB"
 POLL_S = 0.5
 
 
-def start(token: str, folder: Path) -> None:
-    """Launch the watchdog for this process (it detaches: its own session, reparented at once). Call it
-    before JOB_VAR is set here, so the watchdog does not carry the mark."""
-    subprocess.run(
+def start(token: str, folder: Path) -> subprocess.Popen[bytes]:
+    """Launch the watchdog for this process (it detaches: its own session, and the launcher exits once it
+    has forked the watcher, which is reparented). Returns the launcher: wait for it later (the attempt
+    does not wait for Python to start). Call it before JOB_VAR is set here, so the watchdog does not carry
+    the mark."""
+    return subprocess.Popen(
         [sys.executable, "-m", __name__, str(os.getpid()), token, str(folder)],
         env=scrubbed_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
-        check=False,
-        timeout=30,
     )
 
 
