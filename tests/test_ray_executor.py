@@ -16,7 +16,10 @@ from typing import Any
 
 import pytest
 from ray_helpers import local_cluster, node_env, pids_with, wait_for
-from test_engine import _task, _writer, git, make_repo, run_cli, tasks_of
+from run_helpers import git, tasks_of
+from run_helpers import make_project as make_repo
+from run_helpers import task as _task
+from test_engine import _writer, run_cli
 
 from claude_orchestrator.testing.fake_anthropic import (
     FakeAnthropic,

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_engine import _task, make_repo
+from run_helpers import make_project as make_repo
+from run_helpers import task as _task
 
 from claude_orchestrator.config import OrchestratorConfig
 
