@@ -63,10 +63,13 @@ def test_a_task_costs_a_handful_of_git_processes(repo: Path) -> None:
     assert r1.ok and r1.kind == "fast-forward" and calls.take() == {"merge": 1}  # the main tree follows
     r2 = ws.merge_task("2", "two", commit_status=False, count_left=False)
     assert r2.ok and r2.kind == "merged" and calls.take() == {"merge-tree": 1, "commit-tree": 1, "merge": 1}
-    assert ws.cleanup("1") and ws.cleanup("2") and calls.take() == {"worktree": 2}
+    assert ws.cleanup("1") and ws.cleanup("2") and calls.take() == {"status": 2, "worktree": 2}  # spares
     assert not p1.exists() and not p2.exists()
     assert (repo / "one.txt").read_text() == "1\n" and (repo / "two.txt").read_text() == "2\n"
     assert porcelain(repo) == "" and run(repo, "log", "-1", "--format=%s").endswith("Merge task 2: two")
+    p3 = ws.prepare("3")  # a spare, switched to the new branch: no checkout of the whole tree
+    assert calls.take() == {"worktree": 1, "clean": 1, "checkout": 1}
+    assert (p3 / "one.txt").read_text() == "1\n" and (p3 / "two.txt").read_text() == "2\n"
 
 
 def test_the_view_of_a_fresh_commit_equals_the_full_view(repo: Path) -> None:
@@ -126,3 +129,77 @@ def test_a_worktree_whose_checkout_never_finished_is_checked_out_again(repo: Pat
     assert "locked" not in run(repo, "worktree", "list", "--porcelain")
     write(path / "x.txt", "x\n")
     assert ws.commit_task("6", "x") is not None
+
+
+def worktree_paths(repo: Path) -> list[str]:
+    out = run(repo, "worktree", "list", "--porcelain").splitlines()
+    return sorted(
+        line.split(" ", 1)[1] for line in out if line.startswith("worktree ") and "/.taskmaster/" in line
+    )
+
+
+def test_a_spare_worktree_starts_the_next_task_as_a_fresh_checkout_would(repo: Path) -> None:
+    write(repo / ".gitignore", "build/\n")
+    run(repo, "add", ".gitignore")
+    run(repo, "commit", "-q", "-m", "ignore build")
+    ws = open_ws(repo)
+    p1 = ws.prepare("1")
+    write(p1 / "one.txt", "1\n")
+    write(p1 / "build" / "out.bin", "left by a build\n")  # ignored: not work, but not the next task's
+    assert ws.commit_task("1", "one") and ws.merge_task("1", "one").ok and ws.cleanup("1")
+    assert not p1.exists() and len(worktree_paths(repo)) == 1  # kept, as a spare
+    p2 = ws.prepare("2")
+    assert p2 == ws.run_dir / "2" and worktree_paths(repo) == [str(p2)]
+    assert run(p2, "symbolic-ref", "HEAD") == "refs/heads/orchestrator/run1/2"
+    assert run(p2, "rev-parse", "HEAD") == run(repo, "rev-parse", "main")
+    assert porcelain(p2) == "" and not (p2 / "build").exists() and (p2 / "one.txt").read_text() == "1\n"
+    write(p2 / "two.txt", "2\n")
+    assert ws.commit_task("2", "two") and ws.merge_task("2", "two").ok
+    assert run(repo, "show", "--stat", "--format=", "HEAD").split()[0] == "two.txt"  # its own change only
+    assert run(repo, "branch", "--list", "orchestrator/run1/1").strip()  # the old branch is kept
+
+
+def test_a_worktree_with_uncommitted_work_is_not_made_a_spare(repo: Path) -> None:
+    ws = open_ws(repo)
+    p1 = ws.prepare("1")
+    write(p1 / "stray.txt", "not committed\n")
+    assert ws.cleanup("1") is False and (p1 / "stray.txt").exists() and ws.spares == []
+
+
+def test_a_spare_moved_but_not_switched_is_replaced_by_a_new_worktree(repo: Path) -> None:
+    """Killed between moving a spare to the task's path and switching its branch: the next run finds a
+    worktree on another task's branch there, removes it and makes the task a new one."""
+    ws = open_ws(repo)
+    p1 = ws.prepare("1")
+    write(p1 / "one.txt", "1\n")
+    assert ws.commit_task("1", "one") and ws.merge_task("1", "one").ok and ws.cleanup("1")
+    (spare,) = ws.spares
+    run(repo, "worktree", "move", str(spare), str(ws.run_dir / "2"))
+    again = open_ws(repo)
+    p2 = again.prepare("2")
+    assert run(p2, "symbolic-ref", "HEAD") == "refs/heads/orchestrator/run1/2"
+    assert porcelain(p2) == "" and worktree_paths(repo) == [str(p2)]
+
+
+def test_finish_removes_the_spares_and_those_a_killed_run_left(repo: Path) -> None:
+    dead = open_ws(repo)  # a run killed with a spare in its folder
+    p1 = dead.prepare("1")
+    assert dead.commit_task("1", "nothing", allow_empty=True) and dead.merge_task("1", "x").ok
+    assert dead.cleanup("1") and len(dead.spares) == 1
+    ws = open_ws(repo)
+    p2 = ws.prepare("2")
+    write(p2 / "two.txt", "2\n")
+    assert ws.commit_task("2", "two") and ws.merge_task("2", "two").ok and ws.cleanup("2")
+    assert len(worktree_paths(repo)) == 2
+    ws.finish()
+    assert worktree_paths(repo) == [] and not p1.exists() and not ws.run_dir.exists()
+
+
+def test_a_task_run_again_gets_back_the_spare_that_holds_its_branch(repo: Path) -> None:
+    ws = open_ws(repo)
+    p1 = ws.prepare("1")
+    write(p1 / "one.txt", "1\n")
+    assert ws.commit_task("1", "one") and ws.merge_task("1", "one").ok and ws.cleanup("1")
+    assert ws.prepare("1") == p1 and ws.spares == []  # set back to pending: its own worktree again
+    assert run(p1, "symbolic-ref", "HEAD") == "refs/heads/orchestrator/run1/1" and porcelain(p1) == ""
+    assert (p1 / "one.txt").read_text() == "1\n" and worktree_paths(repo) == [str(p1)]

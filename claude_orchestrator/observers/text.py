@@ -82,8 +82,7 @@ def describe_event(e: Event) -> str:
             extra = f" (attempt {e.attempt})" if e.attempt > 1 else ""
             return f"{tid} started on {e.backend or '?'}{extra}: {e.title}".rstrip(": ")
         case TaskProgress():
-            where = f" on {e.node}" if e.node else ""
-            return f"{tid} {e.phase or 'working'}{where} (turn {_int(e.turns)}, ${_num(e.cost_usd):.2f})"
+            return f"{tid} {e.phase or 'working'} (turn {_int(e.turns)}, ${_num(e.cost_usd):.2f})"
         case TaskRetry():
             return f"{tid} retry {e.attempt} in {e.delay_s:.0f}s: {e.reason}"
         case TaskCompleted():

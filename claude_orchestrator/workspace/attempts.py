@@ -14,8 +14,9 @@ def discard(ws: GitWorkspace, task_id: str) -> None:
     with ws.lock:
         tree = tree_of(ws, task_id)
         if tree is not None:
-            ws.git.run(ws.root, "worktree", "remove", "--force", "--force", str(tree.path), check=False)
-            ws.git.run(ws.root, "worktree", "prune", check=False)
+            with ws.moves:
+                ws.git.run(ws.root, "worktree", "remove", "--force", "--force", str(tree.path), check=False)
+                ws.git.run(ws.root, "worktree", "prune", check=False)
         with ws.guard:
             ws.trees.pop(task_id, None)
         ws.git.run(ws.root, "branch", "-q", "-D", ws.branch(task_id), check=False)

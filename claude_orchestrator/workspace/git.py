@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..config import GitConfig
 from ..errors import DirtyWorktreeError, RepoStateError, WorkspaceError
-from . import commits, merging, paths, review, worktrees
+from . import commits, merging, paths, review, spares, worktrees
 from .direct import NoGitWorkspace
 from .gitops import DEFAULT, GitRunner, open_repo
 from .hardening import ConfigGuard
@@ -71,6 +71,8 @@ class GitWorkspace:
         self.lock = repo_lock(common_dir)  # ref moves of the target branch and worktree registration
         self.refs = RefReader(common_dir)
         self.trees: dict[str, TaskTree] = {}  # task id -> what this process knows of its worktree
+        self.spares: list[Path] = []  # clean worktrees waiting for their next task (spares.py)
+        self.moves = threading.Lock()  # worktree moves and prunes (spares.py)
         self.guard = threading.Lock()  # trees, the run's record, the task locks
         self.engine_tracked: bool | None = None  # any engine file (tasks.json …) tracked? (asked once)
         self._task_locks: dict[str, threading.Lock] = {}
@@ -267,8 +269,10 @@ class GitWorkspace:
         return worktrees.cleanup(self, str(task_id), keep_branch=keep_branch)
 
     def finish(self) -> None:
-        """Prune stale worktree records; drop the run folder when nothing is left in it."""
-        with self.lock:
+        """Remove the spare worktrees, prune stale worktree records; drop the run folder when nothing is left
+        in it."""
+        spares.drop_all(self)
+        with self.lock, self.moves:
             self.git.run(self.root, "worktree", "prune", check=False)
             if self.run_dir.is_dir() and not any(p.name != META for p in self.run_dir.iterdir()):
                 shutil.rmtree(self.run_dir, ignore_errors=True)

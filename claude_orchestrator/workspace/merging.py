@@ -154,9 +154,10 @@ def _merge_in_temp_worktree(git: GitRunner, root: Path, ours: str, theirs: str, 
             raise WorkspaceError(f"git merge failed: {(proc.stderr or proc.stdout).strip()[:300]}")
         return MergeOutcome(None, sorted(n for n in names if n), msgs)
     finally:
-        git.run(root, "worktree", "remove", "--force", str(wt), check=False)
+        removed = git.run(root, "worktree", "remove", "--force", str(wt), check=False).returncode == 0
         shutil.rmtree(tmp, ignore_errors=True)
-        git.run(root, "worktree", "prune", check=False)
+        if not removed:  # (a prune at any other time could drop a spare worktree being moved)
+            git.run(root, "worktree", "prune", check=False)
 
 
 def refused_paths(stderr: str) -> list[str]:

@@ -5,8 +5,8 @@ A worktree is registered under the repository lock (``git worktree add --no-chec
 files are checked out outside it, so many tasks are prepared at once and no merge waits for a checkout. It
 stays locked until its checkout is done: git writes that lock before anything else of the worktree (even
 a git that finishes after we were killed leaves it), so a worktree found locked is checked out again.
-Removal needs no repository lock: ``git worktree remove`` refuses a worktree that holds uncommitted work
-by itself.
+A worktree whose work is merged is kept as a spare for the next task (spares.py) rather than removed; one
+that holds uncommitted work stays where it is.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import WorkspaceError
-from . import paths
+from . import paths, spares
 from .gitops import WorktreeInfo
 from .refs import worktree_git_dir
 
@@ -69,7 +69,7 @@ def tree_of(ws: GitWorkspace, task_id: str) -> TaskTree | None:
 def prepare(ws: GitWorkspace, task_id: str) -> Path:
     """Create (or on resume reuse) the task's worktree; the working directory of the task."""
     with ws.task_lock(task_id):
-        tree = _known(ws, task_id)
+        tree = _known(ws, task_id) or _reused(ws, task_id)
         if tree is None:
             with ws.lock:
                 tree = _known(ws, task_id) or _add(ws, task_id)
@@ -99,6 +99,25 @@ def _known(ws: GitWorkspace, task_id: str) -> TaskTree | None:
         return ws.trees.setdefault(task_id, TaskTree(path))
 
 
+def _reused(ws: GitWorkspace, task_id: str) -> TaskTree | None:
+    """A spare worktree made the task's (see spares.py), for a task that has neither a folder nor a branch."""
+    path, branch = ws.run_dir / paths.sanitize(task_id), ws.branch(task_id)
+    if path.exists() or ws.branch_tip(task_id) is not None:
+        return None
+    tip = spares.take(ws, path, branch)
+    return None if tip is None else _record(ws, task_id, path, tip)
+
+
+def _record(ws: GitWorkspace, task_id: str, path: Path, base: str | None) -> TaskTree:
+    """Note the task's worktree in the run's record and in this process."""
+    with ws.guard:
+        meta = paths.read_json(ws.run_dir / META)
+        meta.setdefault("tasks", {})[task_id] = ws.branch(task_id)
+        paths.write_json(ws.run_dir / META, meta)
+        tree = ws.trees[task_id] = TaskTree(path, base=base)
+    return tree
+
+
 def _add(ws: GitWorkspace, task_id: str) -> TaskTree:
     """Register the task's worktree (files not checked out yet); under the repository lock."""
     git, branch = ws.git, ws.branch(task_id)
@@ -112,21 +131,20 @@ def _add(ws: GitWorkspace, task_id: str) -> TaskTree:
         if git_dir is not None:
             (git_dir / LOCKED).unlink(missing_ok=True)  # so that prune drops it
         shutil.rmtree(path)
-        git.run(ws.root, "worktree", "prune")
+        with ws.moves:  # prune would drop a worktree being moved
+            git.run(ws.root, "worktree", "prune")
     elif has_branch and registered(ws, task_id) is not None:  # registered elsewhere, its folder gone
-        git.run(ws.root, "worktree", "prune")
+        with ws.moves:
+            git.run(ws.root, "worktree", "prune")
+    if has_branch and spares.reclaim(ws, path, branch):
+        return _record(ws, task_id, path, None)
     if has_branch:
         where, base = [str(path), branch], None
     else:
         tip = ws.tip()
         where, base = ["--no-track", "-b", branch, str(path), tip], tip
     git.run(ws.root, "worktree", "add", "-q", "--no-checkout", "--lock", *where)
-    with ws.guard:
-        meta = paths.read_json(ws.run_dir / META)
-        meta.setdefault("tasks", {})[task_id] = branch
-        paths.write_json(ws.run_dir / META, meta)
-        tree = ws.trees[task_id] = TaskTree(path, base=base)
-    return tree
+    return _record(ws, task_id, path, base)
 
 
 def existing(ws: GitWorkspace) -> dict[str, Path]:
@@ -140,13 +158,17 @@ def existing(ws: GitWorkspace) -> dict[str, Path]:
 
 
 def cleanup(ws: GitWorkspace, task_id: str, *, keep_branch: bool = True) -> bool:
-    """Remove the task's worktree unless it holds uncommitted work (then keep it and return False).
-    With keep_branch=False the branch goes too, but only once it is merged into the target."""
+    """Remove the task's worktree (kept as a spare for the next task) unless it holds uncommitted work (then
+    it stays and the answer is False). With keep_branch=False the branch goes too, but only once it is merged
+    into the target."""
     with ws.task_lock(task_id):
         tree = tree_of(ws, task_id)
         if tree is not None:
-            proc = ws.git.run(ws.root, "worktree", "remove", str(tree.path), check=False)
-            if proc.returncode != 0:
+            if ws.git.status(tree.path):  # uncommitted work: the worktree stays
+                return False
+            kept = keep_branch and spares.keep(ws, tree.path)  # a spare holds its old branch out
+            proc = None if kept else ws.git.run(ws.root, "worktree", "remove", str(tree.path), check=False)
+            if proc is not None and proc.returncode != 0:
                 if any(s in proc.stderr for s in _DIRTY):
                     return False
                 first = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[0]
