@@ -4,10 +4,15 @@ Python turns a Ctrl-C into a KeyboardInterrupt wherever the program happens to b
 that is inside an import: a traceback, or an interruption swallowed by a callback. Here the signal is held
 until the command runs (`release`, called as the command starts), and then raised there, where it is an
 ordinary interruption: "Interrupted.", exit 130. From then on SIGTERM is handled like Ctrl-C.
+
+When the command is over, the objects still alive are frozen (`gc.freeze`): the interpreter's last full
+collection would otherwise walk every one of them (the anthropic SDK alone is most of a second) only to
+find the program ending.
 """
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 
@@ -49,11 +54,17 @@ def claude_orchestrator() -> None:
     hold()
     from .main import main
 
-    main()
+    try:
+        main()
+    finally:
+        gc.freeze()
 
 
 def task_master() -> None:
     hold()
     from .taskmaster import main
 
-    main()
+    try:
+        main()
+    finally:
+        gc.freeze()
