@@ -25,17 +25,16 @@ def _recorded_commit(task: Mapping[str, Any]) -> str | None:
     return commit if isinstance(commit, str) and _SHA.fullmatch(commit) else None
 
 
-def merged_commit(ws: Any, unit_id: str, task: Mapping[str, Any]) -> str | None:
-    """The commit holding the unit's work if the target branch contains it, else None."""
-    tip = gitops.rev(ws.root, f"refs/heads/{ws.target_branch}")
-    if tip is None:
-        return None
+def merged_commit(ws: Any, unit_id: str, task: Mapping[str, Any], tip: str) -> str | None:
+    """The commit holding the unit's work if the target branch (at `tip`) contains it, else None. Branches
+    are read through the workspace (from git's files where it can): a unit that never ran costs no git
+    process."""
     recorded = _recorded_commit(task)
     if recorded is not None:
         full = gitops.rev(ws.root, recorded)
         if full is not None and gitops.is_ancestor(ws.root, full, tip):
             return full
-    branch_tip = gitops.rev(ws.root, f"refs/heads/{ws.branch(unit_id)}")
+    branch_tip = ws.branch_tip(unit_id)
     if branch_tip is None or not gitops.is_ancestor(ws.root, branch_tip, tip):
         return None
     subject = gitops.out(ws.root, "log", "-1", "--format=%s", branch_tip)
@@ -49,9 +48,12 @@ def already_merged(
     """Unit id -> commit, for the units among `unit_ids` whose work the target branch already holds."""
     if not getattr(ws, "is_git", False):
         return {}
+    tip = ws.ref(f"refs/heads/{ws.target_branch}")
+    if tip is None:
+        return {}
     found = {}
     for uid in unit_ids:
-        commit = merged_commit(ws, uid, tasks.get(uid, {}))
+        commit = merged_commit(ws, uid, tasks.get(uid, {}), tip)
         if commit is not None:
             found[uid] = commit
     return found
