@@ -39,6 +39,21 @@ class ModelsConfig(_Section):
     research_effort: Literal["low", "medium", "high", "xhigh", "max"] = "high"
 
 
+class RayConfig(_Section):
+    address: str | None = Field(
+        None,
+        description="auto | HOST:PORT (a node of the cluster); null: a Ray instance started in this process",
+    )
+    worker_resources: dict[str, float] = Field(
+        default_factory=dict,
+        description='what each worker takes from its node: num_cpus, and custom resources such as {"claude": 1}',
+    )
+    forward_env: list[str] = Field(
+        default_factory=list,
+        description="variables sent to the nodes in the job's runtime_env (visible to the cluster's admins)",
+    )
+
+
 class ExecutionConfig(_Section):
     max_workers: int = Field(3, ge=1, le=64)
     worker_timeout: float = Field(1800, gt=0, description="seconds before a worker's process group is killed")
@@ -75,6 +90,8 @@ class ExecutionConfig(_Section):
     claude_code_max_subagents: int | None = Field(4, ge=0, description="subagents per worker attempt")
     claude_code_setting_sources: list[Literal["user", "project", "local"]] = ["user", "project"]
     claude_code_skills: bool = Field(True, description="the project's skills are offered to workers")
+    executor: Literal["local", "ray"] = Field("local", description="local threads, or a Ray cluster")
+    ray: RayConfig = RayConfig()
 
 
 class VerificationConfig(_Section):

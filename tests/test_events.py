@@ -41,6 +41,7 @@ SAMPLES: list[ev.RunEvent] = [
         cost_usd=0.05,
         attempt=2,
         usage_window_pct=42.0,
+        node="host-a:1a2b3c4d",
     ),
     ev.TaskRetry(task_id="1", attempt=3, reason="review: add a test", delay_s=1.5),
     ev.TaskCommitted(task_id="1", commit="abc123", branch="orchestrator/r/1"),

@@ -206,6 +206,7 @@ def test_snapshot_fold():
                 "started_at": 1772366533.837345,
                 "attempt": 1,
                 "retry_at": None,
+                "node": None,
             },
         ),
         "usage": usage,

@@ -84,6 +84,16 @@ def print_report(report: Any, echo: Any = click.echo) -> None:
     "--record", type=click.Path(dir_okay=False, path_type=Path), help="Save model exchanges (JSONL)."
 )
 @click.option("-f", "--file", type=click.Path(dir_okay=False, path_type=Path), help="tasks.json path.")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    help="Run units on threads here or on a Ray cluster (execution.executor).",
+)
+@click.option(
+    "--ray-address",
+    metavar="ADDRESS",
+    help="With --executor ray: auto or HOST:PORT of the cluster's head (execution.ray.address).",
+)
 def run_cmd(
     workers: int | None,
     ids: str | None,
@@ -102,6 +112,8 @@ def run_cmd(
     fresh: bool,
     record: Path | None,
     file: Path | None,
+    executor: str | None,
+    ray_address: str | None,
 ) -> None:
     """Execute every ready task with parallel workers, each in its own git worktree."""
     import logging
@@ -133,6 +145,8 @@ def run_cmd(
         verify=False if no_verify else None,
         attempts=attempts,
         resume=not fresh,
+        executor=executor,
+        ray_address=ray_address,
     )
     engine = RunEngine(store, cfg, options)
     from ..intake.github.writeback import github_write_back

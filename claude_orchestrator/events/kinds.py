@@ -139,6 +139,7 @@ class TaskProgress(_Event):
     cost_usd: float | None = None
     attempt: int | None = None
     usage_window_pct: float | None = None
+    node: str | None = None  # the cluster node the attempt runs on (Ray executor)
 
 
 @dataclass(frozen=True, kw_only=True)

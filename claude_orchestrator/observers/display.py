@@ -147,7 +147,8 @@ def _workers(s: RunSnapshot, width: int) -> RenderableType:
     table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False)
     table.add_column("task", ratio=1, no_wrap=True, overflow="ellipsis", min_width=8)
     if wide:
-        table.add_column("backend", no_wrap=True, overflow="ellipsis", max_width=12)
+        nodes = any(w.node for w in s.workers)
+        table.add_column("backend", no_wrap=True, overflow="ellipsis", max_width=32 if nodes else 12)
     table.add_column("phase", no_wrap=True, overflow="ellipsis", max_width=22 if wide else 12)
     table.add_column("turn", justify="right", no_wrap=True)
     table.add_column("tok in/out", justify="right", no_wrap=True)
@@ -165,7 +166,7 @@ def _worker_cells(w: WorkerRow, now: float, wide: bool) -> list[str]:
         task += f" (try {w.attempt})"
     cells = [task]
     if wide:
-        cells.append(w.backend or "-")
+        cells.append(f"{w.backend or '-'} @ {w.node}" if w.node else w.backend or "-")
     elapsed = now - w.started_at if w.started_at else None
     cells += [
         w.phase_text(now, short=not wide),

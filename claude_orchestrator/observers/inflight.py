@@ -32,6 +32,7 @@ class WorkerRow:
     started_at: float = 0.0
     attempt: int = 1
     retry_at: float | None = None  # while waiting to retry: when the next attempt may start
+    node: str | None = None  # the cluster node the attempt runs on (Ray executor)
 
     def phase_text(self, now: float, *, short: bool = False) -> str:
         """The phase as shown: "waiting to retry in 5s" counts down."""
@@ -78,6 +79,7 @@ class InFlight:
             tokens_in=row.tokens_in if e.tokens_in is None else e.tokens_in,
             tokens_out=row.tokens_out if e.tokens_out is None else e.tokens_out,
             cost_usd=row.cost_usd if attempt_cost is None else attempt_cost,
+            node=e.node or row.node,
         )
 
     def retry(self, e: TaskRetry, tid: str) -> None:

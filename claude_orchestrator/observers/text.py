@@ -82,7 +82,8 @@ def describe_event(e: Event) -> str:
             extra = f" (attempt {e.attempt})" if e.attempt > 1 else ""
             return f"{tid} started on {e.backend or '?'}{extra}: {e.title}".rstrip(": ")
         case TaskProgress():
-            return f"{tid} {e.phase or 'working'} (turn {_int(e.turns)}, ${_num(e.cost_usd):.2f})"
+            where = f" on {e.node}" if e.node else ""
+            return f"{tid} {e.phase or 'working'}{where} (turn {_int(e.turns)}, ${_num(e.cost_usd):.2f})"
         case TaskRetry():
             return f"{tid} retry {e.attempt} in {e.delay_s:.0f}s: {e.reason}"
         case TaskCompleted():

@@ -36,7 +36,7 @@ def run_candidates(worker: Worker, unit: WorkUnit, make_ctx: Callable[[WorkUnit]
     """Run `unit.best_of` attempts of the unit at once; never raises. Their progress is reported as one
     (totals over the attempts)."""
     units = [replace(unit, candidate=k) for k in range(1, unit.best_of + 1)]
-    progress = _Totals()
+    progress = Totals()
 
     def attempt(u: WorkUnit) -> WorkResult:
         def ctx() -> WorkContext:
@@ -68,7 +68,7 @@ def combine(cands: Sequence[Candidate]) -> WorkResult:
     )
 
 
-class _Totals:
+class Totals:
     """The latest progress of each attempt, reported as one: numbers summed, the last phase."""
 
     def __init__(self) -> None:
@@ -88,6 +88,7 @@ class _Totals:
                     tokens_out=_sum(x.tokens_out for x in seen),
                     cost_usd=_sum(x.cost_usd for x in seen),
                     usage_window_pct=p.usage_window_pct,
+                    node=p.node,
                 )
             )
 

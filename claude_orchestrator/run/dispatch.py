@@ -113,7 +113,7 @@ class UnitRunner:
         tdir = task_dir(self.run_path, unit.unit_id, create=True)
         which = f"{unit.attempt}-c{unit.candidate}" if unit.candidate else str(unit.attempt)
         resume = self.sessions.take(unit.work_id, Path(ctx.workdir)) if self.sessions else None
-        budget = self._budget(unit)
+        budget = attempt_budget(self.ledger, unit)
         if budget is not None and budget <= 0:
             return WorkResult.failure(f"task {unit.unit_id} has spent its budget (budgets.task_usd)")
         ctx = replace(
@@ -121,34 +121,44 @@ class UnitRunner:
         )
         with self.slot(unit):
             res = self.backend.run(unit, ctx)
-        if self.backend.name == "claude-code":
-            self._book_claude_code(unit, res)
-        if not res.ok and res.data.get("api_error_status") in FATAL_STATUS and self.on_fatal is not None:
-            self.on_fatal(f"the API refused the credentials ({res.data['api_error_status']}): {res.error}")
+        settle(self.backend.name, unit, res, self.ledger, self.on_fatal)
         return res
 
-    def _budget(self, unit: WorkUnit) -> float | None:
-        """What this attempt may spend: the task's budget left, shared by the attempts of a best of N."""
-        limit = getattr(getattr(self.ledger, "budgets", None), "task_usd", None)
-        if not limit:
-            return None
-        left = limit - self.ledger.cost_usd(task_id=unit.unit_id)
-        return left / max(1, unit.best_of) if left > 0 else 0.0
 
-    def _book_claude_code(self, unit: WorkUnit, res: WorkResult) -> None:
-        """Claude Code bills through its own process: put its per-model usage in our ledger."""
-        usage = res.data.get("model_usage") or {}
-        for model, mu in usage.items():
-            if not isinstance(mu, dict):
-                continue
-            self.ledger.record(
-                role="worker",
-                model=str(model),
-                task_id=unit.unit_id,
-                usage={
-                    "input_tokens": mu.get("inputTokens", 0),
-                    "output_tokens": mu.get("outputTokens", 0),
-                    "cache_creation_input_tokens": mu.get("cacheCreationInputTokens", 0),
-                    "cache_read_input_tokens": mu.get("cacheReadInputTokens", 0),
-                },
-            )
+def attempt_budget(ledger: Any, unit: WorkUnit) -> float | None:
+    """What an attempt may spend: the task's budget left, shared by the attempts of a best of N."""
+    limit = getattr(getattr(ledger, "budgets", None), "task_usd", None)
+    if not limit:
+        return None
+    left = limit - ledger.cost_usd(task_id=unit.unit_id)
+    return left / max(1, unit.best_of) if left > 0 else 0.0
+
+
+def settle(
+    backend: str, unit: WorkUnit, res: WorkResult, ledger: Any, on_fatal: Callable[[str], None] | None
+) -> None:
+    """After an attempt of `backend`, wherever it ran: Claude Code's usage booked in the run's ledger;
+    credentials the API refused reported (`on_fatal`)."""
+    if backend == "claude-code":
+        _book_claude_code(unit, res, ledger)
+    if not res.ok and res.data.get("api_error_status") in FATAL_STATUS and on_fatal is not None:
+        on_fatal(f"the API refused the credentials ({res.data['api_error_status']}): {res.error}")
+
+
+def _book_claude_code(unit: WorkUnit, res: WorkResult, ledger: Any) -> None:
+    """Claude Code bills through its own process: put its per-model usage in our ledger."""
+    usage = res.data.get("model_usage") or {}
+    for model, mu in usage.items():
+        if not isinstance(mu, dict):
+            continue
+        ledger.record(
+            role="worker",
+            model=str(model),
+            task_id=unit.unit_id,
+            usage={
+                "input_tokens": mu.get("inputTokens", 0),
+                "output_tokens": mu.get("outputTokens", 0),
+                "cache_creation_input_tokens": mu.get("cacheCreationInputTokens", 0),
+                "cache_read_input_tokens": mu.get("cacheReadInputTokens", 0),
+            },
+        )

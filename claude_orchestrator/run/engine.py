@@ -28,7 +28,9 @@ from .parts import (
     ModelClient,
     close_workspace,
     load_spent,
+    open_cluster,
     open_workspace,
+    remote_executor,
     reviewer,
     status_texts,
     usage_events,
@@ -97,6 +99,12 @@ class RunOptions:
     console: Any = None
     """The rich Console of the live display; None: a new one on stdout."""
 
+    executor: str | None = None
+    """local | ray: where units run; None: execution.executor."""
+
+    ray_address: str | None = None
+    """The Ray cluster (auto, HOST:PORT); None: execution.ray.address."""
+
     def review_on(self, cfg: OrchestratorConfig) -> bool:
         return cfg.monitoring.enable_opus_review if self.review is None else self.review
 
@@ -126,10 +134,10 @@ class RunEngine:
         self.integrator: Integrator | None = None
         self.verifier: VerifyGate | None = None  # made with the run's id
         self.watch: TaskFileWatch | None = None  # tasks.json as a person edits it during the run
+        self.cluster: Any = None  # the Ray connection, with the Ray executor
 
     def run(self) -> RunReport:
         from ..environment import find_claude_cli
-        from .recorder import TaskRecorder
 
         opt, store = self.opt, self.store
         tag = opt.tag or store.current_tag()
@@ -147,6 +155,17 @@ class RunEngine:
             return RunReport("", None, "dry-run", preview=preview)
         if not sel.runnable_ids:
             return RunReport("", None, "nothing-to-do", notices=[nothing_to_run(store.load(tag), sel)])
+        self.cluster = open_cluster(self.cfg, store.root, opt.executor, opt.ray_address)
+        try:
+            return self._run_selected(tag, rule, sel, workers)
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+
+    def _run_selected(self, tag: str, rule: BackendRule, sel: Selection, workers: int) -> RunReport:
+        from .recorder import TaskRecorder
+
+        opt, store = self.opt, self.store
         resumed = unfinished_run(store.root, tag) if opt.resume else None
         self.run_id = resumed or new_run_id()
         run_path = run_dir(store.root, self.run_id, create=True)
@@ -276,11 +295,12 @@ class RunEngine:
 
         cfg, root, gate, run_path = self.cfg, self.store.root, self.gate, report.run_path
         assert run_path is not None
+        executor = remote_executor(self, ws, sel.tasks, run_path)  # None: the local one
         manager = (
             reviewer(cfg, self.client, root, self.run_id, report.notices) if self.opt.review_on(cfg) else None
         )
-        if any(u.unit.backend == "api" for u in sel.units):
-            self.client.get()  # fail now, clearly, rather than in every task
+        if executor is None and any(u.unit.backend == "api" for u in sel.units):
+            self.client.get()  # fail now, clearly, rather than in every task (nodes have their own)
         backends = Backends(cfg, root, sel.tasks, self.client.get, gate.note_rate_limit, gate.note_rate_info)
 
         sessions = Sessions(interrupted_sessions(run_path))  # a resumed run continues them
@@ -318,7 +338,7 @@ class RunEngine:
         )
         sched = Scheduler(
             graph,
-            LocalExecutor(worker_for, lambda u: ws.prepare(u.work_id)),
+            executor or LocalExecutor(worker_for, lambda u: ws.prepare(u.work_id)),
             bus=self.bus,
             config=SchedulerConfig.from_config(
                 cfg.execution, shared_workdir=not ws.is_git, run_id=self.run_id, max_workers=workers

@@ -26,6 +26,7 @@ class ModelClient:
         self.cfg, self.ledger, self.budgets, self.record = cfg, ledger, budgets, record
         self._llm = llm
         self._lock = threading.Lock()
+        self.limiter: Any = None  # the run's rate-limit admission, when it is not this client's own
 
     def get(self) -> Any:
         with self._lock:
@@ -35,6 +36,8 @@ class ModelClient:
                 recorder = Recorder(self.record) if self.record else None
                 self._llm = LLM.from_config(self.cfg, ledger=self.ledger, recorder=recorder)
                 self.ledger.configure(budgets=self.budgets)  # from_config applied the config's budgets
+                if self.limiter is not None:
+                    self._llm.limiter = self.limiter
             return self._llm
 
     def close(self) -> None:
@@ -44,6 +47,44 @@ class ModelClient:
             llm.close()
             if getattr(llm, "recorder", None) is not None:
                 llm.recorder.close()
+
+
+def open_cluster(cfg: OrchestratorConfig, root: Path, executor: str | None, address: str | None) -> Any:
+    """The run's Ray connection when its executor is `ray` (--executor, else execution.executor), None for
+    the local one. Connecting comes first, so a missing extra, a bad address or a project Ray cannot ship
+    is one line and exit 2 before anything of the run is written."""
+    kind = executor or cfg.execution.executor
+    if kind == "local":
+        return None
+    if kind != "ray":
+        raise ConfigError(f"unknown executor '{kind}' (choose from local, ray)")
+    from .ray import require_ray
+
+    require_ray()
+    if not (cfg.git.auto_commit and cfg.git.use_worktrees):
+        raise ConfigError(
+            "the Ray executor ships work through git: git.auto_commit and git.use_worktrees must be on"
+        )
+    from ..workspace.bundles import check_git_repository
+
+    try:
+        check_git_repository(root)
+    except OrchestratorError as e:
+        raise ConfigError(f"the Ray executor ships work through git: {e}") from None
+    from .ray.cluster import RayCluster
+
+    ray_cfg = cfg.execution.ray
+    return RayCluster.connect(address or ray_cfg.address, ray_cfg.forward_env)
+
+
+def remote_executor(engine: Any, ws: Any, tasks: dict[str, dict[str, Any]], run_path: Path) -> Any:
+    """The Ray executor of the engine's run when it has a cluster (its model client then admits through
+    the run's one admission actor), else None."""
+    if engine.cluster is None:
+        return None
+    from .ray.executor import remote_executor as make
+
+    return make(engine, ws, tasks, run_path)
 
 
 def open_workspace(root: Path, run_id: str, cfg: OrchestratorConfig, branch: str | None) -> Workspace:

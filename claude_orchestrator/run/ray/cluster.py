@@ -1,0 +1,78 @@
+"""Connecting a run to Ray: before anything of the run is written, so a bad address is one clear line."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+from ...errors import ConfigError
+from . import require_ray
+
+NAMESPACE = "claude-orchestrator"
+PROBE_TIMEOUT_S = 5.0
+
+
+def _probe(address: str) -> None:
+    """A HOST:PORT that nothing listens on fails here at once, not after Ray's long connection timeout."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=PROBE_TIMEOUT_S).close()
+    except OSError as e:
+        raise ConfigError(f"cannot reach the Ray cluster at {address}: {e.strerror or e}") from None
+
+
+class RayCluster:
+    """A run's connection to Ray. `connect` joins the cluster at `address` (auto or HOST:PORT; Ray Client's
+    ray:// is refused: it cannot stream a task's messages) or, with none, starts a Ray instance in this process; when this process is already
+    connected (ray.init was called), that connection is used and left open. `close` disconnects what
+    `connect` connected."""
+
+    def __init__(self, owned: bool, address: str) -> None:
+        self.owned, self.address = owned, address
+
+    @classmethod
+    def connect(cls, address: str | None, forward_env: list[str] | None = None) -> RayCluster:
+        require_ray()
+        import ray
+
+        if ray.is_initialized():
+            return cls(False, "connected")
+        address = address or None
+        if address and address.startswith("ray://"):
+            raise ConfigError(
+                f"Ray address {address}: Ray Client (ray://) cannot run the Ray executor (it has no streaming "
+                "tasks); run on a node of the cluster with --ray-address auto or HOST:PORT"
+            )
+        if address:
+            _probe(address)
+        kw: dict[str, Any] = {}
+        forwarded = {k: os.environ[k] for k in forward_env or () if k in os.environ}
+        if forwarded:  # opt-in: whoever administers the cluster can read a job's runtime_env
+            kw["runtime_env"] = {"env_vars": forwarded}
+        if address is None:
+            kw["include_dashboard"] = False
+        try:
+            ray.init(
+                address=address,
+                namespace=NAMESPACE,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+                configure_logging=False,
+                **kw,
+            )
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            where = f"at {address}" if address else "in this process"
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise ConfigError(f"cannot connect to the Ray cluster {where}: {first}") from None
+        return cls(True, address or "local")
+
+    def close(self) -> None:
+        if self.owned:
+            import ray
+
+            self.owned = False
+            ray.shutdown()

@@ -1,0 +1,228 @@
+"""The remote task: one attempt of one unit on a node.
+
+`run_attempt` gets the attempt as data (`Spec`: no credentials; a node uses its own environment), the
+base bundle (a reference into the object store, fetched once per node and base) and the task's own part.
+It clones them into a private folder, runs the backend there on a thread, commits what the worker left
+uncommitted, and streams back tuples: ("placed", node, node_id, pid), ("progress", TaskProgress),
+("usage", record), ("rate_limit", resets_at, kind), ("rate_info", notice), and last ("result", Returned).
+
+Cancelling the Ray task (Ctrl-C, a stop, a timeout on the driver) raises KeyboardInterrupt in the
+generator: the attempt's cancel flag is set, the backend stops and kills its process tree, and whatever still
+carries the attempt's mark is killed. If the Ray worker itself dies, the watchdog does that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import ray
+
+from ...config import BudgetConfig, OrchestratorConfig
+from ...errors import ConfigError
+from ...process import kill_tree
+from ...workers.base import WorkContext, Worker, WorkResult, WorkUnit, run_worker
+from ...workspace import bundles
+from . import watchdog
+from .admission import RemoteLimiter
+
+CANCEL_WAIT_S = 20.0  # after a cancel, how long the backend gets to stop and kill its processes
+CACHE_KEEP_S = 3600.0  # base bundles cached on a node are dropped after an hour unused
+CACHE_DIR = "claude-orchestrator-ray"
+POLL_S = 0.1
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One attempt as a node gets it: plain data, never a credential."""
+
+    unit: WorkUnit
+    run_id: str
+    timeout_s: float | None
+    cfg: OrchestratorConfig  # with its secrets removed (the Slack webhook)
+    branch: str  # the task branch
+    base_sha: str  # the target branch's tip in the base bundle
+    head_sha: str  # the task branch's head on the driver
+    prefix: str = ""  # the project's folder inside the repository
+    task: dict[str, Any] = field(default_factory=dict)  # the task as stored (the build backend reads it)
+    templates: dict[str, str] = field(default_factory=dict)  # the project's prompt overrides
+    budgets: BudgetConfig = field(default_factory=BudgetConfig)  # what is left of the run's and task's
+    budget_usd: float | None = None  # what this attempt may spend (Claude Code's max budget)
+    ignore: tuple[str, ...] = ()  # engine files never committed
+    admission: Any = None  # the run's admission actor
+
+
+@dataclass(frozen=True)
+class Returned:
+    """An attempt's outcome: the result, and the task branch's head with a bundle of what is new."""
+
+    result: WorkResult
+    head: str | None = None
+    bundle: bytes | None = None
+    transcript: str | None = None
+    skipped: list[str] = field(default_factory=list)  # sensitive or engine files left on the node
+
+
+def describe_node() -> tuple[str, str]:
+    node_id = str(ray.get_runtime_context().get_node_id())
+    return f"{socket.gethostname()}:{node_id[:8]}", node_id
+
+
+@ray.remote(max_retries=0, num_returns="streaming")
+def run_attempt(spec: Spec, base: list[Any], part: bytes | None) -> Iterator[tuple[Any, ...]]:
+    label, node_id = describe_node()
+    yield ("placed", label, node_id, os.getpid())
+    yield from NodeAttempt(spec, base[0], part, label).stream()
+
+
+class NodeAttempt:
+    def __init__(self, spec: Spec, base_ref: Any, part: bytes | None, label: str) -> None:
+        self.spec, self.base_ref, self.part, self.label = spec, base_ref, part, label
+        self.cancel = threading.Event()
+        self.token = uuid.uuid4().hex
+        self.folder = Path(tempfile.mkdtemp(prefix="claude-orchestrator-attempt-"))
+        self.inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
+
+    def stream(self) -> Iterator[tuple[Any, ...]]:
+        launcher = watchdog.start(self.token, self.folder)
+        os.environ[watchdog.JOB_VAR] = self.token  # every process started from here carries the mark
+        worker = threading.Thread(target=self._work, name="attempt", daemon=True)
+        worker.start()
+        try:
+            while True:
+                try:  # woken often: Ray's cancel is raised here only while Python code runs
+                    msg = self.inbox.get(timeout=POLL_S)
+                except queue.Empty:
+                    continue
+                yield msg
+                if msg[0] == "result":
+                    return
+        except BaseException:  # cancelled (KeyboardInterrupt), or the worker is exiting
+            self.cancel.set()
+            worker.join(CANCEL_WAIT_S)
+            raise
+        finally:
+            os.environ.pop(watchdog.JOB_VAR, None)
+            kill_tree(None, self.token, var=watchdog.JOB_VAR, grace=1.0)
+            shutil.rmtree(self.folder, ignore_errors=True)  # the watchdog leaves when it is gone
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                launcher.wait(10)
+
+    def _work(self) -> None:
+        try:
+            returned = self._attempt()
+        except Exception as e:  # a clone or commit that failed: a failed attempt that says where
+            returned = Returned(WorkResult.failure(f"on node {self.label}: {e}"))
+        self.inbox.put(("result", returned))
+
+    def _attempt(self) -> Returned:
+        s = self.spec
+        g = bundles.NodeGit(self.cancel)
+        part = None
+        if self.part is not None:
+            part = self.folder / "part.bundle"
+            part.write_bytes(self.part)
+        repo = self.folder / "repo"
+        bundles.clone(g, self._base_file(), part, s.branch, s.head_sha, repo)
+        workdir = repo / s.prefix if s.prefix else repo
+        transcript = self.folder / "transcript.jsonl"
+        backend, close = self._backend(workdir, self._settings())
+        ctx = WorkContext(
+            workdir,
+            s.run_id,
+            self.cancel,
+            lambda p: self.inbox.put(("progress", p)),
+            s.timeout_s,
+            transcript_path=transcript,
+            budget_usd=s.budget_usd,
+        )
+        try:
+            res = run_worker(backend, s.unit, lambda: ctx)
+        finally:
+            close()
+        skipped = bundles.commit_work(g, repo, s.cfg.git.sensitive_patterns, list(s.ignore))
+        head, data = bundles.bundle_back(g, repo, s.head_sha, self.folder / "back.bundle")
+        text = transcript.read_text(encoding="utf-8", errors="replace") if transcript.is_file() else None
+        return Returned(res, head, data, text, skipped)
+
+    def _base_file(self) -> Path:
+        """The base bundle, from this node's cache or fetched from the object store once."""
+        cache = Path(tempfile.gettempdir()) / CACHE_DIR
+        cache.mkdir(parents=True, exist_ok=True)
+        path = cache / f"{self.spec.base_sha}.bundle"
+        if path.is_file():
+            os.utime(path)
+            return path
+        data = ray.get(self.base_ref)
+        fd, tmp = tempfile.mkstemp(dir=cache, suffix=".part")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        now = time.time()
+        for old in cache.glob("*.bundle"):
+            try:
+                if now - old.stat().st_mtime > CACHE_KEEP_S:
+                    old.unlink()
+            except OSError:
+                pass
+        return path
+
+    def _settings(self) -> Path:
+        """A project folder holding only the project's prompt overrides (.taskmaster/templates)."""
+        root = self.folder / "project"
+        tdir = root / ".taskmaster" / "templates"
+        tdir.mkdir(parents=True)
+        for name, text in self.spec.templates.items():
+            (tdir / name).write_text(text, encoding="utf-8")
+        return root
+
+    def _backend(self, workdir: Path, settings: Path) -> tuple[Worker, Callable[[], None]]:
+        s = self.spec
+        name = s.unit.backend
+        if name == "claude-code":
+            from ...workers.claude_code import ClaudeCodeWorker
+
+            worker = ClaudeCodeWorker(
+                s.cfg,
+                on_rate_limit=lambda resets, kind: self.inbox.put(("rate_limit", resets, kind)),
+                on_rate_info=lambda notice: self.inbox.put(("rate_info", notice)),
+                project_root=settings,
+            )
+            return worker, lambda: None
+        if name == "api":
+            from ...workers.api_agent import ApiAgentWorker
+
+            llm = self._llm()
+            return ApiAgentWorker(llm, s.cfg, project_root=settings), llm.close
+        if name == "build":
+            from ..dispatch import BuildWorker
+
+            return BuildWorker(
+                s.cfg, workdir / s.cfg.stack.output_dir, {s.unit.unit_id: s.task}
+            ), lambda: None
+        raise ConfigError(f"unknown backend '{name}'")
+
+    def _llm(self) -> Any:
+        """A model client from this node's credentials; usage streamed back, admission global."""
+        from ...llm import LLM, Ledger
+
+        s = self.spec
+        ledger = Ledger(s.run_id)
+        llm = LLM.from_config(s.cfg, ledger=ledger)
+        ledger.configure(budgets=s.budgets)
+        if s.admission is not None:
+            llm.limiter = cast(Any, RemoteLimiter(s.admission))  # the same interface, run-wide
+        ledger.subscribe(lambda rec: self.inbox.put(("usage", rec.to_dict())))
+        return llm

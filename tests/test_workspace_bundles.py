@@ -1,0 +1,128 @@
+"""Git bundles both ways (workspace/bundles.py), without Ray: a task's repository made on a "node" from the
+driver's bundles, the node's work brought back into the task's worktree, where integration finds it as if
+the worker had run there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gitrepo import changed_in, files_in, isolate_git, make_repo, run, write
+
+from claude_orchestrator.config import GitConfig
+from claude_orchestrator.workspace import bundles
+from claude_orchestrator.workspace.commits import head_of
+from claude_orchestrator.workspace.git import GitWorkspace
+
+
+@pytest.fixture
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitWorkspace:
+    isolate_git(monkeypatch, tmp_path)
+    repo = make_repo(tmp_path / "repo")
+    opened = GitWorkspace.open(repo, "r1", GitConfig())
+    assert isinstance(opened, GitWorkspace)
+    return opened
+
+
+def _ship(
+    ws: GitWorkspace, tmp: Path, task: str, g: bundles.NodeGit | None = None
+) -> tuple[Path, Path, str, str]:
+    """What the executor and the node do before the worker runs: (driver worktree, node clone, base, head).
+    `g`: the node's git (it keeps the clone's config guard)."""
+    scratch = tmp / "scratch"
+    scratch.mkdir(exist_ok=True)
+    cwd = ws.prepare(task)
+    base, _ = bundles.BaseBundles(ws, scratch).current()
+    head = head_of(ws, cwd)
+    part = bundles.task_part(ws, cwd, head, base.sha, scratch)
+    part_file = None
+    if part is not None:
+        part_file = scratch / "part.bundle"
+        part_file.write_bytes(part)
+    node = tmp / f"node-{task}-{head[:6]}"
+    node.mkdir()
+    bundles.clone(g or bundles.NodeGit(), base.path, part_file, str(ws.branch(task)), head, node / "repo")
+    return cwd, node / "repo", base.sha, head
+
+
+def _bring_back(ws: GitWorkspace, task: str, clone: Path, head: str) -> list[str]:
+    g = bundles.NodeGit()
+    skipped = bundles.commit_work(g, clone, GitConfig().sensitive_patterns, list(ws.ignore_paths))
+    new_head, data = bundles.bundle_back(g, clone, head, clone.parent / "back.bundle")
+    bundles.receive(ws, task, data, new_head, clone.parent)
+    return skipped
+
+
+def test_the_nodes_work_lands_in_the_worktree_as_uncommitted_changes(ws: GitWorkspace, tmp_path: Path):
+    cwd, clone, _, head = _ship(ws, tmp_path, "1")
+    assert run(clone, "rev-parse", "--abbrev-ref", "HEAD") == ws.branch("1")
+    write(clone / "new.txt", "new\n")
+    write(clone / "a.txt", "changed\n")
+    (clone / "b.txt").unlink()
+    write(clone / ".env", "SECRET=1\n")  # sensitive: stays on the node
+    skipped = _bring_back(ws, "1", clone, head)
+    assert skipped == [".env"]
+    assert head_of(ws, cwd) == head  # the node's own commit is unwrapped
+    assert (cwd / "new.txt").read_text() == "new\n" and not (cwd / "b.txt").exists()
+    assert not (cwd / ".env").exists()
+    commit = ws.commit_task("1", "Do it")  # integration's commit, exactly as for a local worker
+    assert commit is not None
+    assert files_in(cwd, commit) == ["a.txt", "new.txt"]
+    assert "node" not in run(cwd, "log", "-1", "--format=%B")
+
+
+def test_the_workers_own_commits_come_back_and_a_retry_starts_from_them(ws: GitWorkspace, tmp_path: Path):
+    cwd, clone, _, head = _ship(ws, tmp_path, "1")
+    write(clone / "one.txt", "1\n")
+    run(clone, "add", "-A")
+    run(clone, "-c", "user.name=W", "-c", "user.email=w@x", "commit", "-q", "-m", "worker's own commit")
+    _bring_back(ws, "1", clone, head)
+    assert run(cwd, "log", "-1", "--format=%s") == "worker's own commit"
+    ws.commit_task("1", "First attempt")
+    run(ws.root, "commit", "-q", "--allow-empty", "-m", "the target moves on")  # another task merged
+    cwd, clone2, base, head2 = _ship(ws, tmp_path, "1")  # the review sends it back
+    assert head2 != base and (clone2 / "one.txt").read_text() == "1\n"  # the part bundle carried it
+
+
+def test_no_new_work_leaves_the_worktree_as_it_was(ws: GitWorkspace, tmp_path: Path):
+    cwd, clone, _, head = _ship(ws, tmp_path, "1")
+    _bring_back(ws, "1", clone, head)
+    assert head_of(ws, cwd) == head and ws.changed_files("1") == []
+
+
+def test_a_filter_the_worker_plants_in_the_clone_never_runs(ws: GitWorkspace, tmp_path: Path):
+    g = bundles.NodeGit()
+    _, clone, _, _ = _ship(ws, tmp_path, "1", g)
+    marker = tmp_path / "planted-ran"
+    run(clone, "config", "filter.evil.clean", f"touch {marker}; cat")
+    write(clone / ".gitattributes", "*.txt filter=evil\n")
+    write(clone / "x.txt", "x\n")
+    bundles.commit_work(g, clone, [], [])
+    assert run(clone, "show", "HEAD:x.txt") == "x"  # committed, through no filter
+    assert not marker.exists()
+
+
+def test_work_fetched_over_the_tasks_own_commit_is_reviewed_committed_and_merged_whole(
+    ws: GitWorkspace, tmp_path: Path
+):
+    """The workspace knows the task's commit (its diff, its merge parent): a second attempt fetched over
+    it, without a reset, is seen as the worktree holds it, not as that commit."""
+    cwd, clone, _, head = _ship(ws, tmp_path, "1")
+    write(clone / "one.txt", "1\n")
+    _bring_back(ws, "1", clone, head)
+    first = ws.commit_task("1", "First attempt")
+    assert first is not None and "one.txt" in ws.diff("1")
+    cwd, clone2, _, head2 = _ship(ws, tmp_path, "1")  # sent back; the worktree keeps its commit
+    assert head2 == first
+    write(clone2 / "two.txt", "2\n")
+    run(clone2, "add", "-A")
+    run(clone2, "-c", "user.name=W", "-c", "user.email=w@x", "commit", "-q", "-m", "worker's own commit")
+    _bring_back(ws, "1", clone2, head2)
+    assert head_of(ws, cwd) != first
+    view = ws.diff("1")
+    assert "one.txt" in view and "two.txt" in view
+    second = ws.commit_task("1", "Second attempt")
+    assert second is not None and changed_in(cwd, second) == ["one.txt", "two.txt"]
+    merged = ws.merge_task("1", "Second attempt")
+    assert merged.ok, merged.description
+    assert (ws.root / "one.txt").read_text() == "1\n" and (ws.root / "two.txt").read_text() == "2\n"
