@@ -18,14 +18,17 @@ Figures printed (goals in brackets):
     tracebacks          hostile inputs (lone surrogates, nesting 100,000 deep, long and deep file names,
                         binary garbage) through list/next/show/set-status/status/run --dry-run/execute  [0]
     secrets             canary secrets seen by programs planted in .git/hooks or run by a model  [0]
-    lost updates        statuses our recorder acknowledged, erased after its final flush, when the real
-                        task-master-ai writes at the same time (--tm-rounds rounds)  [0]
+    lost updates        tasks whose last status and metadata our recorder acknowledged are not in the file
+                        after its final flush, when the real task-master-ai's set-status runs meanwhile
+                        and the recorder writes all through it (--tm-rounds rounds); also its statuses we
+                        erased [0], and how many of ours its stale copies erased and we put back
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -47,6 +50,8 @@ from soak_lib import (  # noqa: E402
     faulty,
     make_project,
     model_env,
+    note_warning,
+    record_while,
     run,
     start_run,
     statuses,
@@ -85,6 +90,7 @@ def kills(base: Path, backend: str, points: int, n: int, workers: int) -> None:
         clean += chk.clean
         if not chk.clean:
             problems.append(f"kill {i} at {span * i / (points + 1):.1f}s: {'; '.join(chk.problems)}")
+        say(f"  kill {i}/{points} ({backend}): {'clean' if chk.clean else 'NOT clean'}")  # partial figures
     f.stop()
     RESULTS[f"clean_resumes_{backend}"] = f"{clean}/{points}"
     say(f"clean resumes ({backend}): {clean}/{points}   (a run of {n} tasks takes {span:.1f}s here)")
@@ -101,6 +107,7 @@ def clean_runs(base: Path, backend: str, runs: int) -> None:
         code, out = run(root, backend, 4, env)
         bad = [k for k, s in statuses(root).items() if s != "done"]
         failed += len(bad)
+        say(f"  clean run {i + 1}/{runs} ({backend}): {len(bad)} not done")
         if bad or code != 0:
             notes.append(f"run {i}: exit {code}, not done {bad}: {out.strip().splitlines()[-2:]}")
     f.stop()
@@ -111,19 +118,23 @@ def clean_runs(base: Path, backend: str, runs: int) -> None:
 
 
 def fault_runs(base: Path, backend: str, runs: int, rate: float) -> None:
-    done = total = 0
-    errors = 0
+    done = total = errors = requests = 0
     for i in range(runs):
-        f = fake(faulty(demo_model, rate, seed=i))
+        model = faulty(demo_model, rate, seed=i)
+        f = fake(model)
         root = make_project(base / f"{backend}-faults-{i}", 6)
         run(root, backend, 4, model_env(f))
         st = statuses(root)
         done += sum(s == "done" for s in st.values())
         total += len(st)
-        errors += sum(1 for r in f.requests if r.status != 200)
+        errors += model.injected  # a broken stream is answered 200 first: counted where injected
+        requests += len(f.requests)
         f.stop()
+        say(f"  fault run {i + 1}/{runs} ({backend}): {sum(s == 'done' for s in st.values())}/{len(st)} done")
     RESULTS[f"done_under_faults_{backend}"] = f"{done}/{total}"
-    say(f"tasks done under {rate:.0%} faults ({backend}): {done}/{total} ({errors} faults answered)")
+    say(
+        f"tasks done under {rate:.0%} faults ({backend}): {done}/{total} ({errors} faults in {requests} requests)"
+    )
 
 
 ESCAPES = {
@@ -239,7 +250,9 @@ def hostile_inputs(base: Path) -> None:
         '{"name": "x", "files": ' + deep + "}",
     ]
     tracebacks = invocations = 0
-    calls = [(t, None, None) for t in tasks_cases] + [(None, c, None) for c in config_cases]
+    calls: list[tuple[str | None, str | None, str | None]] = [(t, None, None) for t in tasks_cases] + [
+        (None, c, None) for c in config_cases
+    ]
     calls += [(None, None, p) for p in plan_cases]
     for i, (tasks, cfg, plan) in enumerate(calls):
         root = make_project(base / f"input-{i}", 1)
@@ -271,7 +284,12 @@ def hostile_inputs(base: Path) -> None:
     say(f"tracebacks: {tracebacks} in {invocations} invocations of {len(calls)} hostile inputs")
 
 
-def lost_updates(base: Path, rounds: int) -> None:
+def lost_updates(base: Path, rounds: int, n: int = 120) -> None:
+    """Per round: the real task-master-ai sets the even tasks to review while our recorder, all through
+    that command's life, records the odd ones started then done, one after another (a flush after each:
+    acknowledged). Counted after the final flush: our acknowledged statuses erased, its statuses erased
+    (ours at fault in both cases), and the stale write-backs of its that the recorder undid (the race hit)."""
+    from claude_orchestrator.events import EventBus
     from claude_orchestrator.run.recorder import TaskRecorder
     from claude_orchestrator.taskmaster.store import TaskStore
 
@@ -281,27 +299,51 @@ def lost_updates(base: Path, rounds: int) -> None:
     if not Path(real).exists():
         say("lost updates: skipped (no task-master-ai; set TASK_MASTER_AI_BIN)")
         return
-    lost = acked = 0
+    lost = acked = writes = theirs_lost = theirs = undone = failed = 0
     for r in range(rounds):
-        root = make_project(base / f"tm-{r}", 6, track_tasks=False)
-        env = {**os.environ, "HOME": str(root)}
+        root = make_project(base / f"tm-{r}", n, track_tasks=False)
+        evens = [str(i) for i in range(2, n + 1, 2)]
+        bus = EventBus()
+        seen: list[str] = []
+        bus.subscribe(functools.partial(note_warning, seen))
         other = subprocess.Popen(
-            [real, "set-status", "--id=2,4,6", "--status=review"],
+            [real, "set-status", f"--id={','.join(evens)}", "--status=review"],
             cwd=root,
-            env=env,
+            env={**os.environ, "HOME": str(root)},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        with TaskRecorder(TaskStore(root), "master", run_id="soak", run_path=root / "run") as rec:
-            for i in (1, 3, 5):
-                rec.done(str(i), {"run_id": "soak", "status": "done"})
-                rec.flush()
-                acked += 1
+        with TaskRecorder(TaskStore(root), "master", run_id="soak", run_path=root / "run", bus=bus) as rec:
+            ours = record_while(rec, other, [str(i) for i in range(1, n + 1, 2)])
             other.wait()
             rec.flush()
-        lost += sum(statuses(root)[str(i)] != "done" for i in (1, 3, 5))
+        data = json.loads((root / ".taskmaster" / "tasks" / "tasks.json").read_text())
+        found = {str(t["id"]): t for t in data["master"]["tasks"]}
+        st = {uid: t["status"] for uid, t in found.items()}
+        acked += len(ours)
+        writes += max(ours.values(), default=0)
+        lost += sum(
+            st[uid] != "done" or found[uid].get("metadata", {}).get("orchestrator", {}).get("seq") != seq
+            for uid, seq in ours.items()
+        )
+        undone += sum("stale write" in m for m in seen)
+        if other.returncode == 0:
+            theirs += len(evens)
+            theirs_lost += sum(st[i] != "review" for i in evens)
+        else:
+            failed += 1
     RESULTS["lost_updates"] = f"{lost}/{acked}"
-    say(f"lost updates with the real task-master-ai writing meanwhile: {lost} of {acked} acknowledged")
+    RESULTS["their_updates_lost"] = f"{theirs_lost}/{theirs}"
+    RESULTS["stale_writes_undone"] = undone
+    say(
+        f"lost updates with the real task-master-ai writing meanwhile: {lost} of {acked} tasks' last "
+        f"acknowledged status and metadata ({writes} acknowledged writes in {rounds} rounds)"
+    )
+    say(
+        f"    its statuses erased: {theirs_lost} of {theirs}; our records put back after its stale writes: {undone}"
+    )
+    if failed:
+        say(f"    task-master-ai set-status failed in {failed} of {rounds} rounds")
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from claude_orchestrator.events import RunWarning
 from claude_orchestrator.testing.demo_model import FILES, demo_model, request_text
 from claude_orchestrator.testing.fake_anthropic import (
     FakeAnthropic,
@@ -26,6 +27,7 @@ from claude_orchestrator.testing.fake_anthropic import (
     reset_reply,
     stream_error_reply,
 )
+from claude_orchestrator.workers.base import WorkUnit
 
 TASK_RE = re.compile(r"^# Task (\d+(?:\.\d+)?):", re.MULTILINE)
 PER_TASK = re.compile(r"\[orchestrator\] Task (\d+):")
@@ -83,28 +85,29 @@ def expected_file(uid: str) -> tuple[str, str]:
     return f"notes/task-{uid}.md", f"# Task {uid}\n\nDone by the demo worker.\n"
 
 
-def faulty(
-    model: Callable[[FakeRequest], Reply], rate: float, seed: int = 0
-) -> Callable[[FakeRequest], Reply]:
+class faulty:  # noqa: N801 (used as a function)
     """`model`, except that a share `rate` of requests get a transient fault (500, 529, 429, a broken
-    stream or a connection reset), which the client must retry."""
-    rng = random.Random(seed)
-    lock = threading.Lock()
-    faults = [
+    stream or a connection reset), which the client must retry. `injected` counts them."""
+
+    FAULTS: tuple[Callable[[], Reply], ...] = (
         lambda: error_reply(500),
         lambda: error_reply(529),
         lambda: error_reply(429, retry_after=0.2),
         stream_error_reply,
         reset_reply,
-    ]
+    )
 
-    def wrapped(req: FakeRequest) -> Reply:
-        with lock:
-            hit = rng.random() < rate
-            pick = rng.choice(faults)
-        return pick() if hit else model(req)
+    def __init__(self, model: Callable[[FakeRequest], Reply], rate: float, seed: int = 0) -> None:
+        self.model, self.rate, self.injected = model, rate, 0
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
 
-    return wrapped
+    def __call__(self, req: FakeRequest) -> Reply:
+        with self._lock:
+            hit = self._rng.random() < self.rate
+            pick = self._rng.choice(self.FAULTS)
+            self.injected += hit
+        return pick() if hit else self.model(req)
 
 
 def worker_starts(fake: FakeAnthropic) -> list[str]:
@@ -193,6 +196,30 @@ def check_finished(root: Path, n: int, code: int, output: str, *, ran_again: set
     if (root / ".git" / "index.lock").exists():
         c.problems.append("index.lock left")
     return c
+
+
+def note_warning(seen: list[str], event: Any) -> None:
+    """An EventBus observer: keeps the RunWarnings' messages in `seen`."""
+    if isinstance(event, RunWarning):
+        seen.append(event.message)
+
+
+def record_while(rec: Any, other: subprocess.Popen[bytes], ids: list[str]) -> dict[str, int]:
+    """Record `ids` started then done, then done again with a new `seq` in the metadata, round and round,
+    a flush after each (acknowledged), until `other` exits. Returns each id's last acknowledged seq; the
+    greatest seq is the number of acknowledged writes."""
+    last: dict[str, int] = {}
+    k = 0
+    while other.poll() is None:
+        uid = ids[k % len(ids)]
+        if k < len(ids):
+            rec.started(WorkUnit(unit_id=uid, task_id=uid, title=f"Task number {uid}"))
+        k += 1
+        rec.done(uid, {"run_id": "soak", "status": "done", "seq": k})
+        rec.flush()
+        last[uid] = k
+        time.sleep(0.02)
+    return last
 
 
 def fake(model: Callable[[FakeRequest], Reply] = demo_model, latency: float = 0.05) -> FakeAnthropic:
