@@ -203,3 +203,42 @@ def test_a_task_run_again_gets_back_the_spare_that_holds_its_branch(repo: Path) 
     assert ws.prepare("1") == p1 and ws.spares == []  # set back to pending: its own worktree again
     assert run(p1, "symbolic-ref", "HEAD") == "refs/heads/orchestrator/run1/1" and porcelain(p1) == ""
     assert (p1 / "one.txt").read_text() == "1\n" and worktree_paths(repo) == [str(p1)]
+
+
+def wait_for(cond: Any, seconds: float = 60.0) -> None:
+    import time
+
+    end = time.monotonic() + seconds
+    while not cond():
+        assert time.monotonic() < end, "not reached in time"
+        time.sleep(0.02)
+
+
+def test_worktrees_made_ahead_start_at_the_tip_and_unused_ones_go_at_the_end(repo: Path) -> None:
+    ws = open_ws(repo)
+    ws.prepare_ahead(["1", "2"])
+    wait_for(lambda: all((ws.run_dir / t / "a.txt").is_file() for t in ("1", "2")))
+    wait_for(lambda: ws.ahead is not None and not ws.ahead._wanted)
+    write(repo / "later.txt", "merged meanwhile\n")
+    run(repo, "add", "later.txt")
+    run(repo, "commit", "-q", "-m", "the tip moves on")
+    calls = GitCalls(ws)
+    p1 = ws.prepare("1")  # made ahead: only brought to the tip
+    assert p1 == ws.run_dir / "1" and calls.take() == {"checkout": 1}
+    assert (p1 / "later.txt").read_text() == "merged meanwhile\n" and porcelain(p1) == ""
+    assert run(p1, "rev-parse", "HEAD") == run(repo, "rev-parse", "main")
+    write(p1 / "one.txt", "1\n")
+    assert ws.commit_task("1", "one") and ws.merge_task("1", "one").ok and ws.cleanup("1")
+    ws.finish()  # "2" never started: its worktree and branch go
+    assert worktree_paths(repo) == [] and not run(repo, "branch", "--list", "orchestrator/run1/2").strip()
+    assert run(repo, "branch", "--list", "orchestrator/run1/1").strip()
+
+
+def test_a_unit_that_starts_first_makes_its_own_worktree(repo: Path) -> None:
+    ws = open_ws(repo)
+    p = ws.prepare("1")
+    ws.prepare_ahead(["1"])  # too late: nothing is made twice, nothing is reset
+    write(p / "work.txt", "in progress\n")
+    assert ws.prepare("1") == p and (p / "work.txt").exists()
+    ws.finish()
+    assert (p / "work.txt").exists()

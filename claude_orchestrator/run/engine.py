@@ -350,6 +350,7 @@ class RunEngine:
                 edits=watch.edits,
                 started=recorder.started,
                 failed=recorder.failed,
+                upcoming=lambda units: ws.prepare_ahead([u.work_id for u in units if u.best_of == 1]),
             ),
         )
         gate.attach(sched.request_stop, self.run_id)

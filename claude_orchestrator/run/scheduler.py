@@ -211,6 +211,9 @@ class Scheduler:
             self._start(uid)
         for key in held:
             heapq.heappush(st.ready, key)
+        if self.hooks.upcoming is not None and st.ready:
+            soon = heapq.nsmallest(self.cfg.max_workers, st.ready)
+            self.hooks.upcoming([self.graph.units[k[-1]].unit for k in soon if st.status[k[-1]] == READY])
 
     def _gate_ok(self) -> bool:
         assert self.hooks.hold_reason is not None

@@ -98,3 +98,7 @@ class SchedulerHooks:
     failed: Callable[[str, str], None] | None = None
     """(unit id, reason): a unit, or a group of subtasks, failed for good (scheduler thread: must not
     block)."""
+
+    upcoming: Callable[[list[WorkUnit]], None] | None = None
+    """After each dispatch round: the ready units waiting for a slot, most urgent first, at most as many as
+    there are workers (scheduler thread: must not block). The workspace prepares their worktrees ahead."""

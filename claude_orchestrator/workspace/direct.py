@@ -64,6 +64,9 @@ class NoGitWorkspace:
                     self._held -= want
                 self._cond.notify_all()
 
+    def prepare_ahead(self, task_ids: list[str]) -> None:
+        return None  # one folder for every task: nothing to make
+
     def existing_tasks(self) -> dict[str, Path]:
         return {}
 

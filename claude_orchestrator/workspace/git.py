@@ -20,6 +20,7 @@ from pathlib import Path
 from ..config import GitConfig
 from ..errors import DirtyWorktreeError, RepoStateError, WorkspaceError
 from . import commits, merging, paths, review, spares, worktrees
+from .ahead import Ahead
 from .direct import NoGitWorkspace
 from .gitops import DEFAULT, GitRunner, open_repo
 from .hardening import ConfigGuard
@@ -73,6 +74,7 @@ class GitWorkspace:
         self.trees: dict[str, TaskTree] = {}  # task id -> what this process knows of its worktree
         self.spares: list[Path] = []  # clean worktrees waiting for their next task (spares.py)
         self.moves = threading.Lock()  # worktree moves and prunes (spares.py)
+        self.ahead: Ahead | None = None  # worktrees made ahead for the units next in line (ahead.py)
         self.guard = threading.Lock()  # trees, the run's record, the task locks
         self.engine_tracked: bool | None = None  # any engine file (tasks.json …) tracked? (asked once)
         self._task_locks: dict[str, threading.Lock] = {}
@@ -167,6 +169,12 @@ class GitWorkspace:
         so many tasks can be prepared at once. It stays locked (git's worktree lock) until checked out, so
         an interrupted checkout is redone (nothing of the task exists before prepare returns)."""
         return worktrees.prepare(self, str(task_id))
+
+    def prepare_ahead(self, task_ids: list[str]) -> None:
+        """Make these tasks' worktrees in the background, ahead of their `prepare` (see ahead.py)."""
+        if self.ahead is None:
+            self.ahead = Ahead(self)
+        self.ahead.want([str(t) for t in task_ids])
 
     def existing_tasks(self) -> dict[str, Path]:
         """Tasks of this run that already have a worktree (for resuming after a crash)."""
@@ -271,6 +279,8 @@ class GitWorkspace:
     def finish(self) -> None:
         """Remove the spare worktrees, prune stale worktree records; drop the run folder when nothing is left
         in it."""
+        if self.ahead is not None:
+            self.ahead.close()
         spares.drop_all(self)
         with self.lock, self.moves:
             self.git.run(self.root, "worktree", "prune", check=False)

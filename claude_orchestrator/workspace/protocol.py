@@ -59,6 +59,9 @@ class Workspace(Protocol):
     def task_slot(self, task_id: str, paths: Iterable[str] | None = None) -> AbstractContextManager[None]:
         """Held while the task runs: tasks that must not run at once take turns here."""
 
+    def prepare_ahead(self, task_ids: list[str]) -> None:
+        """A hint: these tasks start soon; their working directories may be made in the background."""
+
     def existing_tasks(self) -> dict[str, Path]:
         """Tasks of this run that already have a working directory (for a resume)."""
 

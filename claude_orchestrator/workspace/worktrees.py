@@ -69,22 +69,38 @@ def tree_of(ws: GitWorkspace, task_id: str) -> TaskTree | None:
 def prepare(ws: GitWorkspace, task_id: str) -> Path:
     """Create (or on resume reuse) the task's worktree; the working directory of the task."""
     with ws.task_lock(task_id):
-        tree = _known(ws, task_id) or _reused(ws, task_id)
-        if tree is None:
-            with ws.lock:
-                tree = _known(ws, task_id) or _add(ws, task_id)
-        git_dir = worktree_git_dir(tree.path)
-        marks = [git_dir / PENDING, git_dir / LOCKED] if git_dir is not None else []
-        # locked or marked: its checkout may not be done; no index yet: an older version's `worktree add
-        # --no-checkout` was killed before its marker
-        if any(m.exists() for m in marks) or (git_dir is not None and not (git_dir / "index").exists()):
-            ws.git.run(tree.path, "reset", "-q", "--hard", "HEAD")
-            for m in marks:
-                m.unlink(missing_ok=True)
-        return ws.cwd(tree.path)
+        workdir = make(ws, task_id)
+        if ws.ahead is not None and ws.ahead.handed(task_id):
+            _to_tip(ws, task_id)
+        return workdir
 
 
-def _known(ws: GitWorkspace, task_id: str) -> TaskTree | None:
+def make(ws: GitWorkspace, task_id: str) -> Path:
+    """`prepare` under the task's lock (held by the caller)."""
+    tree = known(ws, task_id) or _reused(ws, task_id)
+    if tree is None:
+        with ws.lock:
+            tree = known(ws, task_id) or _add(ws, task_id)
+    git_dir = worktree_git_dir(tree.path)
+    marks = [git_dir / PENDING, git_dir / LOCKED] if git_dir is not None else []
+    # locked or marked: its checkout may not be done; no index yet: an older version's `worktree add
+    # --no-checkout` was killed before its marker
+    if any(m.exists() for m in marks) or (git_dir is not None and not (git_dir / "index").exists()):
+        ws.git.run(tree.path, "reset", "-q", "--hard", "HEAD")
+        for m in marks:
+            m.unlink(missing_ok=True)
+    return ws.cwd(tree.path)
+
+
+def _to_tip(ws: GitWorkspace, task_id: str) -> None:
+    """A worktree made ahead (nothing done in it yet) moved on to the target's tip, as if made now."""
+    tree, tip = ws.trees[task_id], ws.tip()
+    if tree.base != tip:
+        ws.git.run(tree.path, "checkout", "-q", "-f", "--no-track", "-B", ws.branch(task_id), tip)
+        tree.base = tip
+
+
+def known(ws: GitWorkspace, task_id: str) -> TaskTree | None:
     """The task's worktree if it is already there: this process made it, or its path holds a worktree on
     the task's branch (a resumed run). No git process in either case."""
     with ws.guard:
