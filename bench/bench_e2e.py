@@ -44,6 +44,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,10 +278,23 @@ def _children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def run_case(case: Case, files: int, track_tasks: bool, fake: FakeServer, keep: Path | None) -> Result:
+def run_case(
+    case: Case,
+    files: int,
+    track_tasks: bool,
+    fake: FakeServer,
+    keep: Path | None,
+    *,
+    setup: Callable[[Path], None] | None = None,
+    args: Sequence[str] = (),
+) -> Result:
+    """One run of `case` on a generated project; `setup(root)` changes the project first (and commits),
+    `args` go to `run` (other benchmarks reuse this one)."""
     base = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
     try:
         root = make_project(base / "p", case.tasks, case.graph, files, track_tasks)
+        if setup is not None:
+            setup(root)
         trace = base / "git.trace"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_CODE_"))}
         env.update(
@@ -294,6 +308,7 @@ def run_case(case: Case, files: int, track_tasks: bool, fake: FakeServer, keep: 
         cmd += ["--backend", case.backend, "--workers", str(case.workers), "--no-progress", "--fresh"]
         if not case.review:
             cmd.append("--no-review")
+        cmd += args
         load = os.getloadavg()[0]
         cpu0, fake0 = _children_cpu(), fake.cpu_s()
         t0 = time.perf_counter()
