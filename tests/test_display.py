@@ -9,13 +9,7 @@ from rich.console import Console
 from claude_orchestrator import events as ev
 from claude_orchestrator.config import OrchestratorConfig
 from claude_orchestrator.events import Event, EventBus
-from claude_orchestrator.observers.display import (
-    LiveDisplay,
-    PlainEventPrinter,
-    fmt_duration,
-    open_display,
-    render,
-)
+from claude_orchestrator.observers.display import LiveDisplay, fmt_duration, open_display, render
 from claude_orchestrator.observers.snapshot import (
     RunSnapshot,
     SnapshotBuilder,
@@ -23,6 +17,7 @@ from claude_orchestrator.observers.snapshot import (
     UsagePanel,
     WorkerRow,
 )
+from claude_orchestrator.observers.text import PlainEventPrinter
 from claude_orchestrator.run.gate import UsageGuard
 
 T0 = 1_000_000.0

@@ -7,10 +7,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-import time
 from collections.abc import Iterator
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -20,9 +19,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from ..events import Event, EventBus, TaskProgress, Usage
+from ..events import EventBus
 from .snapshot import RunSnapshot, SnapshotBuilder, UsagePanel, WorkerRow
-from .text import describe_event
+from .text import PlainEventPrinter
 
 log = logging.getLogger(__name__)
 
@@ -297,28 +296,6 @@ class LiveDisplay:
 
     def refresh(self) -> None:
         self._live.refresh()
-
-
-class PlainEventPrinter:
-    """Observer that prints one timestamped line per event (CI, pipes). TASK_PROGRESS and USAGE are
-    skipped unless verbose: they arrive many times a second."""
-
-    QUIET = (TaskProgress, Usage)
-
-    def __init__(self, stream: IO[str] | None = None, *, verbose: bool = False) -> None:
-        self.stream = stream if stream is not None else sys.stdout
-        self.verbose = verbose
-        self.closed = False  # set when the reader went away (a closed pipe): stop writing
-
-    def __call__(self, event: Event) -> None:
-        if self.closed or (not self.verbose and isinstance(event, self.QUIET)):
-            return
-        stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
-        try:
-            self.stream.write(f"{stamp} {describe_event(event)}\n")
-            self.stream.flush()
-        except (BrokenPipeError, ValueError):  # `| head`, or a closed stream
-            self.closed = True
 
 
 @contextlib.contextmanager

@@ -1,9 +1,11 @@
-"""One readable line per event: used by the live display's event list, the plain printer (CI, pipes),
-`tail-events` and Slack. Pure functions; no Rich here so CLI paths stay light."""
+"""One readable line per event: used by the live display's event list, the plain printer (CI, pipes; here),
+`tail-events` and Slack. No Rich here so CLI paths (and a run with --no-progress) stay light."""
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+import time
+from typing import IO, Any
 
 from ..events import (
     Event,
@@ -106,3 +108,25 @@ def describe_event(e: Event) -> str:
             return f"{prefix}{tid + ': ' if tid else ''}{e.message}"
     rest = ", ".join(f"{a}={b}" for a, b in e.data.items())  # task_ready, and kinds from newer versions
     return f"{e.kind} {tid} {rest}".strip()
+
+
+class PlainEventPrinter:
+    """Observer that prints one timestamped line per event (CI, pipes). TASK_PROGRESS and USAGE are
+    skipped unless verbose: they arrive many times a second."""
+
+    QUIET = (TaskProgress, Usage)
+
+    def __init__(self, stream: IO[str] | None = None, *, verbose: bool = False) -> None:
+        self.stream = stream if stream is not None else sys.stdout
+        self.verbose = verbose
+        self.closed = False  # set when the reader went away (a closed pipe): stop writing
+
+    def __call__(self, event: Event) -> None:
+        if self.closed or (not self.verbose and isinstance(event, self.QUIET)):
+            return
+        stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
+        try:
+            self.stream.write(f"{stamp} {describe_event(event)}\n")
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):  # `| head`, or a closed stream
+            self.closed = True

@@ -11,9 +11,10 @@ from typing import Any
 from rich.console import Console
 
 from ..events import RunFinished
-from .display import LiveDisplay, PlainEventPrinter
+from .display import LiveDisplay
 from .eventlog import read_events
 from .snapshot import SnapshotBuilder
+from .text import PlainEventPrinter
 
 POLL_S = 0.2
 

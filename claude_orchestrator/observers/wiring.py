@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..events import EventBus
 from .eventlog import EventLogWriter
 from .snapshot import SnapshotBuilder
+from .text import PlainEventPrinter
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -44,7 +45,6 @@ def run_observers(
 ) -> Iterator[Observers]:
     """Subscribe the observers in a safe order (builder first, so others see current state) and take
     them down on exit (Slack drains its queue, bounded by its own timeouts)."""
-    from .display import open_display
     from .slack import SlackNotifier
 
     builder = SnapshotBuilder()
@@ -56,5 +56,12 @@ def run_observers(
         if notifier is not None:
             stack.callback(notifier.close)
             stack.callback(bus.subscribe(notifier))
-        stack.enter_context(open_display(bus, cfg, console=console, builder=builder, no_progress=no_progress))
+        if console is None and (no_progress or not cfg.monitoring.show_progress_bar):
+            stack.callback(bus.subscribe(PlainEventPrinter()))  # plain lines on stdout: no Rich to load
+        else:
+            from .display import open_display
+
+            stack.enter_context(
+                open_display(bus, cfg, console=console, builder=builder, no_progress=no_progress)
+            )
         yield Observers(builder, log, notifier, Path(run_path))

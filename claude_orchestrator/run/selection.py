@@ -66,10 +66,10 @@ class BackendRule:
     """Whether the Claude Code CLI was found (for "auto")."""
 
     def __call__(self, task_json: dict[str, Any]) -> str:
-        from ..workers.build import plan_from_task
-
         if self.override:
             return self.override
+        from ..workers.build import plan_from_task
+
         meta = task_json.get("metadata")
         if isinstance(meta, dict) and meta.get("backend") in BACKENDS:
             return str(meta["backend"])

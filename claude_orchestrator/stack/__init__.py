@@ -11,11 +11,32 @@ running), plugins (pluggy hooks), runner (execute_plan), generate (plan from the
 
 from __future__ import annotations
 
-from .detect import Component, detect_components
-from .launcher import run_project
-from .plan import Plan, PlanFile, load_plan, parse_plan, parse_plan_text
-from .plugins import StackPlugins, hookimpl, load_plugins
-from .runner import ExecuteResult, execute_plan
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .detect import Component, detect_components
+    from .launcher import run_project
+    from .plan import Plan, PlanFile, load_plan, parse_plan, parse_plan_text
+    from .plugins import StackPlugins, hookimpl, load_plugins
+    from .runner import ExecuteResult, execute_plan
+
+# names load lazily: a run reads build plans (plan.py) without loading the builders and pluggy
+_WHERE = {
+    "Component": "detect",
+    "detect_components": "detect",
+    "run_project": "launcher",
+    "Plan": "plan",
+    "PlanFile": "plan",
+    "load_plan": "plan",
+    "parse_plan": "plan",
+    "parse_plan_text": "plan",
+    "StackPlugins": "plugins",
+    "hookimpl": "plugins",
+    "load_plugins": "plugins",
+    "ExecuteResult": "runner",
+    "execute_plan": "runner",
+}
 
 __all__ = [
     "Component",
@@ -32,3 +53,9 @@ __all__ = [
     "parse_plan_text",
     "run_project",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
