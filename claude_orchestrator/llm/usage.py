@@ -220,13 +220,16 @@ class Ledger:
                 )
 
     # ---- persistence ----
+    def by_role_model(self) -> list[dict[str, Any]]:
+        """`totals()` by role and model as rows ({role, model, requests, tokens..., cost_usd})."""
+        return [{"role": k[0], "model": k[1], **v} for k, v in self.totals().items()]
+
     def to_dict(self) -> dict[str, Any]:
-        totals = [{"role": k[0], "model": k[1], **v} for k, v in self.totals().items()]
         return {
             "run_id": self.run_id,
             "cost_usd": self.cost_usd(),
             "usage": self.usage().to_dict(),
-            "by_role_model": totals,
+            "by_role_model": self.by_role_model(),
             "records": [r.to_dict() for r in self.records()],
         }
 

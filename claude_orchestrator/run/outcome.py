@@ -134,7 +134,7 @@ class RunReport:
         self.pending = sorted(outcome.pending, key=id_key)
         self.withdrawn = {u: why for u, why in outcome.withdrawn.items() if u not in outcome.groups}
         self.cost_usd = ledger.cost_usd()
-        self.tokens_by_role, self.tokens_by_model = tokens_from_rows(ledger.to_dict()["by_role_model"])
+        self.tokens_by_role, self.tokens_by_model = tokens_from_rows(ledger.by_role_model())
         self.duration_s, self.finished_at = duration_s, finished_at
 
     def summary(self) -> RunSummary:
