@@ -7,6 +7,7 @@ Names load lazily, so importing this package does not import the SDK until `LLM`
 
 from __future__ import annotations
 
+import gc
 import importlib
 from typing import TYPE_CHECKING, Any
 
@@ -50,5 +51,17 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
-        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+        return getattr(_load(_WHERE[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _load(module: str) -> Any:
+    """Import a submodule with the cyclic collector paused: the SDK (client.py) creates thousands of types
+    that live as long as the program, and collecting over them while it does is a fifth of its import."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        return importlib.import_module(f".{module}", __name__)
+    finally:
+        if was_on:
+            gc.enable()
