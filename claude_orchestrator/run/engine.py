@@ -296,6 +296,9 @@ class RunEngine:
         cfg, root, gate, run_path = self.cfg, self.store.root, self.gate, report.run_path
         assert run_path is not None
         executor = remote_executor(self, ws, sel.tasks, run_path)  # None: the local one
+        graph = build_graph(self._single_outside_git(sel.units, ws, report), sel.done_before)
+        if executor is None:  # their worktrees are made (by git, on another core) while the model client is
+            ws.prepare_ahead([u.work_id for u in graph.first_ready(workers) if u.best_of == 1])
         manager = (
             reviewer(cfg, self.client, root, self.run_id, report.notices) if self.opt.review_on(cfg) else None
         )
@@ -326,7 +329,6 @@ class RunEngine:
             make_unit=lambda task: follow_up_unit(task, rule),
             verify=self.verifier,
         )
-        graph = build_graph(self._single_outside_git(sel.units, ws, report), sel.done_before)
         watch = self.watch = TaskFileWatch(
             self.store,
             report.tag or self.store.current_tag(),
