@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from .integrate import Integrator
     from .recorder import TaskRecorder
     from .scheduler import Scheduler
-    from .units import UnitGraph
 
 __all__ = ["RunEngine", "RunOptions", "RunReport"]
 
@@ -292,11 +291,11 @@ class RunEngine:
         from .integrate import Integrator
         from .scheduler import Scheduler, SchedulerConfig, SchedulerHooks
         from .selection import follow_up_unit
+        from .units import build_graph
 
         cfg, root, gate, run_path = self.cfg, self.store.root, self.gate, report.run_path
         assert run_path is not None
         executor = remote_executor(self, ws, sel.tasks, run_path)  # None: the local one
-        graph = self._graph(sel, ws, report, workers, local=executor is None)
         manager = (
             reviewer(cfg, self.client, root, self.run_id, report.notices) if self.opt.review_on(cfg) else None
         )
@@ -327,6 +326,7 @@ class RunEngine:
             make_unit=lambda task: follow_up_unit(task, rule),
             verify=self.verifier,
         )
+        graph = build_graph(self._single_outside_git(sel.units, ws, report), sel.done_before)
         watch = self.watch = TaskFileWatch(
             self.store,
             report.tag or self.store.current_tag(),
@@ -355,18 +355,6 @@ class RunEngine:
         )
         gate.attach(sched.request_stop, self.run_id)
         return sched
-
-    def _graph(
-        self, sel: Selection, ws: Workspace, report: RunReport, workers: int, local: bool
-    ) -> UnitGraph:
-        """The scheduler's units. With the local executor, the worktrees of those that start first are made
-        ahead (by git, on another core) while the model client is made (seconds of CPU on this thread)."""
-        from .units import build_graph
-
-        graph = build_graph(self._single_outside_git(sel.units, ws, report), sel.done_before)
-        if local:
-            ws.prepare_ahead([u.work_id for u in graph.first_ready(workers) if u.best_of == 1])
-        return graph
 
     @staticmethod
     def _single_outside_git(units: list[Any], ws: Any, report: RunReport) -> list[Any]:

@@ -266,13 +266,6 @@ class UnitGraph:
             u = min(nxt, key=lambda x: (-self.bottom[x], id_key(x)))
             path.append(u)
 
-    def first_ready(self, n: int) -> list[WorkUnit]:
-        """The units a scheduler with `n` free slots starts first: those ready at the start (no dependency
-        in the run, none unknown), in `ready_key` order."""
-        dead = self.unreachable()
-        keys = sorted(self.ready_key(u) for u in self.units if not self.deps[u] and u not in dead)
-        return [self.units[k[-1]].unit for k in keys[:n]]
-
     def ready_key(self, uid: str) -> tuple[int, float, IdKey, str]:
         """Heap key: priority, then longest remaining chain (descending), then id."""
         return (priority_rank(self.units[uid].unit.priority), -self.bottom[uid], id_key(uid), uid)
