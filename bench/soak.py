@@ -299,24 +299,27 @@ def lost_updates(base: Path, rounds: int, n: int = 120) -> None:
     if not Path(real).exists():
         say("lost updates: skipped (no task-master-ai; set TASK_MASTER_AI_BIN)")
         return
-    lost = acked = writes = theirs_lost = theirs = undone = failed = 0
+    lost = acked = writes = theirs_lost = theirs = undone = 0
+    why: list[str] = []  # the last line task-master-ai printed, in each round it failed
     for r in range(rounds):
         root = make_project(base / f"tm-{r}", n, track_tasks=False)
         evens = [str(i) for i in range(2, n + 1, 2)]
         bus = EventBus()
         seen: list[str] = []
         bus.subscribe(functools.partial(note_warning, seen))
+        out = (base / f"tm-{r}.log").open("w")
         other = subprocess.Popen(
             [real, "set-status", f"--id={','.join(evens)}", "--status=review"],
             cwd=root,
             env={**os.environ, "HOME": str(root)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         with TaskRecorder(TaskStore(root), "master", run_id="soak", run_path=root / "run", bus=bus) as rec:
             ours = record_while(rec, other, [str(i) for i in range(1, n + 1, 2)])
             other.wait()
             rec.flush()
+        out.close()
         data = json.loads((root / ".taskmaster" / "tasks" / "tasks.json").read_text())
         found = {str(t["id"]): t for t in data["master"]["tasks"]}
         st = {uid: t["status"] for uid, t in found.items()}
@@ -331,7 +334,8 @@ def lost_updates(base: Path, rounds: int, n: int = 120) -> None:
             theirs += len(evens)
             theirs_lost += sum(st[i] != "review" for i in evens)
         else:
-            failed += 1
+            lines = [ln.strip() for ln in (base / f"tm-{r}.log").read_text(errors="replace").splitlines()]
+            why.append(([ln for ln in lines if ln] or ["(no output)"])[-1][:200])
     RESULTS["lost_updates"] = f"{lost}/{acked}"
     RESULTS["their_updates_lost"] = f"{theirs_lost}/{theirs}"
     RESULTS["stale_writes_undone"] = undone
@@ -342,8 +346,8 @@ def lost_updates(base: Path, rounds: int, n: int = 120) -> None:
     say(
         f"    its statuses erased: {theirs_lost} of {theirs}; our records put back after its stale writes: {undone}"
     )
-    if failed:
-        say(f"    task-master-ai set-status failed in {failed} of {rounds} rounds")
+    if why:
+        say(f"    task-master-ai set-status failed in {len(why)} of {rounds} rounds: {sorted(set(why))}")
 
 
 def main() -> None:
