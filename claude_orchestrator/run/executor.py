@@ -159,7 +159,7 @@ class LocalExecutor:
         if job.unit.best_of > 1:  # best of N: N attempts at once, each in its own worktree
             res = run_candidates(worker, job.unit, make_ctx)
         else:
-            res = run_worker(worker, job.unit, make_ctx)  # never raises
+            res = run_worker(worker, job.unit, make_ctx, cancel.is_set)  # never raises
         with self._lock:
             self._jobs.pop(job.token, None)
         deliver(Finished(job, res))

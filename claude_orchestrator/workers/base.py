@@ -99,15 +99,26 @@ class Worker(Protocol):
         ...
 
 
-def run_worker(worker: Worker, unit: WorkUnit, make_ctx: Callable[[], WorkContext]) -> WorkResult:
+def run_worker(
+    worker: Worker,
+    unit: WorkUnit,
+    make_ctx: Callable[[], WorkContext],
+    stopped: Callable[[], bool] | None = None,
+) -> WorkResult:
     """Run a worker and never raise: an exception (or a wrong return type) becomes a failed result that
-    names it. `make_ctx` runs inside the call too, so a failing workdir setup is a failed attempt."""
+    names it. `make_ctx` runs inside the call too, so a failing workdir setup is a failed attempt. When
+    `stopped()` is true (the attempt was cancelled: its processes are being killed), an exception is the
+    stop's doing and is logged without a traceback."""
     t0 = time.monotonic()
     try:
         res = worker.run(unit, make_ctx())
         if not isinstance(res, WorkResult):
             return WorkResult.failure(f"worker {worker.name!r} returned {type(res).__name__}, not WorkResult")
     except Exception as e:
-        log.exception("worker %s raised on unit %s", getattr(worker, "name", worker), unit.unit_id)
+        name = getattr(worker, "name", worker)
+        if stopped is not None and stopped():
+            log.info("worker %s stopped on unit %s: %s", name, unit.unit_id, e)
+        else:
+            log.exception("worker %s raised on unit %s", name, unit.unit_id)
         return WorkResult.failure(f"worker raised {type(e).__name__}: {e}", duration_s=time.monotonic() - t0)
     return res if res.duration_s else replace(res, duration_s=time.monotonic() - t0)
