@@ -120,6 +120,21 @@ def tree_pids(pgid: int | None = None, token: str | None = None, *, var: str = M
     return found
 
 
+def alive(pid: int) -> bool:
+    """The process is running (not gone, not a zombie); True when it cannot be told (no /proc)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed, not yet reaped) is not running
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
 def _alive(pid: int) -> bool:
     st = _stat(pid)
     return st is not None and st[0] != "Z"

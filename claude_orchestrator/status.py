@@ -167,8 +167,8 @@ def _live(run_path: Path, s: RunSummary) -> None:
     """A run with no end in its log: still going (its elapsed time runs on), or its process died."""
     import json
 
+    from .process import alive
     from .run.folder import RUN_FILE
-    from .run.resume import alive
 
     try:
         meta = json.loads((run_path / RUN_FILE).read_text(encoding="utf-8"))

@@ -20,8 +20,8 @@ from typing import Any
 
 from ..errors import InputError, OrchestratorError
 from ..files import write_json
+from ..process import alive
 from ..run.folder import RUN_FILE, list_runs, runs_root
-from ..run.resume import alive
 
 LAUNCH_DIR = ".mcp"  # hidden from run listings (they skip dot folders)
 START_TIMEOUT_S = 60.0  # how long run_tasks waits for the run to show up (or fail) before answering

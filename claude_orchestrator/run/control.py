@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..process import alive
 from .folder import RUN_FILE, find_run, list_runs
-from .resume import alive
 
 ASK_WAIT_S = 10.0  # how long `stop --now` waits for the run to take in its first request
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import InputError, OrchestratorError
 from ..events import TaskBlocked, TaskCompleted, TaskFailed, TaskMerged, TaskPicked, TaskRetry, TaskSession
+from ..process import alive
 from .folder import RUN_FILE, runs_root
 
 
@@ -42,20 +43,6 @@ def unfinished_run(root: Path, tag: str) -> str | None:
                 )
             return path.name
     return None
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (killed, not yet reaped) is not running
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def journal_merged(run_path: Path) -> set[str]:

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from ...process import kill_tree, scrubbed_env  # stdlib only: a watchdog starts in ~0.1 s of CPU
+from ...process import alive, kill_tree, scrubbed_env  # stdlib only: a watchdog starts in ~0.1 s of CPU
 
 JOB_VAR = "CLAUDE_ORCHESTRATOR_RAY_JOB"
 POLL_S = 0.5
@@ -38,20 +38,6 @@ def start(token: str, folder: Path) -> subprocess.Popen[bytes]:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (killed, not yet reaped) is not running
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def watch(pid: int, token: str, folder: Path) -> None:
