@@ -138,6 +138,11 @@ class WorkspaceError(OrchestratorError):
     pass
 
 
+class GitInterruptedError(WorkspaceError):
+    """A git command died of SIGINT, SIGTERM or SIGHUP that we did not send: the terminal's signal to the
+    whole group, caught in the instant before git left it for its own session. The stop is on its way."""
+
+
 class DirtyWorktreeError(WorkspaceError):
     exit_code = 2
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,6 +140,28 @@ def test_interrupt_kills_the_tree(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         run_process_group(["sleep", "1000"], cwd=tmp_path, on_start=on_start)
     assert pids and not alive(pids[0])
+
+
+def test_a_ctrl_c_while_a_command_starts_still_kills_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C that comes after the command started but before its wait began (its output readers are
+    starting) used to leave it running."""
+    from test_stack_builds import assert_gone
+
+    from claude_orchestrator.process import runner as process
+
+    start_io = process._start_io
+
+    def ctrl_c_then_start_io(*args: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGINT)
+        return start_io(*args)
+
+    monkeypatch.setattr(process, "_start_io", ctrl_c_then_start_io)
+    with pytest.raises(KeyboardInterrupt):
+        run_process_group(["sleep", "1000.375"], cwd=tmp_path)
+    assert_gone("1000.375")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # nothing held any more
 
 
 @needs_setsid

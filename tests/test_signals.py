@@ -49,3 +49,34 @@ def test_sigterm_during_a_command_is_handled_like_ctrl_c(tmp_path: Path) -> None
     from test_stack_builds import assert_gone
 
     assert_gone("1000.625")  # the project's process group went with it
+
+
+def test_a_git_killed_by_the_terminals_ctrl_c_is_a_stop_not_a_crash(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Git runs in its own session, but a Ctrl-C sent to the whole group in the instant before it left
+    ours kills it. That is the stop arriving (the run's flag is set a moment later), not a bug: one line
+    in the log, no traceback."""
+    from claude_orchestrator.errors import GitInterruptedError
+    from claude_orchestrator.workers.base import WorkContext, WorkResult, WorkUnit, run_worker
+    from claude_orchestrator.workspace.gitops import GitRunner
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    kill_self = ("-c", "alias.die=!kill -INT $PPID", "die")  # git's alias shell signals git itself
+
+    class Worker:
+        name = "w"
+
+        def run(self, unit: WorkUnit, ctx: WorkContext) -> WorkResult:
+            raise AssertionError("never reached: its workdir could not be made")
+
+    def make_ctx() -> WorkContext:
+        GitRunner().run(tmp_path, *kill_self)
+        return WorkContext(tmp_path)
+
+    with pytest.raises(GitInterruptedError, match="interrupted by SIGINT"):
+        make_ctx()
+    with caplog.at_level("INFO"):
+        res = run_worker(Worker(), WorkUnit("1", "1", "t"), make_ctx, stopped=lambda: False)
+    assert not res.ok and "GitInterruptedError" in (res.error or "")
+    assert [r.exc_info for r in caplog.records] == [None] and "stopped on unit 1" in caplog.text

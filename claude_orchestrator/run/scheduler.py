@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
 
-from ..errors import OrchestratorError
+from ..errors import GitInterruptedError, OrchestratorError
 from ..events import EventBus, Log, RunFinished, RunWarning, TaskRetry, TaskStarted
 from ..taskmaster.ids import id_key
 from ..workers.base import WorkResult
@@ -304,7 +304,8 @@ class Scheduler:
         try:
             dec = fut.result()
         except OrchestratorError as e:  # during a stop, likely a command the stop killed: redo it later
-            (st.interrupt if self._stopping else st.fail)(uid, f"integration failed: {e}")
+            stopped = self._stopping or isinstance(e, GitInterruptedError)  # the stop is on its way
+            (st.interrupt if stopped else st.fail)(uid, f"integration failed: {e}")
             return
         except BaseException as e:  # a bug in the integrator stops the run, loudly
             self._abort = e

@@ -1,6 +1,6 @@
 """The verification gate: a task's `verify` commands, run by the orchestrator itself in the unit's worktree
 after the worker finished and before the review. The worker's word is not taken: each command runs with a
-timeout, the scrubbed environment and the process-group kill of process.py; a failing one sends the work
+timeout, the scrubbed environment and the process-group kill of the process package; a failing one sends the work
 back with the command and the end of its output, and the review reads the real exit codes.
 
 `metadata.verify` holds one command string, or a list of commands, each an argument list

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from ..errors import GitInterruptedError
 from ..events import TaskProgress, TaskSession
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,8 @@ def run_worker(
     """Run a worker and never raise: an exception (or a wrong return type) becomes a failed result that
     names it. `make_ctx` runs inside the call too, so a failing workdir setup is a failed attempt. When
     `stopped()` is true (the attempt was cancelled: its processes are being killed), an exception is the
-    stop's doing and is logged without a traceback."""
+    stop's doing and is logged without a traceback; so is a git killed by the terminal's Ctrl-C (the
+    stop has not reached `stopped` yet)."""
     t0 = time.monotonic()
     try:
         res = worker.run(unit, make_ctx())
@@ -116,7 +118,7 @@ def run_worker(
             return WorkResult.failure(f"worker {worker.name!r} returned {type(res).__name__}, not WorkResult")
     except Exception as e:
         name = getattr(worker, "name", worker)
-        if stopped is not None and stopped():
+        if isinstance(e, GitInterruptedError) or (stopped is not None and stopped()):
             log.info("worker %s stopped on unit %s: %s", name, unit.unit_id, e)
         else:
             log.exception("worker %s raised on unit %s", name, unit.unit_id)

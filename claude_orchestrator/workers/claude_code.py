@@ -2,7 +2,7 @@
 
 The async query runs in the worker's thread (``asyncio.run``). Credentials reach the CLI through its
 environment, never argv, and other secrets are blanked (credentials.claude_code_env). Every process the CLI
-starts carries the marker variable of process.py, so a timeout or a cancel kills the whole tree (the CLI and
+starts carries the marker variable of the process package, so a timeout or a cancel kills the whole tree (the CLI and
 anything its Bash tool left running), not just the CLI.
 Files changed are determined by the engine from git, not here.
 """

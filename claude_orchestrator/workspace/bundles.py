@@ -8,7 +8,7 @@ the worker had run there (the node's own commit of uncommitted work is unwrapped
 
 On a node: :func:`clone` makes a private repository from those bundles and checks out the task branch;
 :func:`commit_work` commits what the worker left uncommitted (never sensitive or engine files);
-:func:`bundle_back` bundles the new commits. Node commands run through process.py (cancellable, their
+:func:`bundle_back` bundles the new commits. Node commands run through process/runner.py (cancellable, their
 process group killed on the way out).
 """
 
@@ -126,7 +126,7 @@ def receive(ws: GitWorkspace, work_id: str, data: bytes | None, head: str, scrat
 
 
 class NodeGit:
-    """Git on a node, in a private folder, through process.py (cancellable), hardened as on the driver
+    """Git on a node, in a private folder, through process/runner.py (cancellable), hardened as on the driver
     (hooks off …; after `guard`, filters and signing programs the worker added to the clone's config are
     overridden)."""
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import WorkspaceError
+from ..errors import GitInterruptedError, WorkspaceError
 from ..process import is_secret_name
 from . import hardening
 from .locks import retry_after_stale_lock
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from git import Git, Repo
 
 GIT_TIMEOUT = 300.0
+_STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 
 # Variables that would point git at another repository, index or object store than the one we mean.
 _LOCATION_VARS = (
@@ -195,6 +197,9 @@ class GitRunner:
             out, err = proc.communicate(data)
         if killed() and proc.returncode != 0:
             raise WorkspaceError(f"git {args[0]} timed out after {GIT_TIMEOUT:g}s in {cwd}")
+        if -proc.returncode in _STOP_SIGNALS:
+            name = signal.Signals(-proc.returncode).name
+            raise GitInterruptedError(f"git {args[0]} was interrupted by {name} in {cwd}")
         if proc.returncode != 0 and not Path(cwd).is_dir():
             raise WorkspaceError(f"cannot run git in {cwd}: no such directory")
         return GitResult(list(args), proc.returncode, _text(out), _text(err))
