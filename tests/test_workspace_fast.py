@@ -205,6 +205,44 @@ def test_a_task_run_again_gets_back_the_spare_that_holds_its_branch(repo: Path) 
     assert (p1 / "one.txt").read_text() == "1\n" and worktree_paths(repo) == [str(p1)]
 
 
+def test_a_worktree_handed_back_before_its_merge_still_merges_on_the_fast_path(repo: Path) -> None:
+    """The run's pipeline makes a committed task's worktree a spare before its merge (the merge needs only
+    the branch): the merge still knows the commit's parent (no ancestry questions), the next task takes the
+    spare."""
+    ws = open_ws(repo)
+    p1, p2 = ws.prepare("1"), ws.prepare("2")
+    write(p1 / "one.txt", "1\n")
+    write(p2 / "two.txt", "2\n")
+    assert ws.commit_task("1", "one") and ws.commit_task("2", "two")
+    assert ws.cleanup("1") and ws.cleanup("2") and not p1.exists() and len(ws.spares) == 2
+    calls = GitCalls(ws)
+    assert ws.merge_task("1", "one", commit_status=False, count_left=False).kind == "fast-forward"
+    assert calls.take() == {"merge": 1}
+    assert ws.merge_task("2", "two", commit_status=False, count_left=False).kind == "merged"
+    assert calls.take() == {"merge-tree": 1, "commit-tree": 1, "merge": 1} and ws.spared == {}
+    p3 = ws.prepare("3")
+    assert calls.take() == {"worktree": 1, "clean": 1, "checkout": 1}  # a spare
+    assert (p3 / "one.txt").read_text() == "1\n" and (p3 / "two.txt").read_text() == "2\n"
+
+
+def test_a_conflict_after_the_hand_back_takes_the_worktree_back_for_the_retry(repo: Path) -> None:
+    ws = open_ws(repo)
+    p1, p2 = ws.prepare("1"), ws.prepare("2")
+    write(p1 / "same.txt", "one\n")
+    write(p2 / "same.txt", "two\n")
+    assert ws.commit_task("1", "one") and ws.commit_task("2", "two")
+    assert ws.cleanup("1") and ws.cleanup("2")
+    assert ws.merge_task("1", "one", commit_status=False).ok
+    r2 = ws.merge_task("2", "two", commit_status=False)
+    assert not r2.ok and r2.kind == "conflict" and r2.conflict_files == ["same.txt"]
+    patch = ws.reset_to_base("2")  # the retry: its own spare (its branch still out) comes back
+    assert "+two" in patch and ws.worktree("2") == p2 and porcelain(p2) == ""
+    assert (p2 / "same.txt").read_text() == "one\n"  # on the new tip
+    write(p2 / "same.txt", "one\ntwo\n")
+    assert ws.commit_task("2", "two again") and ws.merge_task("2", "two", commit_status=False).ok
+    assert (repo / "same.txt").read_text() == "one\ntwo\n"
+
+
 def wait_for(cond: Any, seconds: float = 60.0) -> None:
     import time
 

@@ -79,6 +79,7 @@ class Integrator:
         self.picker = Picker(self.workspace, self.bus, self.run_id, self.retry, self.verify, self.manager)
         self._lock = threading.Lock()
         self._prepared: dict[str, _Prepared] = {}
+        self._handed: set[str] = set()  # units prepared whose worktree is a spare already
         self._cleaner = ThreadPoolExecutor(1, thread_name_prefix=f"cleanup-{self.run_id}")
 
     def prepare(self, unit: WorkUnit, res: WorkResult) -> Decision | None:
@@ -86,6 +87,8 @@ class Integrator:
         None when it is ready for the merge."""
         t0 = time.monotonic()
         wid, ws = unit.unit_id, self.workspace
+        with self._lock:
+            self._handed.discard(wid)  # a new attempt: it has its worktree again
         try:
             self._phase(wid, "verifying")
             picked = self.picker.pick(unit, res) if candidates_of(res) else None
@@ -112,6 +115,8 @@ class Integrator:
                 new_units = verdict
             with self._lock:
                 self._prepared[wid] = _Prepared(commit, new_units, picked)
+            if ws.is_git:  # the merge needs only the branch: the worktree can serve the next unit now
+                self._hand_back(wid)
             return None
         finally:
             with self._lock:
@@ -138,7 +143,10 @@ class Integrator:
             merged = outcome
         picked = prepared.picked
         self._record_done(unit, picked.kept(res) if picked else res, merged, picked)
-        if ws.is_git:
+        with self._lock:
+            handed = wid in self._handed
+            self._handed.discard(wid)
+        if ws.is_git and not handed:
             self._cleaner.submit(self._cleanup, wid)
         kept = picked.kept(res) if picked is not None else None
         return Decision(
@@ -148,6 +156,18 @@ class Integrator:
     def close(self) -> None:
         """Wait for the queued worktree removals."""
         self._cleaner.shutdown(wait=True)
+
+    def _hand_back(self, wid: str) -> None:
+        """Before the merge, on this thread (a retry after a conflict takes it back, so never later): the
+        unit's clean worktree becomes a spare, which the next unit reuses instead of checking out anew."""
+        try:
+            handed = self.workspace.cleanup(wid)
+        except Exception as e:  # noqa: BLE001 (it stays; the cleanup after the merge tries again)
+            log.debug("worktree of %s not handed back before its merge: %s", wid, e)
+            return
+        if handed:
+            with self._lock:
+                self._handed.add(wid)
 
     def _cleanup(self, wid: str) -> None:
         try:

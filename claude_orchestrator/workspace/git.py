@@ -73,6 +73,7 @@ class GitWorkspace:
         self.refs = RefReader(common_dir)
         self.trees: dict[str, TaskTree] = {}  # task id -> what this process knows of its worktree
         self.spares: list[Path] = []  # clean worktrees waiting for their next task (spares.py)
+        self.spared: dict[str, TaskTree] = {}  # a task's record, its worktree a spare before its merge
         self.moves = threading.Lock()  # worktree moves and prunes (spares.py)
         self.ahead: Ahead | None = None  # worktrees made ahead for the units next in line (ahead.py)
         self.guard = threading.Lock()  # trees, the run's record, the task locks

@@ -48,8 +48,8 @@ def merge_task(
             raise WorkspaceError(f"task {task_id} has no branch {branch}: call prepare() first")
         if commit_status and ws.cfg.auto_commit:
             ws.commit_status()
-        with ws.guard:
-            tree = ws.trees.get(task_id)
+        with ws.guard:  # its worktree, or the record of one handed back as a spare before the merge
+            tree = ws.trees.get(task_id) or ws.spared.get(task_id)
         # the task's own commit, not merged yet: its parent is known, no need to ask git about ancestry
         parent = tree.base if tree is not None and tree.commit == theirs else None
         holder = ws.holder()
@@ -77,6 +77,8 @@ def merge_task(
             if proc.returncode == 0:
                 if tree is not None and tree.commit == theirs:
                     tree.commit = None  # merged: a later merge of the branch asks git again
+                with ws.guard:
+                    ws.spared.pop(task_id, None)
                 how = "fast-forward" if m.fast_forward else f"merge commit {m.commit[:10]}"
                 desc = f"merged task {task_id} into {target} ({how})"
                 kind = "fast-forward" if m.fast_forward else "merged"

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import worktrees
 from .commits import head_of
 from .gitops import GitRunner
 from .hardening import DIFF_ARGS
@@ -103,6 +104,8 @@ def reset_to_base(ws: GitWorkspace, task_id: str, *, max_bytes: int | None = Non
     (a patch file under the run dir and a ref refs/orchestrator-saved/...); returns the patch."""
     git, sens = ws.git, ws.sensitive
     with ws.task_lock(task_id):
+        if tree_of(ws, task_id) is None:  # handed back as a spare before its merge: take it back
+            worktrees.make(ws, task_id)
         wt = ws.worktree(task_id)
         base = ws.base(wt)
         tree = snapshot_tree(git, wt, sens)

@@ -47,9 +47,14 @@ class TaskTree:
 
 
 def registered(ws: GitWorkspace, task_id: str) -> WorktreeInfo | None:
-    """The task's worktree as git lists it (never the user's main tree, even if it has the branch out)."""
+    """The task's worktree as git lists it (never the user's main tree, even if it has the branch out, nor a
+    spare that still has it out: that one is the next task's)."""
     ref = f"refs/heads/{ws.branch(task_id)}"
-    found = (w for w in ws.git.worktrees(ws.root) if w.branch == ref and w.path.resolve() != ws.root)
+    found = (
+        w
+        for w in ws.git.worktrees(ws.root)
+        if w.branch == ref and w.path.resolve() != ws.root and not w.path.name.startswith(spares.PREFIX)
+    )
     return next(found, None)
 
 
@@ -131,6 +136,7 @@ def _record(ws: GitWorkspace, task_id: str, path: Path, base: str | None) -> Tas
         meta.setdefault("tasks", {})[task_id] = ws.branch(task_id)
         paths.write_json(ws.run_dir / META, meta)
         tree = ws.trees[task_id] = TaskTree(path, base=base)
+        ws.spared.pop(task_id, None)
     return tree
 
 
@@ -190,7 +196,9 @@ def cleanup(ws: GitWorkspace, task_id: str, *, keep_branch: bool = True) -> bool
                 first = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[0]
                 raise WorkspaceError(f"git worktree failed in {ws.root}: {first}")
             with ws.guard:
-                ws.trees.pop(task_id, None)
+                gone = ws.trees.pop(task_id, None)
+                if gone is not None and gone.commit is not None:  # not merged yet: merge_task wants it
+                    ws.spared[task_id] = gone
         tip = ws.branch_tip(task_id)
         if not keep_branch and tip is not None:
             with ws.lock:
