@@ -1,5 +1,7 @@
-"""Spare worktrees: a task's worktree, once its work is merged and nothing uncommitted is left in it, is kept
-for the next task instead of being removed.
+"""Spare worktrees: a task's worktree, once its work is committed (the run's pipeline: reviewed too; the merge
+needs only the branch) and nothing uncommitted is left in it, is kept for the next task instead of being
+removed. While its branch is not merged, its record stays in ``ws.spared`` for the merge, and a retry after
+a conflict takes the spare back (`reclaim`): it still has the branch out.
 
 Checking out a whole tree writes every file (on a repository of 500 files about half a second of system
 time); switching a spare to the next task's branch rewrites only the files that differ. A spare waits in
