@@ -62,22 +62,16 @@ def tree_pids(pgid: int | None = None, token: str | None = None, *, var: str = M
 
 def alive(pid: int) -> bool:
     """The process is running (not gone, not a zombie); True when it cannot be told (no /proc)."""
+    st = _stat(pid)
+    if st is not None:
+        return st[0] != "Z"  # a zombie (killed, not yet reaped) is not running
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    try:  # a zombie (killed, not yet reaped) is not running
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _alive(pid: int) -> bool:
-    st = _stat(pid)
-    return st is not None and st[0] != "Z"
+    return not os.path.isdir("/proc")  # no /proc: running, as far as can be told; else it just went
 
 
 def signal_pids(pids: Iterable[int], sig: int, pgid: int | None = None) -> None:
@@ -95,7 +89,7 @@ def wait_gone(pids: Iterable[int], limit: float) -> bool:
     left = set(pids)
     end = time.monotonic() + limit
     while left:
-        left = {p for p in left if _alive(p)}
+        left = {p for p in left if alive(p)}
         if not left or time.monotonic() >= end:
             break
         time.sleep(0.005)
