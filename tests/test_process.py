@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -185,3 +186,25 @@ def test_build_step_and_model_command_timeouts_reach_setsid_children(tmp_path: P
     assert is_error and text.endswith("[killed: timed out after 1s]")
     pids = [int((tmp_path / f).read_text()) for f in ("step.pid", "cmd.pid")]
     assert not [p for p in pids if alive(p)]
+
+
+def test_a_threads_mark_reaches_only_the_commands_that_thread_starts(tmp_path: Path):
+    """A Ray node runs several attempts in one process: each marks its own commands (process.marked)."""
+    from claude_orchestrator.process import marked
+
+    seen: dict[str, str] = {}
+    together = threading.Barrier(3, timeout=30)
+
+    def run(name: str, mark: str | None) -> None:
+        with marked({"ORCH_TEST_MARK": mark}) if mark else contextlib.nullcontext():
+            together.wait()  # the three threads are inside their blocks at once
+            r = run_process_group(["sh", "-c", 'echo "${ORCH_TEST_MARK:-none}"'], cwd=tmp_path)
+        seen[name] = r.stdout.strip()
+
+    threads = [threading.Thread(target=run, args=a) for a in (("a", "one"), ("b", "two"), ("c", None))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert seen == {"a": "one", "b": "two", "c": "none"}
+    assert "ORCH_TEST_MARK" not in scrubbed_env()  # the mark ended with its block

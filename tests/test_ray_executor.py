@@ -163,7 +163,7 @@ def test_a_killed_ray_worker_fails_the_attempt_and_our_retry_policy_reruns_it(
     def kill() -> None:
         try:
             arrived.wait(180)
-            pids = wait_for(lambda: pids_with(b"ray::run_attempt"), 60, "the Ray worker running the attempt")
+            pids = wait_for(lambda: pids_with(b"ray::NodeAgent"), 60, "the Ray worker running the attempt")
             for pid in pids:
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
@@ -179,8 +179,8 @@ def test_a_killed_ray_worker_fails_the_attempt_and_our_retry_policy_reruns_it(
     assert tasks_of(root)["1"]["status"] == "done"
     retries = [e for e in _events(root) if e["kind"] == "task_retry"]
     assert len(retries) == 1 and "died mid-task" in retries[0]["data"]["reason"]
-    attempts = lambda: list(node_tmp.glob("claude-orchestrator-attempt-*"))  # noqa: E731
-    assert wait_for(lambda: not attempts(), 30, "the watchdog to clear the dead attempt") is True
+    homes = lambda: list(node_tmp.glob("claude-orchestrator-agent-*"))  # noqa: E731
+    assert wait_for(lambda: not homes(), 30, "the watchdogs to clear the agents' folders") is True
 
 
 def test_ctrl_c_cancels_the_remote_task_and_kills_its_processes_on_the_node(tmp_path: Path, model: Any):
@@ -267,6 +267,53 @@ def test_driver_kill_9_then_resume_merges_nothing_twice(tmp_path: Path, model: A
     assert len(subjects) == n, subjects
     for i in range(1, n + 1):
         assert (root / f"f{i}.txt").read_text() == f"{i}\n"
+
+
+def test_one_agent_runs_its_nodes_attempts_side_by_side(tmp_path: Path, model: Any):
+    together = threading.Barrier(2, timeout=60)
+    agents: list[list[int]] = []
+    inner = _writer({"1": ("a.txt", "a\n"), "2": ("b.txt", "b\n")})
+
+    def m(req: FakeRequest) -> Reply:
+        if not req.tool_results:  # each task's first request waits for the other's
+            together.wait()
+            agents.append(pids_with(b"ray::NodeAgent"))
+        return inner(req)
+
+    model(m)
+    root = make_repo(tmp_path / "p", [_task(1), _task(2)])
+    res = run_cli(root, "--backend", "api", "--workers", "2", "--no-review", "--executor", "ray")
+    assert res.exit_code == 0, res.output
+    assert all(t["status"] == "done" for t in tasks_of(root).values())
+    assert len(agents) == 2 and len(agents[0]) == 1, agents  # both in flight in the node's one agent
+    assert wait_for(lambda: not pids_with(b"ray::NodeAgent"), 30, "the run's agents to end with it")
+
+
+def test_slots_follow_the_nodes_resources():
+    from claude_orchestrator.run.ray.agents import per_worker, slots_of
+
+    node = {"CPU": 2.0, "claude": 4.0, "memory": 1e9}
+    assert slots_of(node, per_worker({}), 16) == 2  # one CPU per worker by default
+    assert slots_of(node, per_worker({"claude": 1, "num_cpus": 0}), 16) == 4
+    assert slots_of(node, per_worker({"claude": 1, "num_cpus": 0}), 3) == 3  # at most the run's workers
+    assert slots_of(node, per_worker({"num_cpus": 0.5}), 16) == 4
+    assert slots_of(node, per_worker({"num_cpus": 0}), 5) == 5
+    assert slots_of(node, per_worker({"gpu_box": 1}), 16) == 0
+
+
+def test_a_cluster_with_no_room_for_a_worker_is_one_line_and_exit_2(tmp_path: Path, model: Any):
+    root = make_repo(tmp_path / "p", [_task(1)])
+    cfg_path = root / "orchestrator_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["execution"]["ray"] = {"worker_resources": {"gpu_box": 1}}
+    cfg_path.write_text(json.dumps(cfg))
+    git(root, "commit", "-qam", "a resource no node has")
+    res = run_cli(root, "--backend", "api", "--executor", "ray")
+    assert res.exit_code == 2, res.output
+    assert "no node of the Ray cluster can host a worker" in res.output and "gpu_box" in res.output
+    assert "Traceback" not in res.output
+    assert not list((root / ".taskmaster" / "runs").glob("*"))  # nothing of the run was written
+    assert tasks_of(root)["1"]["status"] == "pending"
 
 
 def test_admission_is_one_bucket_for_every_node(cluster: Any):

@@ -93,6 +93,7 @@ class LLM:
         self.repair_attempts = repair_attempts
         self._retry_listeners: list[RetryListener] = []
         self._lock = threading.Lock()
+        self._owns_client = True  # False when the SDK client is shared (from_config's `share`)
 
     @classmethod
     def from_config(
@@ -104,23 +105,28 @@ class LLM:
         api_key: str | None = None,
         base_url: str | None = None,
         transport: httpx2.BaseTransport | None = None,
+        share: LLM | None = None,
     ) -> LLM:
         """Credentials: `api_key`, else the rule of :mod:`claude_orchestrator.credentials` (an API key, a
         token, Bedrock, Vertex); ConfigError when none. `transport` replaces the network (an in-process
-        fake: `FakeAnthropic.transport()`)."""
-        common: dict[str, Any] = {"max_retries": 0, "timeout": cfg.llm.request_timeout}
-        http = httpx2.Client(transport=transport) if transport is not None else None
-        if http is not None:
-            common["http_client"] = http
-        try:
-            client = _client(api_key, base_url, common)
-        except ConfigError:
+        fake: `FakeAnthropic.transport()`). With `share`, its SDK client (connections, TLS set-up: ~0.1 s
+        of CPU to make) is used instead of a new one; closing the new LLM leaves it open."""
+        if share is not None:
+            client = share.client
+        else:
+            common: dict[str, Any] = {"max_retries": 0, "timeout": cfg.llm.request_timeout}
+            http = httpx2.Client(transport=transport) if transport is not None else None
             if http is not None:
-                http.close()
-            raise
+                common["http_client"] = http
+            try:
+                client = _client(api_key, base_url, common)
+            except ConfigError:
+                if http is not None:
+                    http.close()
+                raise
         led = ledger if ledger is not None else Ledger()
         led.configure(pricing=cfg.pricing, budgets=cfg.budgets)
-        return cls(
+        llm = cls(
             client,
             ledger=led,
             recorder=recorder,
@@ -130,6 +136,8 @@ class LLM:
             prompt_caching=cfg.llm.prompt_caching,
             repair_attempts=cfg.llm.structured_repair_attempts,
         )
+        llm._owns_client = share is None
+        return llm
 
     def on_retry(self, listener: RetryListener) -> Callable[[], None]:
         """Call `listener({model, role, task_id, attempt, wait_s, error})` before each retry."""
@@ -338,7 +346,8 @@ class LLM:
         )
 
     def close(self) -> None:
-        self.client.close()
+        if self._owns_client:
+            self.client.close()
 
 
 def _client(api_key: str | None, base_url: str | None, common: dict[str, Any]) -> anthropic.Anthropic:

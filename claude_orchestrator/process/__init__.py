@@ -18,7 +18,7 @@ sure nothing it started outlives the call: timeout, cancel, Ctrl-C.
 
 from __future__ import annotations
 
-from .env import ALLOWED_ENV, is_secret_name, scrubbed_env
+from .env import ALLOWED_ENV, is_secret_name, marked, scrubbed_env
 from .runner import TIMEOUT_STATUS, ProcessGroup, ProcessResult, run_process_group
 from .tree import MARKER_VAR, alive, kill_tree, signal_pids, tree_pids, wait_gone
 
@@ -31,6 +31,7 @@ __all__ = [
     "alive",
     "is_secret_name",
     "kill_tree",
+    "marked",
     "run_process_group",
     "scrubbed_env",
     "signal_pids",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 # A name is secret-looking when it holds one of these words (case-insensitive) ...
@@ -26,6 +28,21 @@ def is_secret_name(name: str) -> bool:
     return name.upper().startswith(_SECRET_PREFIXES) or bool(_SECRET_WORDS.search(name))
 
 
+_marks = threading.local()
+
+
+@contextlib.contextmanager
+def marked(extra: Mapping[str, str]) -> Iterator[None]:
+    """Every environment `scrubbed_env` makes in this thread carries `extra` too, while the block runs (a Ray
+    node's attempts share one process: each marks its own commands so they can be found and killed)."""
+    old = getattr(_marks, "env", {})
+    _marks.env = {**old, **extra}
+    try:
+        yield
+    finally:
+        _marks.env = old
+
+
 def scrubbed_env(
     base: Mapping[str, str] | None = None,
     *,
@@ -33,8 +50,9 @@ def scrubbed_env(
     path_prepend: Sequence[Path | str] = (),
 ) -> dict[str, str]:
     """`base` (default os.environ) minus secret-looking names, plus `extra` (trusted settings of ours),
-    with `path_prepend` in front of PATH."""
+    with `path_prepend` in front of PATH, and this thread's marks (`marked`)."""
     env = {k: v for k, v in (os.environ if base is None else base).items() if not is_secret_name(k)}
+    env.update(getattr(_marks, "env", {}))
     if extra:
         env.update(extra)
     if path_prepend:

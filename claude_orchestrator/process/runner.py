@@ -125,9 +125,14 @@ class ProcessGroup:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
 
-    def reap(self) -> None:
-        """After the leader exited: SIGKILL whatever it left running (group members and marked processes)."""
-        kill_tree(self.pid, self.token, grace=0.0)
+    def reap(self, sweep: bool = True) -> None:
+        """After the leader exited: SIGKILL whatever it left running in its group and, with `sweep`, the
+        marked processes that left the group (a scan of /proc)."""
+        if sweep:
+            kill_tree(self.pid, self.token, grace=0.0)
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
 
 
 class _HeldSignals:
@@ -179,10 +184,12 @@ def run_process_group(
     on_line: Callable[[str], None] | None = None,
     on_start: Callable[[subprocess.Popen[bytes]], None] | None = None,
     reap: bool = True,
+    sweep: bool = True,
 ) -> ProcessResult:
     """Run argv in a new session, its environment `env` (default os.environ) scrubbed. On timeout, `cancel` or an exception
     (Ctrl-C), SIGTERM the whole tree, SIGKILL it after `term_grace`. With `reap`, what the command left
-    running is killed once it exits, so nothing outlives the call.
+    running is killed once it exits, so nothing outlives the call; without `sweep`, only what stayed in its
+    process group (for commands that never start a new session, such as git with hooks off).
 
     Output: captured, bounded (head and tail kept); or, with `log`, stdout and stderr appended to that
     file; or, with `on_line`, stdout and stderr merged and handed over line by line as they arrive."""
@@ -209,7 +216,7 @@ def run_process_group(
         if stopped is not None:
             group.kill(term_grace)
         elif reap:
-            group.reap()
+            group.reap(sweep)
     except BaseException:
         group.kill(term_grace)
         raise

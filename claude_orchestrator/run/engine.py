@@ -155,7 +155,8 @@ class RunEngine:
             return RunReport("", None, "dry-run", preview=preview)
         if not sel.runnable_ids:
             return RunReport("", None, "nothing-to-do", notices=[nothing_to_run(store.load(tag), sel)])
-        self.cluster = open_cluster(self.cfg, store.root, opt.executor, opt.ray_address)
+        backends = tuple(sorted({u.unit.backend for u in sel.units}))
+        self.cluster = open_cluster(self.cfg, store.root, opt.executor, opt.ray_address, workers, backends)
         try:
             return self._run_selected(tag, rule, sel, workers)
         finally:

@@ -49,10 +49,19 @@ class ModelClient:
                 llm.recorder.close()
 
 
-def open_cluster(cfg: OrchestratorConfig, root: Path, executor: str | None, address: str | None) -> Any:
-    """The run's Ray connection when its executor is `ray` (--executor, else execution.executor), None for
-    the local one. Connecting comes first, so a missing extra, a bad address or a project Ray cannot ship
-    is one line and exit 2 before anything of the run is written."""
+def open_cluster(
+    cfg: OrchestratorConfig,
+    root: Path,
+    executor: str | None,
+    address: str | None,
+    workers: int,
+    backends: tuple[str, ...] = (),
+) -> Any:
+    """The run's Ray connection when its executor is `ray` (--executor, else execution.executor), with its
+    node agents starting (`backends`: those the run's units use, imported by the agents at once); None
+    for the local one. Connecting comes first, so a missing extra, a bad address,
+    a project Ray cannot ship or a cluster with no room for a worker is one line and exit 2 before anything
+    of the run is written."""
     kind = executor or cfg.execution.executor
     if kind == "local":
         return None
@@ -74,7 +83,13 @@ def open_cluster(cfg: OrchestratorConfig, root: Path, executor: str | None, addr
     from .ray.cluster import RayCluster
 
     ray_cfg = cfg.execution.ray
-    return RayCluster.connect(address or ray_cfg.address, ray_cfg.forward_env)
+    cluster = RayCluster.connect(address or ray_cfg.address, ray_cfg.forward_env)
+    try:
+        cluster.start_agents(dict(ray_cfg.worker_resources), workers, backends)
+    except BaseException:
+        cluster.close()
+        raise
+    return cluster
 
 
 def remote_executor(engine: Any, ws: Any, tasks: dict[str, dict[str, Any]], run_path: Path) -> Any:

@@ -152,6 +152,7 @@ class NodeGit:
             timeout=self.timeout_s,
             cancel=self.cancel,
             input=input.encode() if input is not None else None,
+            sweep=False,  # hooks, filters and fsmonitor are off: git leaves nothing outside its group
         )
         if not r.ok:
             why = "cancelled" if r.cancelled else "timed out" if r.timed_out else r.stderr.strip()[:300]

@@ -33,6 +33,19 @@ class RayCluster:
 
     def __init__(self, owned: bool, address: str) -> None:
         self.owned, self.address = owned, address
+        self.agents: Any = None  # agents.Agents, once started
+
+    def start_agents(
+        self, worker_resources: dict[str, float], workers: int, backends: tuple[str, ...] = ()
+    ) -> Any:
+        """The run's node agents (agents.py), starting now so they are warm, with `backends` imported,
+        when the first unit comes; ConfigError when no node can host a worker."""
+        from .agents import Agents
+
+        agents = Agents(worker_resources, workers, backends)
+        agents.start()
+        self.agents = agents
+        return agents
 
     @classmethod
     def connect(cls, address: str | None, forward_env: list[str] | None = None) -> RayCluster:
@@ -71,6 +84,9 @@ class RayCluster:
         return cls(True, address or "local")
 
     def close(self) -> None:
+        if self.agents is not None:
+            self.agents.close()
+            self.agents = None
         if self.owned:
             import ray
 

@@ -1,8 +1,9 @@
 """The driver's side of the Ray executor: the `Executor` seam of run/executor.py over remote tasks.
 
-For each job a thread of this process prepares the task's worktree (as a local attempt would), ships the
-base bundle (put in the object store once per tip of the target branch) and the task's own part, submits
-`node.run_attempt` and reads its stream: progress (with the node's name) and model usage go to the
+When the run opens, the node agents start (agents.py). For each job a thread of this process prepares the
+task's worktree (as a local attempt would), ships the base bundle (put in the object store once per tip of
+the target branch) and the task's own part, takes a worker slot, calls `NodeAgent.run_attempt` on that
+slot's node and reads its stream: progress (with the node's name) and model usage go to the
 scheduler and the ledger as they come; the final bundle is fetched into the worktree before the `Finished`
 delivery, so integration finds the work where a local worker would have left it. A worker or a node that
 dies fails the attempt with a reason that says so; the scheduler's retry policy decides what follows.
@@ -37,8 +38,9 @@ from ..dispatch import attempt_budget
 from ..executor import Deliver, Finished, Job, Progress
 from ..folder import task_dir
 from .admission import RemoteLimiter, start_admission
+from .agents import Agent, Agents
 from .cluster import RayCluster
-from .node import Returned, Spec, run_attempt
+from .node import Returned, Spec
 
 BACKENDS = ("claude-code", "api", "build")
 TINY_USD = 1e-9  # a budget already spent: the node's ledger refuses the first request
@@ -67,6 +69,7 @@ class _Call:
     report: Callable[[TaskProgress], None]
     ref: Any = None  # the streaming generator of the remote task, once submitted
     node: str | None = None
+    agent: Agent | None = None
 
 
 @dataclass
@@ -89,10 +92,7 @@ class RayExecutor:
         self._base: tuple[str, Any] | None = None  # (sha, object ref) of the latest base bundle
         self.actor = start_admission(cfg.rate_limits, f"admission-{driver.run_id}-{os.getpid()}")
         self.limiter = RemoteLimiter(self.actor)
-        res = dict(cfg.execution.ray.worker_resources)
-        self.options: dict[str, Any] = {"num_cpus": res.pop("num_cpus", 1)}
-        if res:
-            self.options["resources"] = res
+        self.agents: Agents | None = None
         self.node_cfg = cfg.model_copy(
             update={"notifications": cfg.notifications.model_copy(update={"slack_webhook_url": None})}
         )
@@ -108,6 +108,9 @@ class RayExecutor:
     def open(self, deliver: Deliver, max_workers: int) -> None:
         if self._pool is not None:
             raise OrchestratorError("a RayExecutor is opened once")
+        self.agents = self.cluster.agents or self.cluster.start_agents(
+            dict(self.d.cfg.execution.ray.worker_resources), max_workers
+        )
         self._deliver = deliver
         self._pool = ThreadPoolExecutor(max(1, max_workers) * 2, thread_name_prefix="ray-job")
 
@@ -139,11 +142,11 @@ class RayExecutor:
             self.cancel(token)
         futs = {fut: token for token, (_, fut) in left.items()}
         _, stuck = wait_futures(list(futs), timeout=wait_s) if futs else (set(), set())
-        for fut in stuck:  # a node that does not answer: end its worker (the watchdog kills the rest)
-            for call in left[futs[fut]][0].calls:
-                if call.ref is not None:
-                    with contextlib.suppress(Exception):
-                        ray.cancel(call.ref, force=True)
+        if self.agents is not None:
+            for fut in stuck:  # a node that does not answer: end its agent (the watchdogs kill the rest)
+                for call in left[futs[fut]][0].calls:
+                    if call.agent is not None:
+                        self.agents.kill(call.agent)
         if self._pool is not None:
             self._pool.shutdown(wait=not stuck, cancel_futures=True)
         with contextlib.suppress(Exception):
@@ -182,7 +185,9 @@ class RayExecutor:
             return self._attempt(entry, call)
         except rex.TaskCancelledError:
             return WorkResult.failure("cancelled")
-        except rex.WorkerCrashedError:
+        except (rex.WorkerCrashedError, rex.RayActorError):
+            if call.agent is not None and self.agents is not None:
+                self.agents.lost(call.agent)
             return WorkResult.failure(f"the Ray worker running it{_on(call.node)} died mid-task")
         except rex.RayError as e:
             return WorkResult.failure(f"Ray{_on(call.node)}: {type(e).__name__}: {_first(e)}")
@@ -199,14 +204,24 @@ class RayExecutor:
         sha, base_ref = self._base_bundle()
         part = bundles.task_part(ws, cwd, head, sha, self.scratch)
         spec = self._spec(replace(entry.job, unit=unit), head, sha, budget)
-        with self._lock:
-            if entry.cancelled:
-                return WorkResult.failure("cancelled")
-            call.ref = run_attempt.options(**self.options).remote(spec, [base_ref], part)
-            entry.calls.append(call)
-        returned: Returned | None = None
-        for ref in call.ref:
-            returned = self._on_message(call, ray.get(ref)) or returned
+        assert self.agents is not None
+        agent = self.agents.take(lambda: entry.cancelled)
+        if agent is None:
+            return WorkResult.failure("cancelled")
+        try:
+            with self._lock:
+                if entry.cancelled:
+                    return WorkResult.failure("cancelled")
+                call.agent = agent
+                call.ref = agent.handle.run_attempt.options(num_returns="streaming").remote(
+                    spec, [base_ref], part
+                )
+                entry.calls.append(call)
+            returned: Returned | None = None
+            for ref in call.ref:
+                returned = self._on_message(call, ray.get(ref)) or returned
+        finally:
+            self.agents.give_back(agent)
         if returned is None:
             return WorkResult.failure(f"the remote task{_on(call.node)} ended without a result")
         return self._bring_back(call, returned)

@@ -1,21 +1,26 @@
-"""The remote task: one attempt of one unit on a node.
+"""A node's side: its agent (one Ray actor per node and run) and the attempts it runs.
 
-`run_attempt` gets the attempt as data (`Spec`: no credentials; a node uses its own environment), the
-base bundle (a reference into the object store, fetched once per node and base) and the task's own part.
-It clones them into a private folder, runs the backend there on a thread, commits what the worker left
-uncommitted, and streams back tuples: ("placed", node, node_id, pid), ("progress", TaskProgress),
-("usage", record), ("rate_limit", resets_at, kind), ("rate_info", notice), and last ("result", Returned).
+`NodeAgent` is started by the driver when the run opens, pinned to its node, holding the resources of its
+worker slots; it imports the backends once, so an attempt starts warm (a cold Ray worker process costs
+seconds of CPU, paid once per node, not once per task). Each call of `NodeAgent.run_attempt` is one
+attempt of one unit: an actor task (`max_task_retries=0`: retries are our policy) that gets the attempt as
+data (`Spec`: no credentials; a node uses its own environment), the base bundle (a reference into the
+object store, fetched once per node and base) and the task's own part. It clones them into a private folder,
+runs the backend there on a thread of its own, commits what the worker left uncommitted, and streams back
+tuples: ("placed", node, node_id, pid), ("progress", TaskProgress), ("usage", record), ("rate_limit",
+resets_at, kind), ("rate_info", notice), and last ("result", Returned).
 
-Cancelling the Ray task (Ctrl-C, a stop, a timeout on the driver) raises KeyboardInterrupt in the
-generator: the attempt's cancel flag is set, the backend stops and kills its process tree, and whatever still
-carries the attempt's mark is killed. If the Ray worker itself dies, the watchdog does that.
+Cancelling the call (Ctrl-C, a stop, a timeout on the driver) raises CancelledError in the generator: the
+attempt's cancel flag is set, the backend stops and kills its process tree, and whatever still carries the
+attempt's mark (`watchdog.JOB_VAR`, set on every command the attempt's thread starts) is killed. If the
+agent's process dies, every attempt it ran fails, and the watchdogs kill what they left.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
-import queue
 import shutil
 import socket
 import subprocess
@@ -23,7 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -32,7 +37,7 @@ import ray
 
 from ...config import BudgetConfig, OrchestratorConfig
 from ...errors import ConfigError
-from ...process import kill_tree
+from ...process import kill_tree, marked
 from ...workers.base import WorkContext, Worker, WorkResult, WorkUnit, run_worker
 from ...workspace import bundles
 from . import watchdog
@@ -41,7 +46,6 @@ from .admission import RemoteLimiter
 CANCEL_WAIT_S = 20.0  # after a cancel, how long the backend gets to stop and kill its processes
 CACHE_KEEP_S = 3600.0  # base bundles cached on a node are dropped after an hour unused
 CACHE_DIR = "claude-orchestrator-ray"
-POLL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -80,52 +84,95 @@ def describe_node() -> tuple[str, str]:
     return f"{socket.gethostname()}:{node_id[:8]}", node_id
 
 
-@ray.remote(max_retries=0, num_returns="streaming")
-def run_attempt(spec: Spec, base: list[Any], part: bytes | None) -> Iterator[tuple[Any, ...]]:
-    label, node_id = describe_node()
-    yield ("placed", label, node_id, os.getpid())
-    yield from NodeAttempt(spec, base[0], part, label).stream()
+def _warm(backends: tuple[str, ...]) -> None:
+    """Import what the run's backends use (the anthropic SDK, Claude Code's SDK …): once per agent,
+    before its first attempt (a backend not named here is imported by its first attempt)."""
+    if "api" in backends:
+        from ...workers import api_agent  # noqa: F401
+    if "claude-code" in backends:
+        from ...workers import claude_code  # noqa: F401
+    if "build" in backends:
+        from .. import dispatch  # noqa: F401
+
+
+@dataclass
+class Node:
+    """What an agent's attempts share: its folder (one per attempt inside, named by the attempt's token,
+    which the agent's watchdog reads), one fetch of a base bundle at a time, one model client."""
+
+    label: str
+    home: Path
+    bases: threading.Lock = field(default_factory=threading.Lock)
+    llm_lock: threading.Lock = field(default_factory=threading.Lock)
+    llm: Any = None  # a model client made by the first api attempt, whose SDK client all of them share
+
+
+class NodeAgent:
+    """One node's attempts, run side by side (an async actor: each attempt's work is on a thread)."""
+
+    def __init__(self, backends: tuple[str, ...] = ("api", "claude-code", "build")) -> None:
+        label, self.node_id = describe_node()
+        self.node = Node(label, Path(tempfile.mkdtemp(prefix="claude-orchestrator-agent-")))
+        launcher = watchdog.start(self.node.home)
+        _warm(backends)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            launcher.wait(10)
+
+    async def ready(self) -> tuple[str, str, int]:
+        return self.node.label, self.node_id, os.getpid()
+
+    async def run_attempt(
+        self, spec: Spec, base: list[Any], part: bytes | None
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        yield ("placed", self.node.label, self.node_id, os.getpid())
+        async for msg in NodeAttempt(spec, base[0], part, self.node).stream():
+            yield msg
 
 
 class NodeAttempt:
-    def __init__(self, spec: Spec, base_ref: Any, part: bytes | None, label: str) -> None:
-        self.spec, self.base_ref, self.part, self.label = spec, base_ref, part, label
+    def __init__(self, spec: Spec, base_ref: Any, part: bytes | None, node: Node) -> None:
+        self.spec, self.base_ref, self.part, self.node = spec, base_ref, part, node
+        self.label = node.label
         self.cancel = threading.Event()
         self.token = uuid.uuid4().hex
-        self.folder = Path(tempfile.mkdtemp(prefix="claude-orchestrator-attempt-"))
-        self.inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self.folder = node.home / self.token
+        self.folder.mkdir()
+        self.put: Callable[[tuple[Any, ...]], None] = lambda _msg: None
 
-    def stream(self) -> Iterator[tuple[Any, ...]]:
-        launcher = watchdog.start(self.token, self.folder)
-        os.environ[watchdog.JOB_VAR] = self.token  # every process started from here carries the mark
+    async def stream(self) -> AsyncIterator[tuple[Any, ...]]:
+        loop = asyncio.get_running_loop()
+        inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+
+        def put(msg: tuple[Any, ...]) -> None:
+            loop.call_soon_threadsafe(inbox.put_nowait, msg)
+
+        self.put = put
         worker = threading.Thread(target=self._work, name="attempt", daemon=True)
         worker.start()
         try:
             while True:
-                try:  # woken often: Ray's cancel is raised here only while Python code runs
-                    msg = self.inbox.get(timeout=POLL_S)
-                except queue.Empty:
-                    continue
+                msg = await inbox.get()
                 yield msg
                 if msg[0] == "result":
                     return
-        except BaseException:  # cancelled (KeyboardInterrupt), or the worker is exiting
+        except BaseException:  # cancelled, or the agent is exiting
             self.cancel.set()
-            worker.join(CANCEL_WAIT_S)
+            await asyncio.to_thread(worker.join, CANCEL_WAIT_S)
             raise
         finally:
-            os.environ.pop(watchdog.JOB_VAR, None)
-            kill_tree(None, self.token, var=watchdog.JOB_VAR, grace=1.0)
-            shutil.rmtree(self.folder, ignore_errors=True)  # the watchdog leaves when it is gone
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                launcher.wait(10)
+            await asyncio.to_thread(self._clean)
+
+    def _clean(self) -> None:
+        kill_tree(None, self.token, var=watchdog.JOB_VAR, grace=1.0)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def _work(self) -> None:
         try:
-            returned = self._attempt()
+            with marked({watchdog.JOB_VAR: self.token}):  # every command this thread starts carries it
+                returned = self._attempt()
         except Exception as e:  # a clone or commit that failed: a failed attempt that says where
             returned = Returned(WorkResult.failure(f"on node {self.label}: {e}"))
-        self.inbox.put(("result", returned))
+        self.put(("result", returned))
 
     def _attempt(self) -> Returned:
         s = self.spec
@@ -143,8 +190,9 @@ class NodeAttempt:
             workdir,
             s.run_id,
             self.cancel,
-            lambda p: self.inbox.put(("progress", p)),
+            lambda p: self.put(("progress", p)),
             s.timeout_s,
+            env={watchdog.JOB_VAR: self.token},  # for Claude Code (its SDK starts the CLI from os.environ)
             transcript_path=transcript,
             budget_usd=s.budget_usd,
         )
@@ -162,9 +210,13 @@ class NodeAttempt:
         cache = Path(tempfile.gettempdir()) / CACHE_DIR
         cache.mkdir(parents=True, exist_ok=True)
         path = cache / f"{self.spec.base_sha}.bundle"
-        if path.is_file():
-            os.utime(path)
-            return path
+        with self.node.bases:
+            if path.is_file():
+                os.utime(path)
+                return path
+            return self._fetch_base(cache, path)
+
+    def _fetch_base(self, cache: Path, path: Path) -> Path:
         data = ray.get(self.base_ref)
         fd, tmp = tempfile.mkstemp(dir=cache, suffix=".part")
         with os.fdopen(fd, "wb") as f:
@@ -196,8 +248,8 @@ class NodeAttempt:
 
             worker = ClaudeCodeWorker(
                 s.cfg,
-                on_rate_limit=lambda resets, kind: self.inbox.put(("rate_limit", resets, kind)),
-                on_rate_info=lambda notice: self.inbox.put(("rate_info", notice)),
+                on_rate_limit=lambda resets, kind: self.put(("rate_limit", resets, kind)),
+                on_rate_info=lambda notice: self.put(("rate_info", notice)),
                 project_root=settings,
             )
             return worker, lambda: None
@@ -218,11 +270,14 @@ class NodeAttempt:
         """A model client from this node's credentials; usage streamed back, admission global."""
         from ...llm import LLM, Ledger
 
-        s = self.spec
+        s, node = self.spec, self.node
         ledger = Ledger(s.run_id)
-        llm = LLM.from_config(s.cfg, ledger=ledger)
+        with node.llm_lock:
+            if node.llm is None:  # the agent's own: its SDK client lives as long as the agent
+                node.llm = LLM.from_config(s.cfg)
+        llm = LLM.from_config(s.cfg, ledger=ledger, share=node.llm)
         ledger.configure(budgets=s.budgets)
         if s.admission is not None:
             llm.limiter = cast(Any, RemoteLimiter(s.admission))  # the same interface, run-wide
-        ledger.subscribe(lambda rec: self.inbox.put(("usage", rec.to_dict())))
+        ledger.subscribe(lambda rec: self.put(("usage", rec.to_dict())))
         return llm

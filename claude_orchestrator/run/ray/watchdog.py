@@ -1,13 +1,13 @@
-"""Kills what an attempt left running on a node when its Ray worker died without cleaning up (killed, or
-force-exited because the driver died).
+"""Kills what a node agent's attempts left running when the agent's process died without cleaning up
+(killed, or ended with the run).
 
-Every process an attempt starts carries ``JOB_VAR=<token>`` in its environment (the remote task sets it in
-its own environment, and the backends' commands inherit it). `start` launches this module detached from the
-worker (so Ray's clean-up of a dead worker's children does not take it along); it watches the worker's pid:
-when the attempt's folder is gone the attempt ended cleanly and the watchdog leaves; when the worker is gone
-first, it kills every process marked with the token (process.kill_tree) and removes the folder.
+Every process an attempt starts carries ``JOB_VAR=<token>`` in its environment (process.marked on the
+attempt's thread, and the backends' commands inherit it); the attempt works in ``HOME/<token>``. `start`
+launches this module detached from the agent (so Ray's clean-up of a dead worker's children does not take it
+along); it watches the agent's pid: when the agent is gone, it kills every process marked with the token of
+a folder still in HOME (process.kill_tree) and removes HOME; when HOME is gone first, it leaves.
 
-    python -m claude_orchestrator.run.ray.watchdog WORKER_PID TOKEN FOLDER
+    python -m claude_orchestrator.run.ray.watchdog AGENT_PID HOME
 """
 
 from __future__ import annotations
@@ -25,13 +25,12 @@ JOB_VAR = "CLAUDE_ORCHESTRATOR_RAY_JOB"
 POLL_S = 0.5
 
 
-def start(token: str, folder: Path) -> subprocess.Popen[bytes]:
-    """Launch the watchdog for this process (it detaches: its own session, and the launcher exits once it
-    has forked the watcher, which is reparented). Returns the launcher: wait for it later (the attempt
-    does not wait for Python to start). Call it before JOB_VAR is set here, so the watchdog does not carry
-    the mark."""
+def start(home: Path) -> subprocess.Popen[bytes]:
+    """Launch the watchdog of this process's attempts in `home` (it detaches: its own session, and the
+    launcher exits once it has forked the watcher, which is reparented). Returns the launcher: wait for it
+    later. Call it from a thread with no attempt's mark, so the watchdog does not carry one."""
     return subprocess.Popen(
-        [sys.executable, "-m", __name__, str(os.getpid()), token, str(folder)],
+        [sys.executable, "-m", __name__, str(os.getpid()), str(home)],
         env=scrubbed_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -40,20 +39,21 @@ def start(token: str, folder: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def watch(pid: int, token: str, folder: Path) -> None:
-    while folder.exists():
+def watch(pid: int, home: Path) -> None:
+    while home.exists():
         if not alive(pid):
-            kill_tree(None, token, var=JOB_VAR, grace=1.0)
-            shutil.rmtree(folder, ignore_errors=True)
+            for folder in home.iterdir() if home.is_dir() else ():
+                kill_tree(None, folder.name, var=JOB_VAR, grace=1.0)
+            shutil.rmtree(home, ignore_errors=True)
             return
         time.sleep(POLL_S)
 
 
 def main(argv: list[str]) -> None:
-    pid, token, folder = int(argv[0]), argv[1], Path(argv[2])
+    pid, home = int(argv[0]), Path(argv[1])
     if os.fork() > 0:  # the parent returns at once, so `start` does not wait; the child is reparented
         os._exit(0)
-    watch(pid, token, folder)
+    watch(pid, home)
 
 
 if __name__ == "__main__":
