@@ -93,3 +93,35 @@ def test_the_config_keys_and_their_defaults():
         {"execution": {"executor": "ray", "ray": {"address": "auto", "worker_resources": {"claude": 1}}}}
     )
     assert cfg.execution.ray.worker_resources == {"claude": 1.0}
+
+
+def test_without_an_address_a_leftover_cluster_file_is_not_followed():
+    """Ray would try the cluster named in <tmp>/ray/ray_current_cluster for minutes when it is gone; with
+    no address given, a run starts its own Ray instance instead (or follows RAY_ADDRESS when set)."""
+    import shutil
+    import tempfile
+
+    import pytest
+    from ray_helpers import node_env
+
+    pytest.importorskip("ray")
+
+    temp = tempfile.mkdtemp(prefix="rayt-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
+    try:
+        (Path(temp) / "ray").mkdir()
+        (Path(temp) / "ray" / "ray_current_cluster").write_text("127.0.0.1:9")  # nothing listens there
+        code = (
+            "from claude_orchestrator.run.ray.cluster import RayCluster\n"
+            "c = RayCluster.connect(None)\n"
+            "print(c.address)\n"
+            "c.close()\n"
+        )
+        env = {**os.environ, **node_env(), "RAY_TMPDIR": temp}
+        env.pop("RAY_ADDRESS", None)
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.strip().splitlines()[-1] == "local"
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)

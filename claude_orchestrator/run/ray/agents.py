@@ -142,7 +142,7 @@ class Agents:
             "num_cpus": res.pop("num_cpus", 0.0),
             "max_restarts": 0,
             "max_task_retries": 0,
-            "max_concurrency": 4 * slots + 8,  # attempts, their cancels and `ready`
+            "max_concurrency": 4 * slots + 8,  # its attempts and their cancels
             "scheduling_strategy": NodeAffinitySchedulingStrategy(node_id, soft=False),
         }
         for top in ("num_gpus", "memory"):  # Ray's own options, not custom resources

@@ -27,7 +27,8 @@ def _probe(address: str) -> None:
 
 class RayCluster:
     """A run's connection to Ray. `connect` joins the cluster at `address` (auto or HOST:PORT; Ray Client's
-    ray:// is refused: it cannot stream a task's messages) or, with none, starts a Ray instance in this process; when this process is already
+    ray:// is refused: it cannot stream a task's messages) or, with none, the RAY_ADDRESS variable or else a
+    new Ray instance in this process; when this process is already
     connected (ray.init was called), that connection is used and left open. `close` disconnects what
     `connect` connected."""
 
@@ -54,7 +55,9 @@ class RayCluster:
 
         if ray.is_initialized():
             return cls(False, "connected")
-        address = address or None
+        # none given: Ray's own variable, else a new instance here ("local": never the cluster named in a
+        # leftover /tmp/ray/ray_current_cluster, which Ray would try for minutes if it is gone)
+        address = address or os.environ.get("RAY_ADDRESS") or None
         if address and address.startswith("ray://"):
             raise ConfigError(
                 f"Ray address {address}: Ray Client (ray://) cannot run the Ray executor (it has no streaming "
@@ -70,7 +73,7 @@ class RayCluster:
             kw["include_dashboard"] = False
         try:
             ray.init(
-                address=address,
+                address=address or "local",
                 namespace=NAMESPACE,
                 log_to_driver=False,
                 logging_level=logging.WARNING,

@@ -118,9 +118,6 @@ class NodeAgent:
         with contextlib.suppress(subprocess.TimeoutExpired):
             launcher.wait(10)
 
-    async def ready(self) -> tuple[str, str, int]:
-        return self.node.label, self.node_id, os.getpid()
-
     async def run_attempt(
         self, spec: Spec, base: list[Any], part: bytes | None
     ) -> AsyncIterator[tuple[Any, ...]]:
