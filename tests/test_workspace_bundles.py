@@ -10,6 +10,7 @@ import pytest
 from gitrepo import changed_in, files_in, isolate_git, make_repo, run, write
 
 from claude_orchestrator.config import GitConfig
+from claude_orchestrator.errors import WorkspaceError
 from claude_orchestrator.workspace import bundles
 from claude_orchestrator.workspace.commits import head_of
 from claude_orchestrator.workspace.git import GitWorkspace
@@ -126,3 +127,24 @@ def test_work_fetched_over_the_tasks_own_commit_is_reviewed_committed_and_merged
     merged = ws.merge_task("1", "Second attempt")
     assert merged.ok, merged.description
     assert (ws.root / "one.txt").read_text() == "1\n" and (ws.root / "two.txt").read_text() == "2\n"
+
+
+def test_a_detached_head_on_the_node_is_a_clear_error(ws: GitWorkspace, tmp_path: Path):
+    _, clone, _, head = _ship(ws, tmp_path, "1")
+    run(clone, "checkout", "-q", "--detach")
+    write(clone / "x.txt", "x\n")
+    run(clone, "add", "x.txt")
+    run(clone, "-c", "user.name=W", "-c", "user.email=w@x", "commit", "-qm", "on no branch")
+    with pytest.raises(WorkspaceError, match="detached HEAD"):
+        bundles.bundle_back(bundles.NodeGit(), clone, head, clone.parent / "back.bundle")
+
+
+def test_the_nodes_word_on_its_wrapping_commit_spares_reading_it(ws: GitWorkspace, tmp_path: Path):
+    cwd, clone, _, head = _ship(ws, tmp_path, "1")
+    write(clone / "n.txt", "n\n")
+    g, made = bundles.NodeGit(), []
+    bundles.commit_work(g, clone, [], [], made)
+    new_head, data = bundles.bundle_back(g, clone, head, clone.parent / "back.bundle")
+    assert made == [True]
+    bundles.receive(ws, "1", data, new_head, clone.parent, wrapped=True)
+    assert head_of(ws, cwd) == head and (cwd / "n.txt").read_text() == "n\n"  # unwrapped, as before

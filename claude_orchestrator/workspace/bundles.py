@@ -94,11 +94,14 @@ def task_part(ws: GitWorkspace, cwd: Path, head: str, base_sha: str, scratch: Pa
         Path(name).unlink(missing_ok=True)
 
 
-def receive(ws: GitWorkspace, work_id: str, data: bytes | None, head: str, scratch: Path) -> None:
+def receive(
+    ws: GitWorkspace, work_id: str, data: bytes | None, head: str, scratch: Path, wrapped: bool | None = None
+) -> None:
     """Make the task's worktree hold the node's work: fetch its bundle, move the task branch to the
-    node's head; the node's own commit of uncommitted work becomes uncommitted changes again. Under the
-    task's lock, and the workspace's record of the worktree follows (a commit it knew is no longer the
-    head: forgotten)."""
+    node's head; the node's own commit of uncommitted work becomes uncommitted changes again (`wrapped`:
+    whether `head` is that commit, when the node said so; else its subject is read). Under the task's
+    lock, and the workspace's record of the worktree follows (a commit it knew is no longer the head:
+    forgotten)."""
     runner = ws.git
     with ws.task_lock(work_id):
         tree = tree_of(ws, work_id)
@@ -116,7 +119,9 @@ def receive(ws: GitWorkspace, work_id: str, data: bytes | None, head: str, scrat
                 Path(name).unlink(missing_ok=True)
         if head_of(ws, cwd) != head:
             runner.run(cwd, "reset", "-q", "--hard", head)
-            if runner.out(cwd, "log", "-1", "--format=%s", head) == NODE_SUBJECT:
+            if wrapped is None:
+                wrapped = runner.out(cwd, "log", "-1", "--format=%s", head) == NODE_SUBJECT
+            if wrapped:
                 runner.run(cwd, "reset", "-q", "--mixed", "HEAD~1")  # unstaged, as a local worker leaves it
         if tree.commit is not None and head_of(ws, cwd) != tree.commit:
             tree.commit, tree.left = None, []
@@ -175,8 +180,11 @@ def clone(g: NodeGit, base: Path, part: Path | None, branch: str, head: str, des
     g.guard = guard
 
 
-def commit_work(g: NodeGit, repo: Path, sensitive: list[str], ignore: list[str]) -> list[str]:
-    """Commit what the worker left uncommitted, sensitive and engine files left out (returned)."""
+def commit_work(
+    g: NodeGit, repo: Path, sensitive: list[str], ignore: list[str], made: list[bool] | None = None
+) -> list[str]:
+    """Commit what the worker left uncommitted, sensitive and engine files left out (returned); `made`
+    gets whether a commit was made."""
     listed = g.run(repo, "status", "--porcelain", "-z", "--untracked-files=all", "--no-renames", raw=True)
     paths = sorted({e[3:] for e in listed.split("\0") if len(e) > 3})
     skip = sorted(p for p in paths if is_sensitive(p, sensitive) or under(p, ignore))
@@ -187,15 +195,18 @@ def commit_work(g: NodeGit, repo: Path, sensitive: list[str], ignore: list[str])
             repo, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul", input="\0".join(keep), env=lit
         )
         g.run(repo, "commit", "-q", "--no-verify", "-m", NODE_SUBJECT, env=_NODE_IDENTITY)
+    if made is not None:
+        made.append(bool(keep))
     return skip
 
 
 def bundle_back(g: NodeGit, repo: Path, start: str, dest: Path) -> tuple[str, bytes | None]:
     """(the branch's head, a bundle of its commits beyond `start` or None when there are none)."""
-    head = g.run(repo, "rev-parse", "HEAD")
+    head, branch = g.run(repo, "rev-parse", "HEAD", "--symbolic-full-name", "HEAD").split("\n")
     if head == start or int(g.run(repo, "rev-list", "--count", f"{start}..{head}") or "0") == 0:
         return head, None
-    branch = g.run(repo, "symbolic-ref", "-q", "HEAD")
+    if not branch.startswith("refs/heads/"):
+        raise WorkspaceError("the worker left no branch checked out on the node (a detached HEAD)")
     g.run(repo, "bundle", "create", "-q", str(dest), branch, f"^{start}")
     return head, dest.read_bytes()
 

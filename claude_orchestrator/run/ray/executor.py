@@ -291,7 +291,9 @@ class RayExecutor:
         """The node's work into the task's worktree; its transcript into the run folder."""
         unit, res = call.unit, back.result
         if back.head is not None:
-            bundles.receive(self.d.workspace, unit.work_id, back.bundle, back.head, self.scratch)
+            bundles.receive(
+                self.d.workspace, unit.work_id, back.bundle, back.head, self.scratch, back.wrapped
+            )
         tpath = None
         if back.transcript is not None:
             which = f"{unit.attempt}-c{unit.candidate}" if unit.candidate else str(unit.attempt)

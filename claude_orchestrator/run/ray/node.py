@@ -77,6 +77,7 @@ class Returned:
     bundle: bytes | None = None
     transcript: str | None = None
     skipped: list[str] = field(default_factory=list)  # sensitive or engine files left on the node
+    wrapped: bool | None = None  # whether `head` is the node's commit of uncommitted work
 
 
 def describe_node() -> tuple[str, str]:
@@ -197,10 +198,11 @@ class NodeAttempt:
             res = run_worker(backend, s.unit, lambda: ctx)
         finally:
             close()
-        skipped = bundles.commit_work(g, repo, s.cfg.git.sensitive_patterns, list(s.ignore))
+        made: list[bool] = []
+        skipped = bundles.commit_work(g, repo, s.cfg.git.sensitive_patterns, list(s.ignore), made)
         head, data = bundles.bundle_back(g, repo, s.head_sha, self.folder / "back.bundle")
         text = transcript.read_text(encoding="utf-8", errors="replace") if transcript.is_file() else None
-        return Returned(res, head, data, text, skipped)
+        return Returned(res, head, data, text, skipped, wrapped=bool(made and made[0]))
 
     def _base_file(self) -> Path:
         """The base bundle, from this node's cache or fetched from the object store once."""
