@@ -219,7 +219,9 @@ class RayExecutor:
                 entry.calls.append(call)
             returned: Returned | None = None
             for ref in call.ref:
-                returned = self._on_message(call, ray.get(ref)) or returned
+                returned = self._on_message(call, ray.get(ref))
+                if returned is not None:  # the node's clean-up goes on without us
+                    break
         finally:
             self.agents.give_back(agent)
         if returned is None:
