@@ -89,6 +89,7 @@ def _warm(backends: tuple[str, ...]) -> None:
     """Import what the run's backends use (the anthropic SDK, Claude Code's SDK …): once per agent,
     before its first attempt (a backend not named here is imported by its first attempt)."""
     if "api" in backends:
+        from ...llm import client  # noqa: F401  (the anthropic SDK: llm/ loads it lazily)
         from ...workers import api_agent  # noqa: F401
     if "claude-code" in backends:
         from ...workers import claude_code  # noqa: F401
