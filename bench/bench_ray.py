@@ -18,7 +18,8 @@ per latency, started as bench_e2e starts it) reaches them through `execution.ray
                 commit and bundle back, the fetch into the task's worktree.
     throughput  --throughput-tasks independent tasks, --latency s per model request, api backend, review
                 on: tasks per minute of the scheduled time for each worker count, local and Ray, and the
-                speed-up over 1 worker of the same executor. Goal: >= 10x at 16 workers.
+                speed-up over 1 worker of the same executor (goal: >= 10x at 16 workers); then the run's
+                wall time and the CPU time the whole machine spent during it.
 
 Each row ends with the 1-minute load average when the run started; `uptime` is printed at the start and end.
 """
@@ -158,15 +159,25 @@ def throughput(a: argparse.Namespace, address: str) -> None:
         for w in a.workers:
             for executor in ("local", "ray"):
                 case = Case(a.throughput_tasks, "independent", w, "api", a.latency, True)
+                cpu0 = machine_cpu_s()
                 rows[executor][w] = r = one(case, fake, executor, setup, a.files)
+                cpu = machine_cpu_s() - cpu0
                 first = rows[executor].get(min(a.workers))
                 speedup = first.sched_s / r.sched_s if first else float("nan")
                 print(
                     f"throughput {executor:<5} {w:>2} workers: {r.sched_s:7.2f} s, "
                     f"{60 * r.done / r.sched_s:6.1f} tasks/min, x{speedup:.2f} over {min(a.workers)} worker(s)"
-                    f"   load {r.load:.2f}",
+                    f"   wall {r.wall_s:.2f} s, machine CPU {cpu:.1f} s   load {r.load:.2f}",
                     flush=True,
                 )
+
+
+def machine_cpu_s() -> float:
+    """CPU seconds this machine has been busy since boot, every process together (/proc/stat): the nodes,
+    the driver and the fake share its CPUs."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
 
 
 def main(argv: list[str] | None = None) -> int:
