@@ -82,6 +82,7 @@ class LLM:
         stream_above: int = 8192,
         prompt_caching: bool = True,
         repair_attempts: int = 2,
+        owns_client: bool = True,
     ) -> None:
         self.client = client
         self.ledger = ledger if ledger is not None else Ledger()
@@ -93,7 +94,7 @@ class LLM:
         self.repair_attempts = repair_attempts
         self._retry_listeners: list[RetryListener] = []
         self._lock = threading.Lock()
-        self._owns_client = True  # False when the SDK client is shared (from_config's `share`)
+        self._owns_client = owns_client  # False: `client` is shared and `close` leaves it open
 
     @classmethod
     def from_config(
@@ -126,7 +127,7 @@ class LLM:
                 raise
         led = ledger if ledger is not None else Ledger()
         led.configure(pricing=cfg.pricing, budgets=cfg.budgets)
-        llm = cls(
+        return cls(
             client,
             ledger=led,
             recorder=recorder,
@@ -135,9 +136,8 @@ class LLM:
             stream_above=cfg.llm.stream_above_max_tokens,
             prompt_caching=cfg.llm.prompt_caching,
             repair_attempts=cfg.llm.structured_repair_attempts,
+            owns_client=share is None,
         )
-        llm._owns_client = share is None
-        return llm
 
     def on_retry(self, listener: RetryListener) -> Callable[[], None]:
         """Call `listener({model, role, task_id, attempt, wait_s, error})` before each retry."""

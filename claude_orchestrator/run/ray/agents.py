@@ -36,7 +36,6 @@ class Agent:
     handle: Any
     slots: int
     busy: int = 0
-    dead: bool = False
 
 
 def slots_of(node: dict[str, float], per_worker: dict[str, float], cap: int) -> int:
@@ -102,7 +101,6 @@ class Agents:
     def lost(self, agent: Agent) -> None:
         """`agent`'s process died: the next take makes a new one on its node, if the node is alive."""
         with self._cond:
-            agent.dead = True
             if self._agents.get(agent.node_id) is agent:
                 del self._agents[agent.node_id]
             self._refreshed = 0.0
@@ -120,11 +118,6 @@ class Agents:
             self._cond.notify_all()
         for a in agents:
             _kill(a.handle)
-
-    def nodes(self) -> dict[str, int]:
-        """Node id -> slots, of the live agents."""
-        with self._cond:
-            return {a.node_id: a.slots for a in self._agents.values()}
 
     def _refresh(self) -> None:
         self._refreshed = time.monotonic()

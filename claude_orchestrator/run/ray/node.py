@@ -112,7 +112,7 @@ class Node:
 class NodeAgent:
     """One node's attempts, run side by side (an async actor: each attempt's work is on a thread)."""
 
-    def __init__(self, backends: tuple[str, ...] = ("api", "claude-code", "build")) -> None:
+    def __init__(self, backends: tuple[str, ...]) -> None:
         label, self.node_id = describe_node()
         self.node = Node(label, Path(tempfile.mkdtemp(prefix="claude-orchestrator-agent-")))
         launcher = watchdog.start(self.node.home)
@@ -131,7 +131,6 @@ class NodeAgent:
 class NodeAttempt:
     def __init__(self, spec: Spec, base_ref: Any, part: bytes | None, node: Node) -> None:
         self.spec, self.base_ref, self.part, self.node = spec, base_ref, part, node
-        self.label = node.label
         self.cancel = threading.Event()
         self.token = uuid.uuid4().hex
         self.folder = node.home / self.token
@@ -170,7 +169,7 @@ class NodeAttempt:
             with marked({watchdog.JOB_VAR: self.token}):  # every command this thread starts carries it
                 returned = self._attempt()
         except Exception as e:  # a clone or commit that failed: a failed attempt that says where
-            returned = Returned(WorkResult.failure(f"on node {self.label}: {e}"))
+            returned = Returned(WorkResult.failure(f"on node {self.node.label}: {e}"))
         self.put(("result", returned))
 
     def _attempt(self) -> Returned:
