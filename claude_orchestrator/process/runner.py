@@ -136,8 +136,10 @@ class ProcessGroup:
 
 
 class _HeldSignals:
-    """In the main thread, SIGINT and SIGTERM that arrive inside the block are held, and handed to their
-    handlers by `deliver()`; elsewhere (signals only reach the main thread) nothing changes."""
+    """In the main thread, SIGINT and SIGTERM that arrive between `hold()` and `release()` are held, and
+    handed to their handlers by `release()`; elsewhere (signals only reach the main thread) nothing
+    changes. Not a context manager: a signal handled as a `with` block ends would raise outside the
+    caller's `try`."""
 
     _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -145,27 +147,24 @@ class _HeldSignals:
         self.held: list[int] = []
         self.old: dict[int, Any] = {}
 
-    def __enter__(self) -> _HeldSignals:
+    def hold(self) -> None:
         if threading.current_thread() is threading.main_thread():
             for sig in self._SIGNALS:
                 if signal.getsignal(sig) is not None:  # None: a handler not set from Python, left alone
                     self.old[sig] = signal.signal(sig, lambda signum, _frame: self.held.append(signum))
-        return self
 
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        for sig, handler in self.old.items():
+    def release(self) -> None:
+        """Put the handlers back, then hand each held signal to its handler (which may raise)."""
+        old, self.old = self.old, {}
+        for sig, handler in old.items():
             signal.signal(sig, handler)
-        if exc_type is not None:  # the command did not start: nothing to kill, the signal still counts
-            self.deliver()
-
-    def deliver(self) -> None:
-        for signum in self.held:
-            handler = self.old.get(signum)
+        held, self.held = self.held, []
+        for signum in held:
+            handler = old.get(signum)
             if callable(handler):
                 handler(signum, None)  # Python's own for SIGINT raises KeyboardInterrupt
             elif handler == signal.SIG_DFL:
                 os.kill(os.getpid(), signum)
-        self.held.clear()
 
 
 def run_process_group(
@@ -196,7 +195,10 @@ def run_process_group(
     start = time.monotonic()
     out, err = _Bounded(max_output), _Bounded(max_output)
     merged = merge_stderr or log is not None or on_line is not None
-    with _HeldSignals() as held:  # a Ctrl-C before `try` would leave the group running
+    held = _HeldSignals()
+    held.hold()  # a Ctrl-C between the start and `try` below would leave the group running
+    group: ProcessGroup | None = None
+    try:
         group = ProcessGroup(
             argv,
             cwd=cwd,
@@ -207,9 +209,14 @@ def run_process_group(
         )
         proc = group.proc
         readers = _start_io(proc, out, err, on_line, input)
+    except BaseException:
+        if group is not None:
+            group.kill(term_grace)
+        held.release()  # the command did not start: nothing left to kill, a held signal still counts
+        raise
     stopped = None
     try:
-        held.deliver()  # one that came while it started: handled now, where it kills the group
+        held.release()  # inside `try`: a signal held while it started is handled here, killing the group
         if on_start is not None:
             on_start(proc)
         stopped = group.wait(timeout, cancel, poll_s)
