@@ -316,6 +316,24 @@ def test_a_cluster_with_no_room_for_a_worker_is_one_line_and_exit_2(tmp_path: Pa
     assert tasks_of(root)["1"]["status"] == "pending"
 
 
+def test_an_agent_that_cannot_start_is_one_clear_error_before_any_dispatch(cluster: Any):
+    from claude_orchestrator.errors import OrchestratorError
+    from claude_orchestrator.run.ray.agents import Agents
+
+    agents = Agents({"num_cpus": 0}, 2, backends=("api", "no-such-backend"))
+    agents.start()
+    try:
+        with pytest.raises(OrchestratorError) as caught:
+            agents.wait_ready(timeout_s=120)
+        said = str(caught.value)
+        assert "the Ray agent on node" in said and "could not start" in said, said
+        assert "unknown backend 'no-such-backend'" in said and "\n" not in said, said
+        agents._refresh()  # what `take` does when it finds no free slot
+        assert not agents._agents  # that node gets no new agent: it would fail the same way
+    finally:
+        agents.close()
+
+
 def test_admission_is_one_bucket_for_every_node(cluster: Any):
     from ray import cloudpickle
     from ray.exceptions import GetTimeoutError

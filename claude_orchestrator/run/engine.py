@@ -230,6 +230,8 @@ class RunEngine:
         load_spent(self.ledger, run_path / USAGE_FILE)
         try:
             sched = self._scheduler(sel, rule, recorder, ws, report, workers)
+            if self.cluster is not None:  # dispatch starts once the nodes' agents are up
+                report.notices += self.cluster.wait_ready()
             t0 = time.monotonic()
             with (
                 run_observers(

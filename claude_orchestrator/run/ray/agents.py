@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import ray
+from ray import exceptions as rex
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from ...errors import ConfigError, OrchestratorError
@@ -30,12 +31,16 @@ REFRESH_S = 5.0  # while every slot is taken, how often to look for nodes that j
 _NAMES = {"num_cpus": "CPU", "num_gpus": "GPU"}
 
 
+READY_WAIT_S = 120.0  # how long the run waits for its agents to start before it dispatches
+
+
 @dataclass
 class Agent:
     node_id: str
     handle: Any
     slots: int
     busy: int = 0
+    starting: Any = None  # the agent's readiness (an object ref), until the run has seen it
 
 
 def slots_of(node: dict[str, float], per_worker: dict[str, float], cap: int) -> int:
@@ -61,6 +66,7 @@ class Agents:
         self.cap = max(1, max_workers)
         self.backends = backends or ("api", "claude-code", "build")  # what the agents import at start
         self._agents: dict[str, Agent] = {}  # node id -> its live agent
+        self._broken: set[str] = set()  # nodes whose agent could not start: not tried again
         self._cond = threading.Condition()
         self._refreshed = 0.0
         self._closed = False
@@ -74,6 +80,38 @@ class Agents:
                     f"no node of the Ray cluster can host a worker of execution.ray.worker_resources "
                     f"{self.per_worker}: {_shapes()}"
                 )
+
+    def wait_ready(self, timeout_s: float = READY_WAIT_S, also: list[Any] | None = None) -> list[str]:
+        """Wait until the agents (and the actors of `also`) have started, at most `timeout_s`; an agent
+        that could not start is dropped. Returns one line per dropped agent; OrchestratorError when no
+        agent is left, or when an actor of `also` could not start."""
+        with self._cond:
+            starting = {a.starting: a for a in self._agents.values() if a.starting is not None}
+        extra = list(also or [])
+        refs = [*starting, *extra]
+        if refs:
+            ray.wait(refs, num_returns=len(refs), timeout=timeout_s)
+        for ref in extra:
+            with contextlib.suppress(rex.GetTimeoutError):
+                try:
+                    ray.get(ref, timeout=0)
+                except rex.RayError as e:
+                    raise OrchestratorError(f"a Ray actor of the run could not start: {_first(e)}") from None
+        dropped: list[str] = []
+        for ref, agent in starting.items():
+            try:
+                ray.get(ref, timeout=0)
+            except rex.GetTimeoutError:
+                continue  # still starting: its attempts wait for it
+            except rex.RayError as e:
+                self._broken.add(agent.node_id)
+                self.lost(agent)
+                dropped.append(f"the Ray agent on node {agent.node_id[:8]} could not start: {_first(e)}")
+            agent.starting = None
+        with self._cond:
+            if not self._agents:
+                raise OrchestratorError("; ".join(dropped) or "the run's Ray agents are gone")
+        return dropped
 
     def take(self, stopped: Callable[[], bool]) -> Agent | None:
         """A slot on the node with the most free ones, waiting for one; None once `stopped()`."""
@@ -123,11 +161,12 @@ class Agents:
         self._refreshed = time.monotonic()
         for node in _nodes():
             nid = node["NodeID"]
-            if not node.get("Alive") or nid in self._agents:
+            if not node.get("Alive") or nid in self._agents or nid in self._broken:
                 continue
             slots = slots_of(node.get("Resources", {}), self.per_worker, self.cap)
             if slots > 0:
-                self._agents[nid] = Agent(nid, self._create(nid, slots), slots)
+                handle = self._create(nid, slots)
+                self._agents[nid] = Agent(nid, handle, slots, starting=handle.__ray_ready__.remote())
 
     def _create(self, node_id: str, slots: int) -> Any:
         res = {k: v * slots for k, v in self.per_worker.items() if v > 0}
@@ -163,3 +202,10 @@ def _shapes() -> str:
         ", ".join(f"{k} {v:g}" for k, v in sorted(r.items()) if not k.startswith("node:")) for r in alive
     )
     return f"its nodes have {shown}"
+
+
+def _first(e: BaseException) -> str:
+    """The line of a Ray error that says what happened (its text repeats the remote traceback)."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    said = [ln for ln in lines if "Error" in ln and not ln.startswith(("File ", "Traceback"))]
+    return (said[-1] if said else lines[0] if lines else type(e).__name__)[:300]

@@ -35,6 +35,7 @@ class RayCluster:
     def __init__(self, owned: bool, address: str) -> None:
         self.owned, self.address = owned, address
         self.agents: Any = None  # agents.Agents, once started
+        self.starting: list[Any] = []  # readiness refs of the run's other actors (its admission)
 
     def start_agents(
         self, worker_resources: dict[str, float], workers: int, backends: tuple[str, ...] = ()
@@ -47,6 +48,13 @@ class RayCluster:
         agents.start()
         self.agents = agents
         return agents
+
+    def wait_ready(self) -> list[str]:
+        """Until the agents and the run's other actors have started (their start is the cluster's, not
+        the first tasks'); one line per node whose agent could not start (that node is left out)."""
+        if self.agents is None:
+            return []
+        return list(self.agents.wait_ready(also=self.starting))
 
     @classmethod
     def connect(cls, address: str | None, forward_env: list[str] | None = None) -> RayCluster:

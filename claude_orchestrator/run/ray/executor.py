@@ -92,6 +92,7 @@ class RayExecutor:
         self._base: tuple[str, Any] | None = None  # (sha, object ref) of the latest base bundle
         self.actor = start_admission(cfg.rate_limits, f"admission-{driver.run_id}-{os.getpid()}")
         self.limiter = RemoteLimiter(self.actor)
+        cluster.starting.append(self.actor.__ray_ready__.remote())
         self.agents: Agents | None = None
         self.node_cfg = cfg.model_copy(
             update={"notifications": cfg.notifications.model_copy(update={"slack_webhook_url": None})}
