@@ -215,6 +215,44 @@ def test_ctrl_c_cancels_the_remote_task_and_kills_its_processes_on_the_node(tmp_
     assert json.loads((run_dir / "run.json").read_text())["status"] == "stopped"
 
 
+def test_a_worktree_that_cannot_be_made_while_the_node_works_fails_that_attempt_only(
+    tmp_path: Path, model: Any, monkeypatch: pytest.MonkeyPatch
+):
+    """A first attempt's worktree is made on the driver while its node works; when that fails, the remote
+    task is cancelled (its command on the node killed) and the retry runs as usual."""
+    from claude_orchestrator.errors import WorkspaceError
+    from claude_orchestrator.workspace.git import GitWorkspace
+
+    writer, asked = _writer(FOUR), []
+
+    def m(req: FakeRequest) -> Reply:
+        asked.append(req)
+        if len(asked) == 1:  # the first attempt's first turn: a command that runs until it is killed
+            return tool_use_reply("run_command", {"command": "sleep 818.5"})
+        return writer(req)
+
+    model(m)
+    root = make_repo(tmp_path / "p", [_task(1)])
+    real = GitWorkspace.prepare
+    failed: list[str] = []
+
+    def prepare(ws: GitWorkspace, task_id: str) -> Path:
+        if not failed:
+            wait_for(lambda: pids_with(b"sleep\x00818.5"), 180, "the command on the node")
+            failed.append(task_id)
+            raise WorkspaceError("no room left for the worktree")
+        return real(ws, task_id)
+
+    monkeypatch.setattr(GitWorkspace, "prepare", prepare)
+    res = run_cli(root, "--backend", "api", "--no-review", "--executor", "ray")
+    assert failed == ["1"]
+    assert res.exit_code == 0, res.output
+    assert tasks_of(root)["1"]["status"] == "done"
+    assert pids_with(b"sleep\x00818.5") == []  # the cancelled attempt's command is gone from the node
+    reasons = [e["data"].get("reason") or "" for e in _events(root) if e["kind"] == "task_retry"]
+    assert any("no room left for the worktree" in r for r in reasons), reasons
+
+
 KILL_SCRIPT = r"""
 import sys
 from claude_orchestrator.cli.main import main

@@ -1,9 +1,10 @@
 """The driver's side of the Ray executor: the `Executor` seam of run/executor.py over remote tasks.
 
-When the run opens, the node agents start (agents.py). For each job a thread of this process prepares the
-task's worktree (as a local attempt would), ships the base bundle (put in the object store once per tip of
-the target branch) and the task's own part, takes a worker slot, calls `NodeAgent.run_attempt` on that
-slot's node and reads its stream: progress (with the node's name) and model usage go to the
+When the run opens, the node agents start (agents.py). For each job a thread of this process ships the
+base bundle (put in the object store once per tip of the target branch) and, when an earlier attempt left
+commits on the task's branch, the task's own part; takes a worker slot, calls `NodeAgent.run_attempt` on
+that slot's node and reads its stream. A task's worktree on the driver is only needed when the work comes
+back, so a task's first attempt has it made while the node works. The stream: progress (with the node's name) and model usage go to the
 scheduler and the ledger as they come; the final bundle is fetched into the worktree before the `Finished`
 delivery, so integration finds the work where a local worker would have left it. A worker or a node that
 dies fails the attempt with a reason that says so; the scheduler's retry policy decides what follows.
@@ -200,10 +201,14 @@ class RayExecutor:
         budget = attempt_budget(self.d.ledger, unit)
         if budget is not None and budget <= 0:
             return WorkResult.failure(f"task {unit.unit_id} has spent its budget (budgets.task_usd)")
-        cwd = ws.prepare(unit.work_id)
-        head = head_of(ws, cwd)
+        fresh = ws.branch_tip(unit.work_id) is None  # no earlier attempt: it starts from the tip
         sha, base_ref = self._base_bundle()
-        part = bundles.task_part(ws, cwd, head, sha, self.scratch)
+        if fresh:  # its worktree is made while the node works (it is needed when the work comes back)
+            head, part = sha, None
+        else:
+            cwd = ws.prepare(unit.work_id)
+            head = head_of(ws, cwd)
+            part = bundles.task_part(ws, cwd, head, sha, self.scratch)
         spec = self._spec(replace(entry.job, unit=unit), head, sha, budget)
         assert self.agents is not None
         agent = self.agents.take(lambda: entry.cancelled)
@@ -218,6 +223,8 @@ class RayExecutor:
                     spec, [base_ref], part
                 )
                 entry.calls.append(call)
+            if fresh:
+                self._prepare_meanwhile(call)
             returned: Returned | None = None
             for ref in call.ref:
                 returned = self._on_message(call, ray.get(ref))
@@ -228,6 +235,16 @@ class RayExecutor:
         if returned is None:
             return WorkResult.failure(f"the remote task{_on(call.node)} ended without a result")
         return self._bring_back(call, returned)
+
+    def _prepare_meanwhile(self, call: _Call) -> None:
+        """The task's worktree, made while its remote task runs (its messages wait in the stream); if it
+        cannot be made, the remote task is cancelled and the attempt fails with the reason."""
+        try:
+            self.d.workspace.prepare(call.unit.work_id)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                ray.cancel(call.ref)
+            raise
 
     def _spec(self, job: Job, head: str, base_sha: str, budget: float | None = None) -> Spec:
         """The attempt as the node gets it: data only, never a credential."""
