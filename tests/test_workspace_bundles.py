@@ -148,3 +148,17 @@ def test_the_nodes_word_on_its_wrapping_commit_spares_reading_it(ws: GitWorkspac
     assert made == [True]
     bundles.receive(ws, "1", data, new_head, clone.parent, wrapped=True)
     assert head_of(ws, cwd) == head and (cwd / "n.txt").read_text() == "n\n"  # unwrapped, as before
+
+
+def test_a_branch_moved_back_on_the_node_comes_back_without_a_bundle(ws: GitWorkspace, tmp_path: Path):
+    """The worker reset its branch to an earlier commit: nothing is new, the driver already has it."""
+    write(ws.root / "later.txt", "later\n")
+    run(ws.root, "add", "later.txt")
+    run(ws.root, "-c", "user.name=U", "-c", "user.email=u@x", "commit", "-qm", "a second commit")
+    cwd, clone, _, head = _ship(ws, tmp_path, "1")
+    earlier = run(clone, "rev-parse", "HEAD~1")
+    run(clone, "reset", "-q", "--hard", "HEAD~1")
+    new_head, data = bundles.bundle_back(bundles.NodeGit(), clone, head, clone.parent / "back.bundle")
+    assert (new_head, data) == (earlier, None)
+    bundles.receive(ws, "1", data, new_head, clone.parent)
+    assert head_of(ws, cwd) == earlier
