@@ -3,7 +3,8 @@ the worker slots each one has.
 
 A node's slots are how many workers its resources hold (`execution.ray.worker_resources` per worker, one
 CPU by default; never more than the run's worker count). The agents are created when the run opens, all at
-once, so their processes start while the driver prepares the first worktrees; each holds its slots'
+once, so their processes start while the driver prepares the run, and the first dispatch waits until they
+are up (`wait_ready`: a node whose agent cannot start is left out, with one line); each holds its slots'
 resources for the run, so the cluster's accounting (and any other job on it) sees them as used. An attempt
 takes a slot on the node with the most free ones; a node that joins later gets an agent when the slots run
 out; an agent whose process died is replaced, if its node is still alive.
