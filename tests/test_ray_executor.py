@@ -372,6 +372,21 @@ def test_an_agent_that_cannot_start_is_one_clear_error_before_any_dispatch(clust
         agents.close()
 
 
+def test_an_agent_still_starting_is_said_and_kept(cluster: Any):
+    from claude_orchestrator.run.ray.agents import Agents
+
+    agents = Agents({"num_cpus": 0}, 2, backends=("api",))
+    agents.start()
+    try:
+        said = agents.wait_ready(timeout_s=0)  # a process that starts takes longer than no time at all
+        assert len(said) == len(agents._agents) == 1, said
+        assert "has not started after 0s: the attempts sent to it wait" in said[0]
+        assert agents.wait_ready(timeout_s=120) == []  # then it is up, and kept
+        assert len(agents._agents) == 1
+    finally:
+        agents.close()
+
+
 def test_admission_is_one_bucket_for_every_node(cluster: Any):
     from ray import cloudpickle
     from ray.exceptions import GetTimeoutError

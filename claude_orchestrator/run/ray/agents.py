@@ -84,8 +84,8 @@ class Agents:
 
     def wait_ready(self, timeout_s: float = READY_WAIT_S, also: list[Any] | None = None) -> list[str]:
         """Wait until the agents (and the actors of `also`) have started, at most `timeout_s`; an agent
-        that could not start is dropped. Returns one line per dropped agent; OrchestratorError when no
-        agent is left, or when an actor of `also` could not start."""
+        that could not start is dropped. Returns one line per agent dropped or still starting;
+        OrchestratorError when no agent is left, or when an actor of `also` could not start."""
         with self._cond:
             starting = {a.starting: a for a in self._agents.values() if a.starting is not None}
         extra = list(also or [])
@@ -102,8 +102,12 @@ class Agents:
         for ref, agent in starting.items():
             try:
                 ray.get(ref, timeout=0)
-            except rex.GetTimeoutError:
-                continue  # still starting: its attempts wait for it
+            except rex.GetTimeoutError:  # still starting (its node busy?): its attempts wait for it
+                dropped.append(
+                    f"the Ray agent on node {agent.node_id[:8]} has not started after "
+                    f"{timeout_s:g}s: the attempts sent to it wait"
+                )
+                continue
             except rex.RayError as e:
                 self._broken.add(agent.node_id)
                 self.lost(agent)
