@@ -30,8 +30,6 @@ from .node import NodeAgent
 REFRESH_S = 5.0  # while every slot is taken, how often to look for nodes that joined
 # worker_resources names that are Ray's own resources under another name in ray.nodes()
 _NAMES = {"num_cpus": "CPU", "num_gpus": "GPU"}
-
-
 READY_WAIT_S = 120.0  # how long the run waits for its agents to start before it dispatches
 
 
@@ -93,17 +91,18 @@ class Agents:
         if refs:
             ray.wait(refs, num_returns=len(refs), timeout=timeout_s)
         for ref in extra:
-            with contextlib.suppress(rex.GetTimeoutError):
-                try:
-                    ray.get(ref, timeout=0)
-                except rex.RayError as e:
-                    raise OrchestratorError(f"a Ray actor of the run could not start: {_first(e)}") from None
-        dropped: list[str] = []
+            try:
+                ray.get(ref, timeout=0)
+            except rex.GetTimeoutError:
+                pass
+            except rex.RayError as e:
+                raise OrchestratorError(f"a Ray actor of the run could not start: {_cause(e)}") from None
+        said: list[str] = []
         for ref, agent in starting.items():
             try:
                 ray.get(ref, timeout=0)
             except rex.GetTimeoutError:  # still starting (its node busy?): its attempts wait for it
-                dropped.append(
+                said.append(
                     f"the Ray agent on node {agent.node_id[:8]} has not started after "
                     f"{timeout_s:g}s: the attempts sent to it wait"
                 )
@@ -111,12 +110,12 @@ class Agents:
             except rex.RayError as e:
                 self._broken.add(agent.node_id)
                 self.lost(agent)
-                dropped.append(f"the Ray agent on node {agent.node_id[:8]} could not start: {_first(e)}")
+                said.append(f"the Ray agent on node {agent.node_id[:8]} could not start: {_cause(e)}")
             agent.starting = None
         with self._cond:
             if not self._agents:
-                raise OrchestratorError("; ".join(dropped) or "the run's Ray agents are gone")
-        return dropped
+                raise OrchestratorError("; ".join(said) or "the run's Ray agents are gone")
+        return said
 
     def take(self, stopped: Callable[[], bool]) -> Agent | None:
         """A slot on the node with the most free ones, waiting for one; None once `stopped()`."""
@@ -209,8 +208,9 @@ def _shapes() -> str:
     return f"its nodes have {shown}"
 
 
-def _first(e: BaseException) -> str:
-    """The line of a Ray error that says what happened (its text repeats the remote traceback)."""
+def _cause(e: BaseException) -> str:
+    """The line of an actor's start-up error that names the exception raised (Ray's text also holds a
+    preamble and the remote traceback)."""
     lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
     said = [ln for ln in lines if "Error" in ln and not ln.startswith(("File ", "Traceback"))]
     return (said[-1] if said else lines[0] if lines else type(e).__name__)[:300]

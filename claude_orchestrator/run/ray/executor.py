@@ -4,10 +4,11 @@ When the run opens, the node agents start (agents.py). For each job a thread of 
 base bundle (put in the object store once per tip of the target branch) and, when an earlier attempt left
 commits on the task's branch, the task's own part; takes a worker slot, calls `NodeAgent.run_attempt` on
 that slot's node and reads its stream. A task's worktree on the driver is only needed when the work comes
-back, so a task's first attempt has it made while the node works. The stream: progress (with the node's name) and model usage go to the
-scheduler and the ledger as they come; the final bundle is fetched into the worktree before the `Finished`
-delivery, so integration finds the work where a local worker would have left it. A worker or a node that
-dies fails the attempt with a reason that says so; the scheduler's retry policy decides what follows.
+back, so a task's first attempt has it made while the node works. In the stream, progress (with the
+node's name) and model usage go to the scheduler and the ledger as they come; the final bundle is fetched
+into the worktree before the `Finished` delivery, so integration finds the work where a local worker would
+have left it. A worker or a node that dies fails the attempt with a reason that says so; the scheduler's
+retry policy decides what follows.
 """
 
 from __future__ import annotations

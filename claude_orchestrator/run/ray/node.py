@@ -90,6 +90,9 @@ def _warm(backends: tuple[str, ...]) -> None:
     before its first attempt (a backend not named here is imported by its first attempt). A backend
     this node does not know, or cannot import, stops the agent's start: the run says so before it
     dispatches."""
+    unknown = sorted(set(backends) - {"api", "claude-code", "build"})
+    if unknown:
+        raise ConfigError(f"unknown backend '{unknown[0]}'")
     if "api" in backends:
         from ...llm import client  # noqa: F401  (the anthropic SDK: llm/ loads it lazily)
         from ...workers import api_agent  # noqa: F401
@@ -97,9 +100,6 @@ def _warm(backends: tuple[str, ...]) -> None:
         from ...workers import claude_code  # noqa: F401
     if "build" in backends:
         from .. import dispatch  # noqa: F401
-    unknown = sorted(set(backends) - {"api", "claude-code", "build"})
-    if unknown:
-        raise ConfigError(f"unknown backend '{unknown[0]}'")
 
 
 @dataclass
