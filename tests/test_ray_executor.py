@@ -253,6 +253,35 @@ def test_a_worktree_that_cannot_be_made_while_the_node_works_fails_that_attempt_
     assert any("no room left for the worktree" in r for r in reasons), reasons
 
 
+def test_the_drivers_worktree_is_made_once_the_node_has_its_clone(
+    tmp_path: Path, model: Any, node_tmp: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A node on the driver's host shares its CPUs: the driver makes a first attempt's worktree once the
+    node has cloned (its first message after `placed`), and makes none ahead (a node clones for itself)."""
+    from claude_orchestrator.workspace.git import GitWorkspace
+
+    model(_writer(FOUR))
+    root = make_repo(tmp_path / "p", _graph())
+    real = GitWorkspace.prepare
+    clones: dict[str, list[str]] = {}
+
+    def prepare(ws: GitWorkspace, task_id: str) -> Path:
+        ref = f"ref: refs/heads/{ws.branch(task_id)}\n"
+        heads = node_tmp.glob("claude-orchestrator-agent-*/*/repo/.git/HEAD")
+        clones.setdefault(task_id, [str(h) for h in heads if h.read_text() == ref])
+        return real(ws, task_id)
+
+    ahead: list[list[str]] = []
+    monkeypatch.setattr(GitWorkspace, "prepare", prepare)
+    monkeypatch.setattr(GitWorkspace, "prepare_ahead", lambda _ws, ids: ahead.append(ids))
+    res = run_cli(root, "--backend", "api", "--workers", "2", "--executor", "ray")
+    assert res.exit_code == 0, res.output
+    assert sorted(clones) == ["1", "2", "3", "4"]
+    assert all(len(found) == 1 for found in clones.values()), clones  # the node's clone was there
+    assert ahead == []
+    assert all(t["status"] == "done" for t in tasks_of(root).values())
+
+
 KILL_SCRIPT = r"""
 import sys
 from claude_orchestrator.cli.main import main

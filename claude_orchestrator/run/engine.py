@@ -339,6 +339,10 @@ class RunEngine:
             wait_s=cfg.execution.tasks_file_wait_seconds,
             on_give_up=gate.refuse,
         )
+
+        def ahead(units: list[Any]) -> None:
+            ws.prepare_ahead([u.work_id for u in units if u.best_of == 1])
+
         sched = Scheduler(
             graph,
             executor or LocalExecutor(worker_for, lambda u: ws.prepare(u.work_id)),
@@ -353,7 +357,8 @@ class RunEngine:
                 edits=watch.edits,
                 started=recorder.started,
                 failed=recorder.failed,
-                upcoming=lambda units: ws.prepare_ahead([u.work_id for u in units if u.best_of == 1]),
+                # worktrees made ahead serve local workers; a node clones for itself
+                upcoming=None if executor is not None else ahead,
             ),
         )
         gate.attach(sched.request_stop, self.run_id)

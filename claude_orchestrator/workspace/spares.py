@@ -94,12 +94,14 @@ def reclaim(ws: GitWorkspace, path: Path, branch: str) -> bool:
 
 
 def drop_all(ws: GitWorkspace) -> None:
-    """Remove every spare of the run: this process's and any a killed run left in its folder."""
+    """Remove every spare of the run: this process's and any a killed run left in its folder. A spare
+    holds nothing uncommitted, so its folder is deleted, without a git process each: the caller's
+    `git worktree prune` then drops their records."""
     with ws.guard:
         mine, ws.spares[:] = list(ws.spares), []
     found = ws.run_dir.glob(f"{PREFIX}*") if ws.run_dir.is_dir() else iter(())
     for spare in sorted({*mine, *found}):
-        _remove(ws, spare)
+        shutil.rmtree(spare, ignore_errors=True)
 
 
 def _remove(ws: GitWorkspace, path: Path) -> None:

@@ -204,8 +204,8 @@ class RayExecutor:
             return WorkResult.failure(f"task {unit.unit_id} has spent its budget (budgets.task_usd)")
         fresh = ws.branch_tip(unit.work_id) is None  # no earlier attempt: it starts from the tip
         sha, base_ref = self._base_bundle()
-        if fresh:  # its worktree is made while the node works (it is needed when the work comes back)
-            head, part = sha, None
+        if fresh:  # its worktree is needed when the work comes back: it is made while the node works,
+            head, part = sha, None  # once the node has its clone (a node on this host shares its CPUs)
         else:
             cwd = ws.prepare(unit.work_id)
             head = head_of(ws, cwd)
@@ -224,17 +224,21 @@ class RayExecutor:
                     spec, [base_ref], part
                 )
                 entry.calls.append(call)
-            if fresh:
-                self._prepare_meanwhile(call)
             returned: Returned | None = None
             for ref in call.ref:
-                returned = self._on_message(call, ray.get(ref))
+                msg = ray.get(ref)
+                if fresh and msg[0] not in ("placed", "result"):  # the node has cloned: the driver's turn
+                    self._prepare_meanwhile(call)
+                    fresh = False
+                returned = self._on_message(call, msg)
                 if returned is not None:  # the node's clean-up goes on without us
                     break
         finally:
             self.agents.give_back(agent)
         if returned is None:
             return WorkResult.failure(f"the remote task{_on(call.node)} ended without a result")
+        if fresh and returned.head is not None:  # work came back before any other message
+            ws.prepare(unit.work_id)
         return self._bring_back(call, returned)
 
     def _prepare_meanwhile(self, call: _Call) -> None:
