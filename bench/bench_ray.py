@@ -14,7 +14,8 @@ per latency, started as bench_e2e starts it) reaches them through `execution.ray
                 local executor and with Ray, and the difference: what Ray adds to each task (bundle out,
                 clone, the remote task, bundle back, fetch). Goal: <= 0.5 s.
     parts       the git side of that difference on the same repository, timed in this process (median of
-                10): the base bundle (made once per tip of the branch), the clone on the node, the node's
+                10): the base bundle (made once per tip of the branch), bringing it into a node's store
+                (once per node and tip), the clone on the node (it borrows the store's objects), the node's
                 commit and bundle back, the fetch into the task's worktree.
     throughput  --throughput-tasks independent tasks, --latency s per model request, api backend, review
                 on: tasks per minute of the scheduled time for each worker count, local and Ray, and the
@@ -121,6 +122,7 @@ def parts(a: argparse.Namespace, n: int = 10) -> None:
         assert isinstance(ws, GitWorkspace)
         times: dict[str, list[float]] = {
             "base bundle": [],
+            "store": [],
             "clone": [],
             "commit+bundle back": [],
             "fetch": [],
@@ -133,9 +135,12 @@ def parts(a: argparse.Namespace, n: int = 10) -> None:
             times["base bundle"].append(time.perf_counter() - t)
             cwd = ws.prepare(f"t{i}")
             head = head_of(ws, cwd)
-            g, repo = bundles.NodeGit(), scratch / "repo"
+            g, repo, store = bundles.NodeGit(), scratch / "repo", scratch / "store.git"
             t = time.perf_counter()
-            bundles.clone(g, b.path, None, ws.branch(f"t{i}"), head, repo)
+            bundles.store_base(g, store, b.path)  # once per node and base
+            times["store"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            bundles.clone(g, store, None, ws.branch(f"t{i}"), head, repo)
             times["clone"].append(time.perf_counter() - t)
             (repo / f"note{i}.md").write_text(f"task {i}\n")
             t = time.perf_counter()

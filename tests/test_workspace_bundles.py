@@ -42,7 +42,9 @@ def _ship(
         part_file.write_bytes(part)
     node = tmp / f"node-{task}-{head[:6]}"
     node.mkdir()
-    bundles.clone(g or bundles.NodeGit(), base.path, part_file, str(ws.branch(task)), head, node / "repo")
+    g = g or bundles.NodeGit()
+    bundles.store_base(g, tmp / "store.git", base.path)
+    bundles.clone(g, tmp / "store.git", part_file, str(ws.branch(task)), head, node / "repo")
     return cwd, node / "repo", base.sha, head
 
 
@@ -162,3 +164,59 @@ def test_a_branch_moved_back_on_the_node_comes_back_without_a_bundle(ws: GitWork
     assert (new_head, data) == (earlier, None)
     bundles.receive(ws, "1", data, new_head, clone.parent)
     assert head_of(ws, cwd) == earlier
+
+
+def _in_pack(repo: Path) -> int:
+    counts = dict(ln.split(": ") for ln in run(repo, "count-objects", "-v").splitlines())
+    return int(counts["in-pack"])
+
+
+def _commit_on_target(ws: GitWorkspace, name: str) -> str:
+    write(ws.root / name, f"{name}\n")
+    run(ws.root, "add", name)
+    run(ws.root, "commit", "-qm", f"add {name}")
+    return run(ws.root, "rev-parse", "HEAD")
+
+
+def test_later_bases_hold_only_what_the_branch_gained_and_clones_borrow_the_stored_objects(
+    ws: GitWorkspace, tmp_path: Path
+):
+    """The run's first base bundle is whole; later ones need it (git's prerequisite) and carry only the
+    new commits. A node stores each once; an attempt's clone unpacks nothing of its own."""
+    scratch, store, g = tmp_path / "scratch", tmp_path / "store.git", bundles.NodeGit()
+    scratch.mkdir()
+    bases = bundles.BaseBundles(ws, scratch)
+    first, made = bases.current()
+    assert made and first.since is None and bases.first is first
+    assert bases.current() == (first, False)  # the same tip: the same bundle
+    tip = _commit_on_target(ws, "merged.txt")
+    later, made = bases.current()
+    assert made and (later.sha, later.since) == (tip, first.sha)
+    assert first.sha in run(ws.root, "bundle", "verify", str(later.path))  # it requires the first base
+    with pytest.raises(WorkspaceError):  # alone, a node cannot use it
+        bundles.store_base(g, tmp_path / "empty.git", later.path)
+    bundles.store_base(g, store, first.path)
+    stored = _in_pack(store)
+    bundles.store_base(g, store, later.path)
+    assert _in_pack(store) == stored + 3  # the new commit, its tree and the new file only
+    repo = tmp_path / "node" / "repo"
+    repo.parent.mkdir()
+    bundles.clone(g, store, None, "orchestrator/r1/9", tip, repo)
+    assert run(repo, "symbolic-ref", "HEAD") == "refs/heads/orchestrator/r1/9"
+    assert (repo / "merged.txt").read_text() == "merged.txt\n" and run(repo, "status", "--porcelain") == ""
+    assert list((repo / ".git" / "objects" / "pack").iterdir()) == []  # borrowed, not copied
+
+
+def test_a_branch_moved_behind_the_first_base_gets_a_whole_bundle(ws: GitWorkspace, tmp_path: Path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    bases = bundles.BaseBundles(ws, scratch)
+    start = run(ws.root, "rev-parse", "HEAD")
+    _commit_on_target(ws, "later.txt")
+    first, _ = bases.current()
+    run(ws.root, "reset", "-q", "--hard", start)  # the user moved the branch back
+    back, made = bases.current()
+    assert made and (back.sha, back.since) == (start, None)
+    store, g = tmp_path / "store.git", bundles.NodeGit()
+    bundles.store_base(g, store, back.path)  # usable on its own
+    assert run(store, "cat-file", "-t", start) == "commit"

@@ -2,11 +2,14 @@
 work comes back.
 
 On the driver: :class:`BaseBundles` makes one bundle of the target branch per tip (every task dispatched on
-that tip shares it); :func:`task_part` bundles what the task's branch has beyond that base (the work of an
+that tip shares it): the run's first one whole, the later ones with only what the branch gained since that
+first one; :func:`task_part` bundles what the task's branch has beyond that base (the work of an
 earlier attempt); :func:`receive` fetches a node's bundle into the task's worktree, which then looks as if
 the worker had run there (the node's own commit of uncommitted work is unwrapped into uncommitted changes).
 
-On a node: :func:`clone` makes a private repository from those bundles and checks out the task branch;
+On a node: :func:`store_base` brings a base bundle's objects into the node's store (a bare repository), once
+per node and base; :func:`clone` makes an attempt's private repository that borrows the store's objects
+(git alternates: nothing is unpacked again) and checks out the task branch;
 :func:`commit_work` commits what the worker left uncommitted (never sensitive or engine files);
 :func:`bundle_back` bundles the new commits. Node commands run through process/runner.py (cancellable, their
 process group killed on the way out).
@@ -46,17 +49,21 @@ _NODE_IDENTITY = {
 
 @dataclass(frozen=True)
 class Base:
-    """A bundle of the target branch at one commit."""
+    """A bundle of the target branch at one commit: whole, or with only what it has beyond `since` (the
+    run's first base, which a node stores first)."""
 
     sha: str
     path: Path
+    since: str | None = None
 
 
 class BaseBundles:
-    """One bundle of the target branch per tip, made when a task is first dispatched on that tip."""
+    """One bundle of the target branch per tip, made when a task is first dispatched on that tip: the first
+    one whole (`first`), the later ones beyond it."""
 
     def __init__(self, ws: GitWorkspace, scratch: Path) -> None:
         self.ws, self.scratch = ws, scratch
+        self.first: Base | None = None
         self._current: Base | None = None
         self._lock = threading.Lock()
 
@@ -66,15 +73,21 @@ class BaseBundles:
             tip = self.ws.tip()  # read from git's files
             if self._current is not None and self._current.sha == tip:
                 return self._current, False
+            since = self.first.sha if self.first is not None else None
             fd, name = tempfile.mkstemp(suffix=".bundle", dir=self.scratch)
             os.close(fd)
-            self.ws.git.run(
-                self.ws.root, "bundle", "create", "-q", name, f"refs/heads/{self.ws.target_branch}"
-            )
-            heads = self.ws.git.out(
-                self.ws.root, "bundle", "list-heads", name
-            ).split()  # a merge may have moved it
-            self._current = Base(heads[0] if heads else tip, Path(name))
+            create = ("bundle", "create", "-q", name, f"refs/heads/{self.ws.target_branch}")
+            try:
+                self.ws.git.run(self.ws.root, *create, *([f"^{since}"] if since else []))
+            except WorkspaceError as e:
+                if since is None or "empty bundle" not in str(e):
+                    raise
+                since = None  # the branch went back to (or behind) the first base: a whole bundle
+                self.ws.git.run(self.ws.root, *create)
+            heads = self.ws.git.out(self.ws.root, "bundle", "list-heads", name).split()  # a merge may move it
+            self._current = Base(heads[0] if heads else tip, Path(name), since)
+            if self.first is None:
+                self.first = self._current
             return self._current, True
 
 
@@ -164,9 +177,21 @@ class NodeGit:
         return r.stdout if raw else r.stdout.strip()
 
 
-def clone(g: NodeGit, base: Path, part: Path | None, branch: str, head: str, dest: Path) -> None:
-    """A private repository in `dest` from the base bundle (and the task's part), the task branch out."""
-    g.run(dest.parent, "clone", "-q", "--no-checkout", str(base), dest.name)
+def store_base(g: NodeGit, store: Path, bundle: Path) -> None:
+    """Bring a base bundle's objects into the node's `store` (a bare repository, made on first use); a
+    bundle beyond the first base needs that one stored first."""
+    if not (store / "objects").is_dir():
+        g.run(store.parent, "init", "-q", "--bare", "--template=", store.name)
+    g.run(store, "bundle", "unbundle", str(bundle))  # its objects in, no ref written
+
+
+def clone(g: NodeGit, store: Path, part: Path | None, branch: str, head: str, dest: Path) -> None:
+    """A private repository in `dest` that borrows the objects of the node's `store` (where the base is),
+    with the task's part in its own, and the task branch out at `head`."""
+    g.run(dest.parent, "init", "-q", "--template=", dest.name)
+    info = dest / ".git" / "objects" / "info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "alternates").write_text(f"{(store / 'objects').resolve()}\n", encoding="utf-8")
     if part is not None:
         g.run(dest, "bundle", "unbundle", str(part))  # its objects in, no ref written
     g.run(dest, "checkout", "-q", "-B", branch, head)

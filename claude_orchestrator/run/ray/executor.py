@@ -1,7 +1,8 @@
 """The driver's side of the Ray executor: the `Executor` seam of run/executor.py over remote tasks.
 
 When the run opens, the node agents start (agents.py). For each job a thread of this process ships the
-base bundle (put in the object store once per tip of the target branch) and, when an earlier attempt left
+base bundle (put in the object store once per tip of the target branch; after the run's first one, it
+holds only what the branch gained since) and, when an earlier attempt left
 commits on the task's branch, the task's own part; takes a worker slot, calls `NodeAgent.run_attempt` on
 that slot's node and reads its stream. A task's worktree on the driver is only needed when the work comes
 back, so a task's first attempt has it made while the node works. In the stream, progress (with the
@@ -91,7 +92,8 @@ class RayExecutor:
         self.scratch = Path(tempfile.mkdtemp(prefix="claude-orchestrator-ray-"))
         ws = driver.workspace
         self.bases = bundles.BaseBundles(ws, self.scratch)
-        self._base: tuple[str, Any] | None = None  # (sha, object ref) of the latest base bundle
+        self._base: tuple[str, str | None, Any] | None = None  # the latest base bundle: sha, since, ref
+        self._first: Any = None  # the object ref of the run's first base bundle (the later ones build on it)
         self.actor = start_admission(cfg.rate_limits, f"admission-{driver.run_id}-{os.getpid()}")
         self.limiter = RemoteLimiter(self.actor)
         cluster.starting.append(self.actor.__ray_ready__.remote())
@@ -203,14 +205,14 @@ class RayExecutor:
         if budget is not None and budget <= 0:
             return WorkResult.failure(f"task {unit.unit_id} has spent its budget (budgets.task_usd)")
         fresh = ws.branch_tip(unit.work_id) is None  # no earlier attempt: it starts from the tip
-        sha, base_ref = self._base_bundle()
+        sha, since, base_refs = self._base_bundle()
         if fresh:  # its worktree is needed when the work comes back: it is made while the node works,
             head, part = sha, None  # once the node has its clone (a node on this host shares its CPUs)
         else:
             cwd = ws.prepare(unit.work_id)
             head = head_of(ws, cwd)
             part = bundles.task_part(ws, cwd, head, sha, self.scratch)
-        spec = self._spec(replace(entry.job, unit=unit), head, sha, budget)
+        spec = self._spec(replace(entry.job, unit=unit), head, sha, since, budget)
         assert self.agents is not None
         agent = self.agents.take(lambda: entry.cancelled)
         if agent is None:
@@ -221,7 +223,7 @@ class RayExecutor:
                     return WorkResult.failure("cancelled")
                 call.agent = agent
                 call.ref = agent.handle.run_attempt.options(num_returns="streaming").remote(
-                    spec, [base_ref], part
+                    spec, base_refs, part
                 )
                 entry.calls.append(call)
             returned: Returned | None = None
@@ -251,7 +253,9 @@ class RayExecutor:
                 ray.cancel(call.ref)
             raise
 
-    def _spec(self, job: Job, head: str, base_sha: str, budget: float | None = None) -> Spec:
+    def _spec(
+        self, job: Job, head: str, base_sha: str, since: str | None = None, budget: float | None = None
+    ) -> Spec:
         """The attempt as the node gets it: data only, never a credential."""
         unit, ws = job.unit, self.d.workspace
         return Spec(
@@ -261,6 +265,7 @@ class RayExecutor:
             cfg=self.node_cfg,
             branch=ws.branch(unit.work_id),
             base_sha=base_sha,
+            base_since=since,
             head_sha=head,
             prefix=ws.prefix,
             task=self.d.tasks.get(unit.unit_id, {}),
@@ -271,13 +276,18 @@ class RayExecutor:
             admission=self.actor,
         )
 
-    def _base_bundle(self) -> tuple[str, Any]:
+    def _base_bundle(self) -> tuple[str, str | None, list[Any]]:
+        """(the base's sha, the first base it builds on or None, the refs a node stores in that order)."""
         with self._base_lock:  # not self._lock: cancels need not wait for a bundle
             base, made = self.bases.current()
             if made or self._base is None or self._base[0] != base.sha:
-                self._base = (base.sha, ray.put(base.path.read_bytes()))
+                ref = ray.put(base.path.read_bytes())
                 base.path.unlink(missing_ok=True)
-            return self._base
+                if base is self.bases.first:
+                    self._first = ref
+                self._base = (base.sha, base.since, ref)
+            sha, since, ref = self._base
+            return sha, since, [self._first, ref] if since else [ref]
 
     def _budgets(self, unit_id: str) -> BudgetConfig:
         """What is left of the run's and this task's budgets (the node's ledger stops there)."""

@@ -5,8 +5,9 @@ worker slots; it imports the backends once, so an attempt starts warm (a cold Ra
 seconds of CPU, paid once per node, not once per task). Each call of `NodeAgent.run_attempt` is one
 attempt of one unit: an actor task (`max_task_retries=0`: retries are our policy) that gets the attempt as
 data (`Spec`: no credentials; a node uses its own environment), the base bundle (a reference into the
-object store, fetched once per node and base) and the task's own part. It clones them into a private folder,
-runs the backend there on a thread of its own, commits what the worker left uncommitted, and streams back
+object store; with the run's first base before it when it holds only what is beyond that one) and the task's
+own part. A base is fetched and unpacked once per node into the agent's store (a bare repository); each
+attempt's private clone borrows its objects (git alternates) and gets the part. It runs the backend there on a thread of its own, commits what the worker left uncommitted, and streams back
 tuples: ("placed", node, node_id, pid), ("progress", TaskProgress), ("usage", record), ("rate_limit",
 resets_at, kind), ("rate_info", notice), and last ("result", Returned).
 
@@ -45,7 +46,8 @@ from .admission import RemoteLimiter
 
 CANCEL_WAIT_S = 20.0  # after a cancel, how long the backend gets to stop and kill its processes
 CACHE_KEEP_S = 3600.0  # base bundles cached on a node are dropped after an hour unused
-CACHE_DIR = "claude-orchestrator-ray"
+CACHE_DIR = "claude-orchestrator-ray"  # base bundles, shared by the agents of a host
+STORE = "store.git"  # in an agent's folder: the bases' objects, which its attempts' clones borrow
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Spec:
     branch: str  # the task branch
     base_sha: str  # the target branch's tip in the base bundle
     head_sha: str  # the task branch's head on the driver
+    base_since: str | None = None  # the run's first base, when the base bundle holds only what is beyond it
     prefix: str = ""  # the project's folder inside the repository
     task: dict[str, Any] = field(default_factory=dict)  # the task as stored (the build backend reads it)
     templates: dict[str, str] = field(default_factory=dict)  # the project's prompt overrides
@@ -105,11 +108,13 @@ def _warm(backends: tuple[str, ...]) -> None:
 @dataclass
 class Node:
     """What an agent's attempts share: its folder (one per attempt inside, named by the attempt's token,
-    which the agent's watchdog reads), one fetch of a base bundle at a time, one model client."""
+    which the agent's watchdog reads), the store of the bases' objects (one base brought in at a time),
+    one model client."""
 
     label: str
     home: Path
     bases: threading.Lock = field(default_factory=threading.Lock)
+    stored: set[str] = field(default_factory=set)  # bases whose objects are in the store
     llm_lock: threading.Lock = field(default_factory=threading.Lock)
     llm: Any = None  # a model client made by the first api attempt, whose SDK client all of them share
 
@@ -126,16 +131,17 @@ class NodeAgent:
             launcher.wait(10)
 
     async def run_attempt(
-        self, spec: Spec, base: list[Any], part: bytes | None
+        self, spec: Spec, bases: list[Any], part: bytes | None
     ) -> AsyncIterator[tuple[Any, ...]]:
+        """`bases`: references to the base bundle, after the run's first base's when it builds on it."""
         yield ("placed", self.node.label, self.node_id, os.getpid())
-        async for msg in NodeAttempt(spec, base[0], part, self.node).stream():
+        async for msg in NodeAttempt(spec, bases, part, self.node).stream():
             yield msg
 
 
 class NodeAttempt:
-    def __init__(self, spec: Spec, base_ref: Any, part: bytes | None, node: Node) -> None:
-        self.spec, self.base_ref, self.part, self.node = spec, base_ref, part, node
+    def __init__(self, spec: Spec, base_refs: list[Any], part: bytes | None, node: Node) -> None:
+        self.spec, self.base_refs, self.part, self.node = spec, base_refs, part, node
         self.cancel = threading.Event()
         self.token = uuid.uuid4().hex
         self.folder = node.home / self.token
@@ -185,7 +191,7 @@ class NodeAttempt:
             part = self.folder / "part.bundle"
             part.write_bytes(self.part)
         repo = self.folder / "repo"
-        bundles.clone(g, self._base_file(), part, s.branch, s.head_sha, repo)
+        bundles.clone(g, self._store(g), part, s.branch, s.head_sha, repo)
         workdir = repo / s.prefix if s.prefix else repo
         transcript = self.folder / "transcript.jsonl"
         backend, close = self._backend(workdir, self._settings())
@@ -209,19 +215,29 @@ class NodeAttempt:
         text = transcript.read_text(encoding="utf-8", errors="replace") if transcript.is_file() else None
         return Returned(res, head, data, text, skipped, wrapped=bool(made and made[0]))
 
-    def _base_file(self) -> Path:
-        """The base bundle, from this node's cache or fetched from the object store once."""
+    def _store(self, g: bundles.NodeGit) -> Path:
+        """The agent's store, holding this attempt's base (and the first base it builds on)."""
+        s, node = self.spec, self.node
+        store = node.home / STORE
+        wanted = [(s.base_sha, s.base_since)]
+        if s.base_since is not None:
+            wanted.insert(0, (s.base_since, None))
+        with node.bases:
+            for (sha, since), ref in zip(wanted, self.base_refs, strict=True):
+                if sha not in node.stored:
+                    bundles.store_base(g, store, self._bundle_file(sha, since, ref))
+                    node.stored.add(sha)
+        return store
+
+    def _bundle_file(self, sha: str, since: str | None, ref: Any) -> Path:
+        """A base bundle, from this host's cache or fetched from the object store once."""
         cache = Path(tempfile.gettempdir()) / CACHE_DIR
         cache.mkdir(parents=True, exist_ok=True)
-        path = cache / f"{self.spec.base_sha}.bundle"
-        with self.node.bases:
-            if path.is_file():
-                os.utime(path)
-                return path
-            return self._fetch_base(cache, path)
-
-    def _fetch_base(self, cache: Path, path: Path) -> Path:
-        data = ray.get(self.base_ref)
+        path = cache / (f"{sha}-since-{since}.bundle" if since else f"{sha}.bundle")
+        if path.is_file():
+            os.utime(path)
+            return path
+        data = ray.get(ref)
         fd, tmp = tempfile.mkstemp(dir=cache, suffix=".part")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
