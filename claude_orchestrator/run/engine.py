@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -339,10 +340,6 @@ class RunEngine:
             wait_s=cfg.execution.tasks_file_wait_seconds,
             on_give_up=gate.refuse,
         )
-
-        def ahead(units: list[Any]) -> None:
-            ws.prepare_ahead([u.work_id for u in units if u.best_of == 1])
-
         sched = Scheduler(
             graph,
             executor or LocalExecutor(worker_for, lambda u: ws.prepare(u.work_id)),
@@ -357,8 +354,7 @@ class RunEngine:
                 edits=watch.edits,
                 started=recorder.started,
                 failed=recorder.failed,
-                # worktrees made ahead serve local workers; a node clones for itself
-                upcoming=None if executor is not None else ahead,
+                upcoming=None if executor is not None else _ahead(ws),  # a Ray node clones for itself
             ),
         )
         gate.attach(sched.request_stop, self.run_id)
@@ -371,3 +367,8 @@ class RunEngine:
             return units
         report.notices.append("best of N needs git worktrees: every task runs once")
         return [replace(su, unit=replace(su.unit, best_of=1)) for su in units]
+
+
+def _ahead(ws: Workspace) -> Callable[[list[Any]], None]:
+    """The scheduler's `upcoming` hook for local workers: their worktrees made ahead."""
+    return lambda units: ws.prepare_ahead([u.work_id for u in units if u.best_of == 1])
