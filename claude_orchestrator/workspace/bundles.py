@@ -80,7 +80,7 @@ class BaseBundles:
             try:
                 self.ws.git.run(self.ws.root, *create, *([f"^{since}"] if since else []))
             except WorkspaceError as e:
-                if since is None or "empty bundle" not in str(e):
+                if since is None or not _empty(e):
                     raise
                 since = None  # the branch went back to (or behind) the first base: a whole bundle
                 self.ws.git.run(self.ws.root, *create)
@@ -233,10 +233,15 @@ def bundle_back(g: NodeGit, repo: Path, start: str, dest: Path) -> tuple[str, by
     try:
         g.run(repo, "bundle", "create", "-q", str(dest), branch, f"^{start}")
     except WorkspaceError as e:
-        if "empty bundle" not in str(e):
+        if not _empty(e):
             raise
         return head, None  # the branch went back to a commit the driver has: nothing new to send
     return head, dest.read_bytes()
+
+
+def _empty(e: WorkspaceError) -> bool:
+    """Git refused to bundle nothing: the commits asked for are all in what was excluded."""
+    return "empty bundle" in str(e)
 
 
 def check_git_repository(root: Path) -> None:

@@ -54,8 +54,7 @@ class RayCluster:
         the first tasks'); one line per node whose agent could not start (that node is left out)."""
         if self.agents is None:
             return []
-        said: list[str] = self.agents.wait_ready(also=self.starting)
-        return said
+        return list(self.agents.wait_ready(also=self.starting))
 
     @classmethod
     def connect(cls, address: str | None, forward_env: list[str] | None = None) -> RayCluster:

@@ -92,7 +92,7 @@ class RayExecutor:
         self.scratch = Path(tempfile.mkdtemp(prefix="claude-orchestrator-ray-"))
         ws = driver.workspace
         self.bases = bundles.BaseBundles(ws, self.scratch)
-        self._base: tuple[str, str | None, Any] | None = None  # the latest base bundle: sha, since, ref
+        self._base: tuple[bundles.Base, Any] | None = None  # the latest base bundle and its object ref
         self._first: Any = None  # the object ref of the run's first base bundle (the later ones build on it)
         self.actor = start_admission(cfg.rate_limits, f"admission-{driver.run_id}-{os.getpid()}")
         self.limiter = RemoteLimiter(self.actor)
@@ -279,15 +279,14 @@ class RayExecutor:
     def _base_bundle(self) -> tuple[str, str | None, list[Any]]:
         """(the base's sha, the first base it builds on or None, the refs a node stores in that order)."""
         with self._base_lock:  # not self._lock: cancels need not wait for a bundle
-            base, made = self.bases.current()
-            if made or self._base is None or self._base[0] != base.sha:
-                ref = ray.put(base.path.read_bytes())
+            base, _ = self.bases.current()
+            if self._base is None or self._base[0] is not base:  # a new tip: its bundle goes out once
+                self._base = (base, ray.put(base.path.read_bytes()))
                 base.path.unlink(missing_ok=True)
                 if base is self.bases.first:
-                    self._first = ref
-                self._base = (base.sha, base.since, ref)
-            sha, since, ref = self._base
-            return sha, since, [self._first, ref] if since else [ref]
+                    self._first = self._base[1]
+            ref = self._base[1]
+            return base.sha, base.since, [self._first, ref] if base.since else [ref]
 
     def _budgets(self, unit_id: str) -> BudgetConfig:
         """What is left of the run's and this task's budgets (the node's ledger stops there)."""
